@@ -1,0 +1,159 @@
+//! A `Resource` is one deployed instance of a Kubernetes object: the YAML
+//! document it comes from, the namespace it really lands in, and how it got
+//! there.
+
+use std::sync::Arc;
+
+use crate::yaml::{Document, FileId, Node, Span};
+
+/// How an instance was produced: one step of the chain (a kustomization's
+/// `resources:` entry, the `namespace:` that overrode the object's own …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Via {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub api_version: String,
+    pub kind: String,
+    /// `metadata.name` ("" when absent).
+    pub name: String,
+    /// The effective namespace (kustomize `namespace:` over `metadata.namespace`).
+    pub namespace: Option<String>,
+    pub root: Arc<Node>,
+    pub file: FileId,
+    pub doc_index: usize,
+    pub via: Vec<Via>,
+    /// The document is SOPS-encrypted (a top-level `sops:` key).
+    pub sops: bool,
+}
+
+impl Resource {
+    /// Make a resource of a document that has `apiVersion` and `kind`.
+    pub fn from_document(doc: &Document) -> Option<Resource> {
+        let root = &doc.root;
+        let api_version = root.get("apiVersion")?.as_str()?.to_string();
+        let kind = root.get("kind")?.as_str()?.to_string();
+        let metadata = root.get("metadata");
+        let name = metadata
+            .and_then(|m| m.get("name"))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_string();
+        let namespace = metadata
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::as_nonempty_str)
+            .map(str::to_string);
+        Some(Resource {
+            api_version,
+            kind,
+            name,
+            namespace,
+            root: Arc::clone(&doc.root),
+            file: doc.file,
+            doc_index: doc.index,
+            via: Vec::new(),
+            sops: root.get("sops").is_some_and(Node::is_map),
+        })
+    }
+
+    /// The API group (`postgresql.cnpg.io` of `postgresql.cnpg.io/v1`; "" for core).
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    pub fn is(&self, group: &str, kind: &str) -> bool {
+        self.kind == kind && self.group() == group
+    }
+
+    pub fn spec(&self) -> Option<&Node> {
+        self.root.get("spec")
+    }
+
+    /// `metadata.annotations` as (key node, value node) pairs.
+    pub fn annotations(&self) -> &[(Node, Node)] {
+        self.root
+            .path(&["metadata", "annotations"])
+            .map_or(&[], Node::as_map)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&Node> {
+        self.root.path(&["metadata", "annotations", key])
+    }
+
+    /// Where to point for "this resource": the `name:` entry under metadata
+    /// (key through value), else the document itself.
+    pub fn name_span(&self) -> Span {
+        let metadata = self.root.get("metadata");
+        match (
+            metadata.and_then(|m| m.key_node("name")),
+            metadata.and_then(|m| m.get("name")),
+        ) {
+            (Some(key), Some(value)) => Span {
+                file: key.span.file,
+                start: key.span.start,
+                end: value.span.end,
+            },
+            _ => self.kind_span(),
+        }
+    }
+
+    /// The `kind:` entry (always present on a resource).
+    pub fn kind_span(&self) -> Span {
+        match (self.root.key_node("kind"), self.root.get("kind")) {
+            (Some(key), Some(value)) => Span {
+                file: key.span.file,
+                start: key.span.start,
+                end: value.span.end,
+            },
+            _ => self.root.span,
+        }
+    }
+
+    /// `namespace/name`, or `name` when the namespace is unknown.
+    pub fn qualified_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Whether the same namespace as `other` (both unset counts as the same).
+    pub fn same_namespace(&self, namespace: Option<&str>) -> bool {
+        self.namespace.as_deref() == namespace
+    }
+}
+
+/// Kinds the kustomize namespace transformer leaves alone.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "StorageClass"
+            | "PersistentVolume"
+            | "PriorityClass"
+            | "ClusterIssuer"
+            | "ClusterSecretStore"
+            | "ClusterExternalSecret"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "VolumeSnapshotClass"
+            | "IngressClass"
+            | "APIService"
+            | "ClusterImageCatalog"
+            | "RuntimeClass"
+            | "CSIDriver"
+            | "Node"
+    )
+}
+
+/// True when `text` still holds a Flux `${VAR}` placeholder: a value that is
+/// unknown until substitution and so never equal to anything.
+pub fn is_unresolved(text: &str) -> bool {
+    text.contains("${")
+}

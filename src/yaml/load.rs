@@ -1,0 +1,298 @@
+//! Build the span-aware tree from `saphyr-parser`'s event stream.
+//!
+//! Anchors and aliases are expanded (with a bound, so a "billion laughs" file
+//! cannot exhaust memory), merge keys (`<<`) are applied, and every node gets
+//! its byte range, line and column. Loading never panics: a file that does not
+//! parse gives a [`LoadError`] at the parser's position.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
+
+use super::tree::{Document, FileId, Node, Pos, Span, Value};
+
+/// How many nodes alias expansion may create in one file.
+pub const ALIAS_EXPANSION_LIMIT: usize = 250_000;
+
+/// Deepest nesting accepted; deeper input is reported, not recursed into.
+const MAX_DEPTH: usize = 512;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// The documents of one file, or the error that stopped it.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedFile {
+    pub documents: Vec<Document>,
+    pub error: Option<LoadError>,
+}
+
+/// Turns parser markers (line, char column) into positions with byte offsets.
+struct Positions<'s> {
+    src: &'s str,
+    line_starts: Vec<usize>,
+}
+
+impl<'s> Positions<'s> {
+    fn new(src: &'s str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Positions { src, line_starts }
+    }
+
+    fn pos(&self, marker: &Marker) -> Pos {
+        let line = marker.line().max(1);
+        let col_chars = marker.col();
+        let line_start = self
+            .line_starts
+            .get(line - 1)
+            .copied()
+            .unwrap_or(self.src.len());
+        let rest = self.src.get(line_start..).unwrap_or("");
+        let byte_col = rest
+            .char_indices()
+            .nth(col_chars)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        Pos {
+            offset: line_start + byte_col,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col_chars + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        start: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Pos,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+    },
+}
+
+struct Builder {
+    file: FileId,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Arc<Node>, usize)>,
+    expanded: usize,
+    documents: Vec<Document>,
+}
+
+impl Builder {
+    fn span(&self, start: Pos, end: Pos) -> Span {
+        Span {
+            file: self.file,
+            start,
+            end,
+        }
+    }
+
+    /// Attach a finished node to its parent (or finish the document).
+    fn push(&mut self, node: Node, anchor: usize) {
+        if anchor != 0 {
+            let size = count_nodes(&node);
+            self.anchors.insert(anchor, (Arc::new(node.clone()), size));
+        }
+        match self.stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                Some(key) => entries.push((key, node)),
+                None => *pending_key = Some(node),
+            },
+            None => {
+                if !node.is_null() {
+                    let index = self.documents.len();
+                    self.documents.push(Document {
+                        file: self.file,
+                        index,
+                        root: Arc::new(node),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    let mut n = 0;
+    node.walk(&mut |_| n += 1);
+    n
+}
+
+/// Apply YAML merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win,
+/// then earlier merged maps win over later ones.
+fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    if !entries.iter().any(|(k, _)| is_merge_key(k)) {
+        return entries;
+    }
+    let (merges, mut own): (Vec<_>, Vec<_>) =
+        entries.into_iter().partition(|(k, _)| is_merge_key(k));
+    for (_, value) in merges {
+        let sources: Vec<Node> = match value.value {
+            Value::Map(_) => vec![value],
+            Value::Seq(items) => items,
+            Value::Scalar { .. } => vec![],
+        };
+        for source in sources {
+            if let Value::Map(source_entries) = source.value {
+                for (k, v) in source_entries {
+                    let present = own
+                        .iter()
+                        .any(|(ok, _)| ok.as_str().is_some() && ok.as_str() == k.as_str());
+                    if !present {
+                        own.push((k, v));
+                    }
+                }
+            }
+        }
+    }
+    own
+}
+
+fn is_merge_key(node: &Node) -> bool {
+    matches!(&node.value, Value::Scalar { text, plain: true } if text == "<<")
+}
+
+/// Parse `src` (already decoded; a BOM is skipped) into documents of `file`.
+pub fn load_str(file: FileId, src: &str) -> LoadedFile {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let positions = Positions::new(src);
+    let mut builder = Builder {
+        file,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        expanded: 0,
+        documents: Vec::new(),
+    };
+    // A file that fails keeps none of its documents: a tool applying it
+    // would reject it whole.
+    let fail = |_builder: Builder, pos: Pos, message: String| LoadedFile {
+        documents: Vec::new(),
+        error: Some(LoadError { pos, message }),
+    };
+
+    for event in Parser::new_from_str(src) {
+        let (event, span) = match event {
+            Ok(ok) => ok,
+            Err(err) => {
+                let pos = positions.pos(err.marker());
+                return fail(builder, pos, err.info().to_string());
+            }
+        };
+        let start = positions.pos(&span.start);
+        let end = positions.pos(&span.end);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => builder.anchors.clear(),
+            Event::DocumentEnd => {}
+            Event::Scalar(text, style, anchor, _tag) => {
+                let node = Node {
+                    value: Value::Scalar {
+                        text: text.into_owned(),
+                        plain: matches!(style, ScalarStyle::Plain),
+                    },
+                    span: builder.span(start, end),
+                };
+                builder.push(node, anchor);
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = builder.anchors.get(&id).cloned() else {
+                    return fail(
+                        builder,
+                        start,
+                        format!("alias refers to an unknown anchor (id {id})"),
+                    );
+                };
+                builder.expanded = builder.expanded.saturating_add(size);
+                if builder.expanded > ALIAS_EXPANSION_LIMIT {
+                    return fail(
+                        builder,
+                        start,
+                        format!("aliases expand to more than {ALIAS_EXPANSION_LIMIT} nodes; refusing to expand further"),
+                    );
+                }
+                builder.push((*node).clone(), 0);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if builder.stack.len() >= MAX_DEPTH {
+                    return fail(
+                        builder,
+                        start,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    );
+                }
+                let frame = if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        start,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        start,
+                        anchor,
+                        entries: Vec::new(),
+                        pending_key: None,
+                    }
+                };
+                builder.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = builder.stack.pop() else {
+                    return fail(builder, start, "unbalanced collection end".to_string());
+                };
+                let (value, node_start, anchor, last_end) = match frame {
+                    Frame::Seq {
+                        start,
+                        anchor,
+                        items,
+                    } => {
+                        let last = items.last().map(|n| n.span.end);
+                        (Value::Seq(items), start, anchor, last)
+                    }
+                    Frame::Map {
+                        start,
+                        anchor,
+                        entries,
+                        ..
+                    } => {
+                        let last = entries.last().map(|(_, v)| v.span.end);
+                        (Value::Map(apply_merge_keys(entries)), start, anchor, last)
+                    }
+                };
+                // A block collection "ends" where the next token starts; its
+                // last child's end is the honest end of the node.
+                let node_end = last_end.map_or(end, |last| {
+                    if end.offset > last.offset && end.line > last.line {
+                        last
+                    } else {
+                        end
+                    }
+                });
+                let node = Node {
+                    value,
+                    span: builder.span(node_start, node_end),
+                };
+                builder.push(node, anchor);
+            }
+        }
+    }
+    LoadedFile {
+        documents: builder.documents,
+        error: None,
+    }
+}

@@ -1,0 +1,146 @@
+//! The node types of the span-aware tree.
+
+use std::sync::Arc;
+
+/// Index of a loaded file in the run's file table.
+pub type FileId = u32;
+
+/// A position in a source file. `line` and `col` are 1-based; `col` counts
+/// characters, `offset` counts bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub offset: usize,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A range in one file (end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: Pos,
+    pub end: Pos,
+}
+
+/// One YAML node and where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar's text; `plain` is true for an unquoted scalar (only those can
+    /// be `null`, `true`, numbers …).
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    /// Keys in document order. Merge keys (`<<`) are already applied.
+    Map(Vec<(Node, Node)>),
+}
+
+/// One document of a file (multi-document files hold several).
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: FileId,
+    /// 0-based position of the document in its file.
+    pub index: usize,
+    pub root: Arc<Node>,
+}
+
+impl Node {
+    /// The value under `key` when this node is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The key node for `key` (to point at `schedule:` rather than its value).
+    pub fn key_node(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, _)| k),
+            _ => None,
+        }
+    }
+
+    /// Follow a dotted path of mapping keys: `node.path(&["spec", "backup"])`.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The scalar text, unless the scalar is a YAML null.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, plain } if !(*plain && is_null(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A non-empty string value.
+    pub fn as_nonempty_str(&self) -> Option<&str> {
+        self.as_str().filter(|s| !s.trim().is_empty())
+    }
+
+    /// A YAML 1.2 core boolean (`true`/`false`, any case of the first letter);
+    /// quoted strings are not booleans.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar { text, plain: true } if is_null(text))
+    }
+
+    pub fn as_seq(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn as_map(&self) -> &[(Node, Node)] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// Visit every node of the subtree, depth first, this one included.
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
+        visit(self);
+        match &self.value {
+            Value::Scalar { .. } => {}
+            Value::Seq(items) => items.iter().for_each(|n| n.walk(visit)),
+            Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+                k.walk(visit);
+                v.walk(visit);
+            }),
+        }
+    }
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
