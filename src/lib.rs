@@ -1,6 +1,261 @@
+//! lifeboat: a linter that keeps GitOps repositories honest about their
+//! backups.
+//!
+//! The pipeline: discover → load → model → inventory → rules → report. Each
+//! stage is one module; data flows one way through them.
+
 pub mod config;
 pub mod cron;
 pub mod discover;
 pub mod finding;
+pub mod inventory;
 pub mod model;
+pub mod report;
+pub mod rules;
 pub mod yaml;
+
+use std::path::PathBuf;
+
+use config::{Config, ConfigError, RuleSetting};
+use finding::{Finding, Severity};
+use inventory::Inventory;
+use model::Model;
+use rules::{Check, RuleMeta, Usage};
+use yaml::{Sources, Span};
+
+/// Where the rule documentation is published (`<base>/<rule-id>.md`).
+pub const DOCS_BASE_URL: &str = "https://github.com/lifeboat-dev/lifeboat/blob/main/rules";
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+/// Why a run could not be made (exit code 2).
+#[derive(Debug)]
+pub enum RunError {
+    Usage(String),
+    Config(ConfigError),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Usage(m) => f.write_str(m),
+            RunError::Config(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Everything a run produced: what the reports print.
+pub struct Run {
+    pub sources: Sources,
+    pub model: Model,
+    pub config: Config,
+    /// Enabled rules with their effective severity, in id order.
+    pub rules: Vec<RuleMeta>,
+    /// Sorted: file, line, column, rule.
+    pub findings: Vec<Finding>,
+    pub suppressed: usize,
+    /// Spans holding clear-text secret values: never printed.
+    pub sensitive: Vec<Span>,
+    /// Files discovery passed over on purpose, with why.
+    pub skipped: Vec<(PathBuf, &'static str)>,
+}
+
+/// Check `ids` against the registry.
+fn check_ids(ids: &[String], flag: &str) -> Result<(), RunError> {
+    match ids.iter().find(|id| rules::find(id).is_none()) {
+        Some(id) => Err(RunError::Usage(format!(
+            "{flag}: unknown rule id `{id}` (see `lifeboat rules`)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Load the config the options name, or the nearest `.lifeboat.yaml`.
+pub fn load_config(opts: &Options) -> Result<Config, RunError> {
+    let first = opts
+        .paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let path = match &opts.config {
+        Some(p) if !p.is_file() => {
+            return Err(RunError::Usage(format!(
+                "config file not found: {}",
+                p.display()
+            )))
+        }
+        Some(p) => Some(p.clone()),
+        None => config::find_config(&first),
+    };
+    match path {
+        Some(p) => Config::load(&p, &rules::ids()).map_err(RunError::Config),
+        None => Ok(Config {
+            base: first,
+            ..Config::default()
+        }),
+    }
+}
+
+/// Read the repository and model it (no rules): what `check` and `inventory` share.
+pub fn load(
+    opts: &Options,
+    config: &mut Config,
+) -> Result<(Sources, Model, Vec<(PathBuf, &'static str)>), RunError> {
+    let paths = if opts.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        opts.paths.clone()
+    };
+    let base = if config.path.is_some() {
+        config.base.clone()
+    } else {
+        paths.first().cloned().unwrap_or_default()
+    };
+    let found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;
+    let mut sources = yaml::load_files(&found.files);
+    if let Some(path) = &config.path {
+        let id = sources.add(path, config.text.clone());
+        config.set_file(id);
+    }
+    let model = model::build(&sources);
+    Ok((sources, model, found.skipped))
+}
+
+pub fn run(opts: &Options) -> Result<Run, RunError> {
+    check_ids(&opts.select, "--select")?;
+    check_ids(&opts.ignore, "--ignore")?;
+    let mut config = load_config(opts)?;
+    let (sources, model, skipped) = load(opts, &mut config)?;
+
+    let enabled: Vec<(&rules::Rule, Severity)> = rules::RULES
+        .iter()
+        .filter(|r| opts.select.is_empty() || opts.select.iter().any(|s| s == r.meta.id))
+        .filter(|r| !opts.ignore.iter().any(|s| s == r.meta.id))
+        .filter_map(|r| match config.rules.get(r.meta.id) {
+            Some(RuleSetting::Off) => None,
+            Some(RuleSetting::Severity(s)) => Some((r, *s)),
+            None => Some((r, r.meta.severity)),
+        })
+        .collect();
+
+    let inventory = Inventory::build(&model, &sources.errors, &config);
+    let mut usage = Usage::default();
+    let mut findings = Vec::new();
+    let mut suppressed = 0;
+    for phase in 0..2 {
+        let mut raw = Vec::new();
+        for (rule, severity) in &enabled {
+            let start = raw.len();
+            match (phase, rule.check) {
+                (0, Check::Inventory(check)) => check(&inventory, &mut raw),
+                (1, Check::Usage(check)) => check(&inventory, &usage, &mut raw),
+                _ => {}
+            }
+            for f in raw.iter_mut().skip(start) {
+                f.severity = *severity;
+            }
+        }
+        for f in raw {
+            if is_suppressed(&f, &inventory, &mut usage) {
+                suppressed += 1;
+            } else {
+                findings.push(f);
+            }
+        }
+        if phase == 0 {
+            usage.enabled = enabled.iter().map(|(r, _)| r.meta.id).collect();
+        }
+    }
+    let sensitive = inventory::secrets::sensitive_spans(&model.resources);
+    drop(inventory);
+
+    let display = |f: &Finding| {
+        sources
+            .file(f.primary.span.file)
+            .map(|s| s.display.clone())
+            .unwrap_or_default()
+    };
+    findings.sort_by(|a, b| {
+        (
+            display(a),
+            a.primary.span.start.line,
+            a.primary.span.start.col,
+            a.rule,
+            &a.message,
+        )
+            .cmp(&(
+                display(b),
+                b.primary.span.start.line,
+                b.primary.span.start.col,
+                b.rule,
+                &b.message,
+            ))
+    });
+    findings.dedup_by(|a, b| {
+        a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message
+    });
+
+    let rules = enabled
+        .iter()
+        .map(|(r, s)| RuleMeta {
+            severity: *s,
+            ..r.meta
+        })
+        .collect();
+    Ok(Run {
+        sources,
+        model,
+        config,
+        rules,
+        findings,
+        suppressed,
+        sensitive,
+        skipped,
+    })
+}
+
+/// An exclusion silences coverage rules on its resource; an `ignore-check`
+/// annotation silences its rule on its resource (and is then "used").
+fn is_suppressed(f: &Finding, inv: &Inventory, usage: &mut Usage) -> bool {
+    let Some(subject) = f.subject else {
+        return false;
+    };
+    if f.rule.starts_with("exclusion-") && f.rule != "exclusion-unused" {
+        return false;
+    }
+    if let Some(i) = inv.exclusions.suppression(subject, f.rule) {
+        usage.used_annotations.insert(i);
+        return true;
+    }
+    let coverage = rules::find(f.rule).is_some_and(|r| r.meta.coverage);
+    coverage && inv.exclusions.exclusion(subject).is_some()
+}
+
+impl Run {
+    /// The highest severity among the findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// Files read (the config not counted).
+    pub fn file_count(&self) -> usize {
+        self.sources
+            .files
+            .len()
+            .saturating_sub(usize::from(self.config.path.is_some()))
+    }
+}

@@ -1,0 +1,116 @@
+//! Exclusions (this data is deliberately not backed up) and suppressions
+//! (this rule does not apply here), from annotations and `.lifeboat.yaml`.
+
+use crate::config;
+use crate::model::Resource;
+use crate::yaml::{Node, Span};
+
+pub const EXCLUDE_ANNOTATION: &str = "lifeboat.dev/exclude";
+pub const IGNORE_CHECK_PREFIX: &str = "ignore-check.lifeboat.dev/";
+
+/// A `lifeboat.dev/exclude` or `ignore-check.lifeboat.dev/<rule>` annotation.
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub resource: usize,
+    /// `None` for `lifeboat.dev/exclude`; the rule id for `ignore-check…`.
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    /// The annotation entry, key through value.
+    pub span: Span,
+}
+
+#[derive(Debug, Default)]
+pub struct Exclusions {
+    pub annotations: Vec<Annotation>,
+    pub config: Vec<config::Exclusion>,
+    /// For each config entry, the resources it matches.
+    pub config_matches: Vec<Vec<usize>>,
+}
+
+impl Exclusions {
+    pub fn build(resources: &[Resource], config: &[config::Exclusion]) -> Exclusions {
+        let mut annotations = Vec::new();
+        for (index, r) in resources.iter().enumerate() {
+            for (key, value) in r.annotations() {
+                let Some(k) = key.as_str() else { continue };
+                let rule = if k == EXCLUDE_ANNOTATION {
+                    None
+                } else if let Some(rule) = k.strip_prefix(IGNORE_CHECK_PREFIX) {
+                    Some(rule.to_string())
+                } else {
+                    continue;
+                };
+                annotations.push(Annotation {
+                    resource: index,
+                    rule,
+                    reason: value
+                        .as_str()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                    span: Span {
+                        file: key.span.file,
+                        start: key.span.start,
+                        end: value.span.end.max(key.span.end),
+                    },
+                });
+            }
+        }
+        let config_matches = config
+            .iter()
+            .map(|e| {
+                resources
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| e.matches(&r.kind, r.namespace.as_deref(), &r.name))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        Exclusions {
+            annotations,
+            config: config.to_vec(),
+            config_matches,
+        }
+    }
+
+    /// Why `resource` is excluded from backup, if it is.
+    pub fn exclusion(&self, resource: usize) -> Option<ExclusionRef<'_>> {
+        if let Some(a) = self
+            .annotations
+            .iter()
+            .find(|a| a.resource == resource && a.rule.is_none())
+        {
+            return Some(ExclusionRef {
+                reason: a.reason.as_deref(),
+                span: a.span,
+            });
+        }
+        self.config
+            .iter()
+            .zip(&self.config_matches)
+            .find(|(_, matches)| matches.contains(&resource))
+            .map(|(e, _)| ExclusionRef {
+                reason: e.reason.as_deref(),
+                span: e.span,
+            })
+    }
+
+    /// The `ignore-check` annotation on `resource` for `rule`, by position.
+    pub fn suppression(&self, resource: usize, rule: &str) -> Option<usize> {
+        self.annotations
+            .iter()
+            .position(|a| a.resource == resource && a.rule.as_deref() == Some(rule))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ExclusionRef<'a> {
+    pub reason: Option<&'a str>,
+    pub span: Span,
+}
+
+/// The value node of an annotation (for callers that need it).
+pub fn annotation_value<'r>(r: &'r Resource, key: &str) -> Option<&'r Node> {
+    r.annotation(key)
+}

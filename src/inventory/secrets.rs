@@ -1,0 +1,139 @@
+//! The Secrets the repository defines, directly or through a generator
+//! (ExternalSecret, SealedSecret, SOPS, 1Password, Vault, Infisical …).
+
+use std::collections::HashMap;
+
+use crate::model::Resource;
+use crate::yaml::Node;
+
+/// How a Secret comes to exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A `Secret` manifest committed in clear text, with the keys that hold values.
+    Plain { index: usize, keys: Vec<String> },
+    /// A SOPS-encrypted `Secret`.
+    Sops { index: usize },
+    /// Made by an operator from another resource (kind given).
+    Generated { index: usize, kind: String },
+}
+
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// `(namespace, name)` → how it is defined (first definition wins).
+    by_name: HashMap<(Option<String>, String), SecretSource>,
+    /// Names made in every namespace (ClusterExternalSecret).
+    any_namespace: HashMap<String, SecretSource>,
+}
+
+impl Secrets {
+    pub fn build(resources: &[Resource]) -> Secrets {
+        let mut s = Secrets::default();
+        for (index, r) in resources.iter().enumerate() {
+            let spec = r.spec();
+            let generated = |kind: &str| SecretSource::Generated {
+                index,
+                kind: kind.to_string(),
+            };
+            let target = |path: &[&str]| {
+                spec.and_then(|s| s.path(path))
+                    .and_then(Node::as_nonempty_str)
+            };
+            match (r.group(), r.kind.as_str()) {
+                ("", "Secret") => {
+                    let source = if r.sops {
+                        SecretSource::Sops { index }
+                    } else {
+                        plain(index, r)
+                    };
+                    s.add(r, &r.name, source);
+                }
+                ("external-secrets.io", "ExternalSecret") => {
+                    let name = target(&["target", "name"]).unwrap_or(&r.name).to_string();
+                    s.add(r, &name, generated("ExternalSecret"));
+                }
+                ("external-secrets.io", "ClusterExternalSecret") => {
+                    let name = target(&["externalSecretSpec", "target", "name"])
+                        .or_else(|| target(&["externalSecretName"]))
+                        .unwrap_or(&r.name)
+                        .to_string();
+                    s.any_namespace
+                        .entry(name)
+                        .or_insert_with(|| generated("ClusterExternalSecret"));
+                }
+                ("bitnami.com", "SealedSecret") => {
+                    let name = target(&["template", "metadata", "name"])
+                        .unwrap_or(&r.name)
+                        .to_string();
+                    s.add(r, &name, generated("SealedSecret"));
+                }
+                ("onepassword.com", "OnePasswordItem") => {
+                    s.add(r, &r.name, generated("OnePasswordItem"))
+                }
+                ("secrets.hashicorp.com", kind) if kind.starts_with("Vault") => {
+                    let name = target(&["destination", "name"])
+                        .unwrap_or(&r.name)
+                        .to_string();
+                    s.add(r, &name, generated(kind));
+                }
+                ("secrets.infisical.com", "InfisicalSecret") => {
+                    let name = target(&["managedSecretReference", "secretName"])
+                        .unwrap_or(&r.name)
+                        .to_string();
+                    s.add(r, &name, generated("InfisicalSecret"));
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn add(&mut self, r: &Resource, name: &str, source: SecretSource) {
+        self.by_name
+            .entry((r.namespace.clone(), name.to_string()))
+            .or_insert(source);
+    }
+
+    /// How the Secret `name` in `namespace` is defined, if the repo defines it.
+    pub fn find(&self, namespace: Option<&str>, name: &str) -> Option<&SecretSource> {
+        self.by_name
+            .get(&(namespace.map(str::to_string), name.to_string()))
+            .or_else(|| self.any_namespace.get(name))
+    }
+}
+
+/// A clear-text Secret: the keys of `data`/`stringData` that carry a value
+/// (a `${VAR}` placeholder is not a value).
+fn plain(index: usize, r: &Resource) -> SecretSource {
+    let mut keys = Vec::new();
+    for section in ["data", "stringData"] {
+        for (k, v) in r.root.get(section).map_or(&[][..], Node::as_map) {
+            let has_value = v.as_nonempty_str().is_some_and(|t| !is_placeholder(t));
+            if let (true, Some(key)) = (has_value, k.as_str()) {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    SecretSource::Plain { index, keys }
+}
+
+fn is_placeholder(text: &str) -> bool {
+    let t = text.trim();
+    (t.starts_with("${") && t.ends_with('}')) || (t.starts_with('<') && t.ends_with('>'))
+}
+
+/// Every span in `resources` that holds a clear-text secret value: reports
+/// must never print these bytes.
+pub fn sensitive_spans(resources: &[Resource]) -> Vec<crate::yaml::Span> {
+    let mut spans = Vec::new();
+    for r in resources
+        .iter()
+        .filter(|r| r.group().is_empty() && r.kind == "Secret")
+    {
+        for section in ["data", "stringData"] {
+            for (_, v) in r.root.get(section).map_or(&[][..], Node::as_map) {
+                spans.push(v.span);
+            }
+        }
+    }
+    spans
+}

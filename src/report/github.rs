@@ -1,0 +1,44 @@
+//! `--format github`: workflow commands that GitHub Actions turns into
+//! annotations on the pull request.
+
+use super::location;
+use crate::finding::Severity;
+use crate::Run;
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn render(run: &Run) -> String {
+    let mut out = String::new();
+    for f in &run.findings {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let l = location(run, f.primary.span);
+        let mut message = f.message.clone();
+        if let Some(help) = &f.help {
+            message.push_str("\n\nhelp: ");
+            message.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            escape_property(&l.file),
+            l.line,
+            l.column,
+            l.end_line,
+            l.end_column,
+            escape_property(&format!("lifeboat {}", f.rule)),
+            escape_data(&message)
+        ));
+    }
+    out
+}

@@ -1,0 +1,220 @@
+//! `--format human`: each finding with a snippet of the lines it is about,
+//! labels, help and the rule's documentation link (rendered with miette).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
+};
+
+use super::masked_text;
+use crate::finding::{Finding, Severity};
+use crate::yaml::{FileId, Span};
+use crate::Run;
+
+/// One finding (or one of its related places in another file) for miette.
+#[derive(Debug)]
+struct Shown {
+    message: String,
+    code: Option<String>,
+    url: Option<String>,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Shown>,
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Shown {}
+
+impl Diagnostic for Shown {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.url
+            .as_ref()
+            .map(|u| Box::new(u) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+}
+
+struct Texts<'r> {
+    run: &'r Run,
+    cache: HashMap<FileId, String>,
+}
+
+impl Texts<'_> {
+    fn source(&mut self, file: FileId) -> NamedSource<String> {
+        let run = self.run;
+        let text = self
+            .cache
+            .entry(file)
+            .or_insert_with(|| masked_text(run, file))
+            .clone();
+        let name = run
+            .sources
+            .file(file)
+            .map(|f| f.display.clone())
+            .unwrap_or_default();
+        NamedSource::new(name, text).with_language("yaml")
+    }
+}
+
+fn label(span: Span, text: &str, primary: bool) -> LabeledSpan {
+    let len = span.end.offset.saturating_sub(span.start.offset).max(1);
+    let s = SourceSpan::new(span.start.offset.into(), len);
+    let text = (!text.is_empty()).then(|| text.to_string());
+    if primary {
+        LabeledSpan::new_primary_with_span(text, s)
+    } else {
+        LabeledSpan::new_with_span(text, s)
+    }
+}
+
+fn shown(f: &Finding, texts: &mut Texts) -> Shown {
+    let file = f.primary.span.file;
+    let mut labels = vec![label(f.primary.span, &f.primary.message, true)];
+    let mut related = Vec::new();
+    for r in &f.related {
+        if r.span.file == file {
+            labels.push(label(r.span, &r.message, false));
+        } else {
+            related.push(Shown {
+                message: r.message.clone(),
+                code: None,
+                url: None,
+                severity: miette::Severity::Advice,
+                help: None,
+                source: texts.source(r.span.file),
+                labels: vec![label(r.span, "", true)],
+                related: Vec::new(),
+            });
+        }
+    }
+    Shown {
+        message: f.message.clone(),
+        code: Some(f.rule.to_string()),
+        url: Some(crate::rules::doc_url(f.rule)),
+        severity: match f.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        },
+        help: f.help.clone(),
+        source: texts.source(file),
+        labels,
+        related,
+    }
+}
+
+pub fn render(run: &Run, color: bool, verbose: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100)
+        .with_context_lines(1);
+    let mut texts = Texts {
+        run,
+        cache: HashMap::new(),
+    };
+    let mut out = String::new();
+    for f in &run.findings {
+        let d = shown(f, &mut texts);
+        if handler.render_report(&mut out, &d).is_err() {
+            out.push_str(&format!("{}: {}\n", f.rule, f.message));
+        }
+        out.push('\n');
+    }
+    if verbose {
+        for (path, why) in &run.skipped {
+            out.push_str(&format!(
+                "skipped {}: {why}\n",
+                crate::yaml::display_path(path)
+            ));
+        }
+        for u in &run.model.unreached {
+            let file = run
+                .sources
+                .file(u.file)
+                .map(|f| f.display.as_str())
+                .unwrap_or("");
+            out.push_str(&format!(
+                "not deployed: {} {} in {file} ({})\n",
+                u.kind, u.name, u.reason
+            ));
+        }
+        for n in &run.model.notes {
+            let l = super::location(run, n.span);
+            out.push_str(&format!(
+                "note: {}:{}:{}: {}\n",
+                l.file, l.line, l.column, n.message
+            ));
+        }
+    }
+    let errors = run.count(Severity::Error);
+    let warnings = run.count(Severity::Warning);
+    let infos = run.count(Severity::Info);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if run.findings.is_empty() {
+        out.push_str("No backup gaps found");
+    } else {
+        out.push_str(&format!(
+            "Found {}, {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(infos, "info")
+        ));
+    }
+    out.push_str(&format!(
+        " in {} ({}).",
+        plural(run.file_count(), "file"),
+        plural(run.model.resources.len(), "resource")
+    ));
+    if run.suppressed > 0 {
+        out.push_str(&format!(
+            " {} suppressed by exclusions or ignore-check annotations.",
+            run.suppressed
+        ));
+    }
+    if !run.model.unreached.is_empty() && !verbose {
+        out.push_str(&format!(
+            " {} not deployed by any kustomization (--verbose lists them).",
+            plural(run.model.unreached.len(), "document")
+        ));
+    }
+    out.push('\n');
+    out
+}

@@ -1,0 +1,41 @@
+//! `--format markdown`: a table for a pull-request comment or a job summary.
+
+use super::location;
+use crate::finding::Severity;
+use crate::Run;
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(run: &Run) -> String {
+    let mut out = String::from("## lifeboat\n\n");
+    if run.findings.is_empty() {
+        out.push_str("No backup gaps found.\n\n");
+    } else {
+        out.push_str("| Severity | Rule | Location | Finding |\n|---|---|---|---|\n");
+        for f in &run.findings {
+            let l = location(run, f.primary.span);
+            out.push_str(&format!(
+                "| {} | [`{}`]({}) | `{}:{}` | {} |\n",
+                f.severity,
+                f.rule,
+                crate::rules::doc_url(f.rule),
+                l.file,
+                l.line,
+                cell(&f.message)
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} errors, {} warnings, {} infos; {} suppressed. {} files, {} resources.\n",
+        run.count(Severity::Error),
+        run.count(Severity::Warning),
+        run.count(Severity::Info),
+        run.suppressed,
+        run.file_count(),
+        run.model.resources.len()
+    ));
+    out
+}

@@ -1,0 +1,112 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning. Every enabled rule
+//! is described (with help), every finding is one result with a repo-relative
+//! location, related locations and a stable partial fingerprint; a clean run
+//! writes `"results": []`.
+
+use serde_json::{json, Value};
+
+use super::{fingerprint, location, Location};
+use crate::finding::Severity;
+use crate::Run;
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn physical(l: &Location) -> Value {
+    json!({
+        "artifactLocation": { "uri": l.file },
+        "region": {
+            "startLine": l.line,
+            "startColumn": l.column,
+            "endLine": l.end_line,
+            "endColumn": l.end_column.max(if l.end_line == l.line { l.column } else { 1 }),
+        }
+    })
+}
+
+/// The doc without its title line: SARIF shows the rule id already.
+fn help_markdown(doc: &str) -> String {
+    doc.lines()
+        .skip_while(|l| l.starts_with("# ") || l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn render(run: &Run) -> String {
+    let rules: Vec<Value> = run
+        .rules
+        .iter()
+        .map(|r| {
+            let help = help_markdown(r.doc);
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": { "text": r.summary },
+                "fullDescription": { "text": r.summary },
+                "help": { "text": help, "markdown": help },
+                "helpUri": crate::rules::doc_url(r.id),
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "tags": ["backup", r.id.split('-').next().unwrap_or("lifeboat")] },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = run
+        .findings
+        .iter()
+        .map(|f| {
+            let loc = location(run, f.primary.span);
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut v = json!({ "id": i + 1, "physicalLocation": physical(&location(run, r.span)) });
+                    if !r.message.is_empty() {
+                        v["message"] = json!({ "text": r.message });
+                    }
+                    v
+                })
+                .collect();
+            let mut text = f.message.clone();
+            if let Some(help) = &f.help {
+                text.push_str("\nHelp: ");
+                text.push_str(help);
+            }
+            let mut result = json!({
+                "ruleId": f.rule,
+                "ruleIndex": run.rules.iter().position(|r| r.id == f.rule).unwrap_or(0),
+                "level": level(f.severity),
+                "message": { "text": text },
+                "locations": [ { "physicalLocation": physical(&loc) } ],
+                "partialFingerprints": { "lifeboatFingerprint/v1": fingerprint(run, f) },
+            });
+            if !related.is_empty() {
+                result["relatedLocations"] = Value::Array(related);
+            }
+            result
+        })
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "lifeboat",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": crate::DOCS_BASE_URL.trim_end_matches("/blob/main/rules"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    text.push('\n');
+    text
+}

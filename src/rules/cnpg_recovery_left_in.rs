@@ -1,0 +1,60 @@
+//! `cnpg-recovery-left-in`: `bootstrap.recovery`/`pg_basebackup` committed
+//! on a Cluster that is not a replica.
+
+use super::{Check, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::inventory::Inventory;
+use crate::yaml::Node;
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "cnpg-recovery-left-in",
+        severity: Severity::Warning,
+        summary: "bootstrap.recovery (or pg_basebackup) left in a live Cluster's manifest",
+        doc: include_str!("../../rules/cnpg-recovery-left-in.md"),
+        coverage: false,
+    },
+    check: Check::Inventory(check),
+};
+
+fn check(inv: &Inventory, out: &mut Vec<Finding>) {
+    for cluster in inv.clusters.iter().filter(|c| !c.replica) {
+        for method in ["recovery", "pg_basebackup"] {
+            let Some((key, value)) = cluster.bootstrap_method(method) else {
+                continue;
+            };
+            let source = value
+                .get("source")
+                .and_then(Node::as_str)
+                .map(|s| format!(" from `{s}`"))
+                .or_else(|| {
+                    value
+                        .path(&["backup", "name"])
+                        .and_then(Node::as_str)
+                        .map(|b| format!(" from Backup `{b}`"))
+                })
+                .unwrap_or_default();
+            let what = if method == "recovery" {
+                "restores"
+            } else {
+                "clones"
+            };
+            out.push(
+                RULE.meta
+                    .finding(
+                        format!(
+                            "Cluster `{}` keeps `bootstrap.{method}` in Git: whenever it is re-created (namespace wipe, prune, rebuild) CNPG silently {what} it{source} instead of keeping its current data",
+                            cluster.res.qualified_name()
+                        ),
+                        key.span,
+                        format!("{what}{source} on every re-creation"),
+                    )
+                    .help(format!(
+                        "Once the {method} has completed, replace it with `initdb` (or remove `bootstrap`). If the stanza is kept on purpose for rebuilds, guard the Cluster against deletion and say why with `ignore-check.lifeboat.dev/cnpg-recovery-left-in: \"<reason>\"`."
+                    ))
+                    .key(method)
+                    .on(cluster.index, cluster.res),
+            );
+        }
+    }
+}
