@@ -16,10 +16,7 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             yaml_files(&path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             out.push(path);
         }
     }
@@ -39,40 +36,20 @@ fn best_of<F: FnMut() -> usize>(runs: usize, mut f: F) -> (Duration, usize) {
 fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     if !corpus.is_dir() {
-        println!(
-            "skipped: {} not found (the shared corpus is only on developer and CI machines)",
-            corpus.display()
-        );
+        println!("skipped: {} not found (the shared corpus is only on developer and CI machines)", corpus.display());
         return;
     }
     let mut files = Vec::new();
     yaml_files(&corpus, &mut files);
     files.sort();
-    let sources: Vec<String> = files
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .collect();
+    let sources: Vec<String> = files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
     let bytes: usize = sources.iter().map(String::len).sum();
-    println!(
-        "corpus: {} files, {:.1} MiB",
-        sources.len(),
-        bytes as f64 / 1048576.0
-    );
+    println!("corpus: {} files, {:.1} MiB", sources.len(), bytes as f64 / 1048576.0);
 
     let (t, n) = best_of(5, || {
-        sources
-            .iter()
-            .map(|s| {
-                saphyr_parser::Parser::new_from_str(s)
-                    .take_while(Result::is_ok)
-                    .count()
-            })
-            .sum()
+        sources.iter().map(|s| saphyr_parser::Parser::new_from_str(s).take_while(Result::is_ok).count()).sum()
     });
-    println!(
-        "saphyr-parser 0.3 events+spans   {:>8.1} ms  ({n} events)",
-        t.as_secs_f64() * 1e3
-    );
+    println!("saphyr-parser 0.3 events+spans   {:>8.1} ms  ({n} events)", t.as_secs_f64() * 1e3);
 
     let (t, n) = best_of(5, || {
         sources
@@ -90,20 +67,10 @@ fn main() {
             })
             .sum()
     });
-    println!(
-        "yaml-rust2 0.10 events+markers   {:>8.1} ms  ({n} events)",
-        t.as_secs_f64() * 1e3
-    );
+    println!("yaml-rust2 0.10 events+markers   {:>8.1} ms  ({n} events)", t.as_secs_f64() * 1e3);
 
     let (t, n) = best_of(5, || {
-        sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| lifeboat::yaml::load_str(i as u32, s).documents.len())
-            .sum()
+        sources.iter().enumerate().map(|(i, s)| lifeboat::yaml::load_str(i as u32, s).documents.len()).sum()
     });
-    println!(
-        "lifeboat tree (saphyr)           {:>8.1} ms  ({n} documents)",
-        t.as_secs_f64() * 1e3
-    );
+    println!("lifeboat tree (saphyr)           {:>8.1} ms  ({n} documents)", t.as_secs_f64() * 1e3);
 }

@@ -30,10 +30,7 @@ pub struct Pattern {
 impl Pattern {
     fn new(text: &str) -> Result<Self, String> {
         let glob = Glob::new(text).map_err(|e| format!("invalid glob `{text}`: {e}"))?;
-        Ok(Pattern {
-            text: text.to_string(),
-            matcher: glob.compile_matcher(),
-        })
+        Ok(Pattern { text: text.to_string(), matcher: glob.compile_matcher() })
     }
 
     pub fn matches(&self, value: &str) -> bool {
@@ -56,10 +53,7 @@ pub struct Exclusion {
 impl Exclusion {
     pub fn matches(&self, kind: &str, namespace: Option<&str>, name: &str) -> bool {
         self.kind.as_deref().is_none_or(|k| k == kind)
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|p| p.matches(namespace.unwrap_or("")))
+            && self.namespace.as_ref().is_none_or(|p| p.matches(namespace.unwrap_or("")))
             && self.name.matches(name)
     }
 }
@@ -87,28 +81,15 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.col, self.message)
     }
 }
 
 /// The nearest `.lifeboat.yaml` in `start` or a directory above it.
 pub fn find_config(start: &Path) -> Option<PathBuf> {
-    let start = if start.is_file() {
-        start.parent()?
-    } else {
-        start
-    };
+    let start = if start.is_file() { start.parent()? } else { start };
     let abs = std::path::absolute(start).ok()?;
-    abs.ancestors()
-        .map(|d| d.join(CONFIG_FILE_NAME))
-        .find(|p| p.is_file())
+    abs.ancestors().map(|d| d.join(CONFIG_FILE_NAME)).find(|p| p.is_file())
 }
 
 impl Config {
@@ -124,12 +105,7 @@ impl Config {
         Self::parse(path, &text, &base, known_rules)
     }
 
-    pub fn parse(
-        path: &Path,
-        text: &str,
-        base: &Path,
-        known_rules: &[&str],
-    ) -> Result<Config, ConfigError> {
+    pub fn parse(path: &Path, text: &str, base: &Path, known_rules: &[&str]) -> Result<Config, ConfigError> {
         let err = |span: Span, message: String| ConfigError {
             path: path.to_path_buf(),
             line: span.start.line,
@@ -138,12 +114,7 @@ impl Config {
         };
         let loaded = load_str(PENDING_FILE, text);
         if let Some(e) = loaded.error {
-            return Err(ConfigError {
-                path: path.to_path_buf(),
-                line: e.pos.line,
-                col: e.pos.col,
-                message: e.message,
-            });
+            return Err(ConfigError { path: path.to_path_buf(), line: e.pos.line, col: e.pos.col, message: e.message });
         }
         let mut config = Config {
             path: Some(path.to_path_buf()),
@@ -164,10 +135,7 @@ impl Config {
                     for (id, setting) in value.as_map() {
                         let id_text = id.as_str().unwrap_or("");
                         if !known_rules.contains(&id_text) {
-                            return Err(err(
-                                id.span,
-                                format!("unknown rule id `{id_text}` (see `lifeboat rules`)"),
-                            ));
+                            return Err(err(id.span, format!("unknown rule id `{id_text}` (see `lifeboat rules`)")));
                         }
                         let parsed = match setting.as_str() {
                             Some("off") => RuleSetting::Off,
@@ -181,10 +149,7 @@ impl Config {
                         config.rules.insert(id_text.to_string(), parsed);
                     }
                     if !value.is_map() && !value.is_null() {
-                        return Err(err(
-                            value.span,
-                            "`rules` must map rule ids to a severity".into(),
-                        ));
+                        return Err(err(value.span, "`rules` must map rule ids to a severity".into()));
                     }
                 }
                 "exclude" => {
@@ -192,9 +157,7 @@ impl Config {
                         return Err(err(value.span, "`exclude` must be a list".into()));
                     }
                     for item in value.as_seq() {
-                        config
-                            .exclude
-                            .push(parse_exclusion(item).map_err(|(span, m)| err(span, m))?);
+                        config.exclude.push(parse_exclusion(item).map_err(|(span, m)| err(span, m))?);
                     }
                 }
                 "paths" => {
@@ -203,30 +166,18 @@ impl Config {
                         if k.as_str() != Some("ignore") {
                             return Err(err(
                                 k.span,
-                                format!(
-                                    "unknown key `paths.{}` (expected `ignore`)",
-                                    k.as_str().unwrap_or("")
-                                ),
+                                format!("unknown key `paths.{}` (expected `ignore`)", k.as_str().unwrap_or("")),
                             ));
                         }
                         for g in v.as_seq() {
-                            let text = g
-                                .as_str()
-                                .ok_or_else(|| err(g.span, "expected a glob".into()))?;
-                            globs.add(
-                                Glob::new(text).map_err(|e| {
-                                    err(g.span, format!("invalid glob `{text}`: {e}"))
-                                })?,
-                            );
+                            let text = g.as_str().ok_or_else(|| err(g.span, "expected a glob".into()))?;
+                            globs.add(Glob::new(text).map_err(|e| err(g.span, format!("invalid glob `{text}`: {e}")))?);
                         }
                     }
                     config.ignore = globs.build().map_err(|e| err(value.span, e.to_string()))?;
                 }
                 other => {
-                    return Err(err(
-                        key.span,
-                        format!("unknown key `{other}` (expected rules, exclude or paths)"),
-                    ));
+                    return Err(err(key.span, format!("unknown key `{other}` (expected rules, exclude or paths)")));
                 }
             }
         }
@@ -244,10 +195,7 @@ impl Config {
 
 fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {
     if !item.is_map() {
-        return Err((
-            item.span,
-            "an exclusion is a mapping with kind, namespace, name and reason".into(),
-        ));
+        return Err((item.span, "an exclusion is a mapping with kind, namespace, name and reason".into()));
     }
     let mut kind = None;
     let mut namespace = None;
@@ -255,11 +203,7 @@ fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {
     let mut reason = None;
     let mut reason_span = item.span;
     for (k, v) in item.as_map() {
-        let text = || {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or((v.span, "expected a string".to_string()))
-        };
+        let text = || v.as_str().map(str::to_string).ok_or((v.span, "expected a string".to_string()));
         match k.as_str().unwrap_or("") {
             "kind" => kind = Some(text()?),
             "namespace" => namespace = Some(Pattern::new(&text()?).map_err(|m| (v.span, m))?),
@@ -268,19 +212,14 @@ fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {
                 reason = v.as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
                 reason_span = Span { file: k.span.file, start: k.span.start, end: v.span.end };
             }
-            other => return Err((k.span, format!("unknown key `{other}` in an exclusion (expected kind, namespace, name, reason)"))),
+            other => {
+                return Err((
+                    k.span,
+                    format!("unknown key `{other}` in an exclusion (expected kind, namespace, name, reason)"),
+                ))
+            }
         }
     }
-    let name = name.ok_or((
-        item.span,
-        "an exclusion needs a `name` (a glob)".to_string(),
-    ))?;
-    Ok(Exclusion {
-        kind,
-        namespace,
-        name,
-        reason,
-        span: item.span,
-        reason_span,
-    })
+    let name = name.ok_or((item.span, "an exclusion needs a `name` (a glob)".to_string()))?;
+    Ok(Exclusion { kind, namespace, name, reason, span: item.span, reason_span })
 }

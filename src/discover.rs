@@ -45,8 +45,7 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
             if ignore.is_match(relative) {
                 out.skipped.push((path, "matched paths.ignore"));
             } else if in_chart_templates(&path) {
-                out.skipped
-                    .push((path, "Helm chart template (not YAML until rendered)"));
+                out.skipped.push((path, "Helm chart template (not YAML until rendered)"));
             } else {
                 out.files.push(path);
             }
@@ -58,18 +57,13 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
 /// True for a file under `templates/` of a directory holding `Chart.yaml`.
 fn in_chart_templates(path: &Path) -> bool {
     path.ancestors().skip(1).any(|dir| {
         dir.file_name().is_some_and(|n| n == "templates")
-            && dir
-                .parent()
-                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+            && dir.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
     })
 }

@@ -92,10 +92,7 @@ impl Finding {
             rule,
             severity,
             message: message.into(),
-            primary: Label {
-                span,
-                message: label.into(),
-            },
+            primary: Label { span, message: label.into() },
             related: Vec::new(),
             help: None,
             resource: None,
@@ -111,10 +108,7 @@ impl Finding {
     }
 
     pub fn related(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.related.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.related.push(Label { span, message: message.into() });
         self
     }
 

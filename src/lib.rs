@@ -70,54 +70,29 @@ pub struct Run {
 /// Check `ids` against the registry.
 fn check_ids(ids: &[String], flag: &str) -> Result<(), RunError> {
     match ids.iter().find(|id| rules::find(id).is_none()) {
-        Some(id) => Err(RunError::Usage(format!(
-            "{flag}: unknown rule id `{id}` (see `lifeboat rules`)"
-        ))),
+        Some(id) => Err(RunError::Usage(format!("{flag}: unknown rule id `{id}` (see `lifeboat rules`)"))),
         None => Ok(()),
     }
 }
 
 /// Load the config the options name, or the nearest `.lifeboat.yaml`.
 pub fn load_config(opts: &Options) -> Result<Config, RunError> {
-    let first = opts
-        .paths
-        .first()
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from("."));
+    let first = opts.paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let path = match &opts.config {
-        Some(p) if !p.is_file() => {
-            return Err(RunError::Usage(format!(
-                "config file not found: {}",
-                p.display()
-            )))
-        }
+        Some(p) if !p.is_file() => return Err(RunError::Usage(format!("config file not found: {}", p.display()))),
         Some(p) => Some(p.clone()),
         None => config::find_config(&first),
     };
     match path {
         Some(p) => Config::load(&p, &rules::ids()).map_err(RunError::Config),
-        None => Ok(Config {
-            base: first,
-            ..Config::default()
-        }),
+        None => Ok(Config { base: first, ..Config::default() }),
     }
 }
 
 /// Read the repository and model it (no rules): what `check` and `inventory` share.
-pub fn load(
-    opts: &Options,
-    config: &mut Config,
-) -> Result<(Sources, Model, Vec<(PathBuf, &'static str)>), RunError> {
-    let paths = if opts.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        opts.paths.clone()
-    };
-    let base = if config.path.is_some() {
-        config.base.clone()
-    } else {
-        paths.first().cloned().unwrap_or_default()
-    };
+pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Vec<(PathBuf, &'static str)>), RunError> {
+    let paths = if opts.paths.is_empty() { vec![PathBuf::from(".")] } else { opts.paths.clone() };
+    let base = if config.path.is_some() { config.base.clone() } else { paths.first().cloned().unwrap_or_default() };
     let found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;
     let mut sources = yaml::load_files(&found.files);
     if let Some(path) = &config.path {
@@ -176,49 +151,20 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     let sensitive = inventory::secrets::sensitive_spans(&model.resources);
     drop(inventory);
 
-    let display = |f: &Finding| {
-        sources
-            .file(f.primary.span.file)
-            .map(|s| s.display.clone())
-            .unwrap_or_default()
-    };
+    let display = |f: &Finding| sources.file(f.primary.span.file).map(|s| s.display.clone()).unwrap_or_default();
     findings.sort_by(|a, b| {
-        (
-            display(a),
-            a.primary.span.start.line,
-            a.primary.span.start.col,
-            a.rule,
-            &a.message,
-        )
-            .cmp(&(
-                display(b),
-                b.primary.span.start.line,
-                b.primary.span.start.col,
-                b.rule,
-                &b.message,
-            ))
+        (display(a), a.primary.span.start.line, a.primary.span.start.col, a.rule, &a.message).cmp(&(
+            display(b),
+            b.primary.span.start.line,
+            b.primary.span.start.col,
+            b.rule,
+            &b.message,
+        ))
     });
-    findings.dedup_by(|a, b| {
-        a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message
-    });
+    findings.dedup_by(|a, b| a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message);
 
-    let rules = enabled
-        .iter()
-        .map(|(r, s)| RuleMeta {
-            severity: *s,
-            ..r.meta
-        })
-        .collect();
-    Ok(Run {
-        sources,
-        model,
-        config,
-        rules,
-        findings,
-        suppressed,
-        sensitive,
-        skipped,
-    })
+    let rules = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
+    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped })
 }
 
 /// An exclusion silences coverage rules on its resource; an `ignore-check`
@@ -245,17 +191,11 @@ impl Run {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.findings.iter().filter(|f| f.severity == severity).count()
     }
 
     /// Files read (the config not counted).
     pub fn file_count(&self) -> usize {
-        self.sources
-            .files
-            .len()
-            .saturating_sub(usize::from(self.config.path.is_some()))
+        self.sources.files.len().saturating_sub(usize::from(self.config.path.is_some()))
     }
 }

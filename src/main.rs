@@ -10,11 +10,7 @@ use lifeboat::finding::Severity;
 use lifeboat::{report, rules, Options, RunError};
 
 #[derive(Parser)]
-#[command(
-    name = "lifeboat",
-    version,
-    about = "Keeps GitOps repositories honest about their backups"
-)]
+#[command(name = "lifeboat", version, about = "Keeps GitOps repositories honest about their backups")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,9 +107,7 @@ fn with_default_command(mut args: Vec<String>) -> Vec<String> {
 
 fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
     match output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout
@@ -139,22 +133,8 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check {
-            paths,
-            format,
-            output,
-            config,
-            fail_on,
-            select,
-            ignore,
-            verbose,
-        } => {
-            let opts = Options {
-                paths,
-                config,
-                select,
-                ignore,
-            };
+        Command::Check { paths, format, output, config, fail_on, select, ignore, verbose } => {
+            let opts = Options { paths, config, select, ignore };
             let run = match lifeboat::run(&opts) {
                 Ok(run) => run,
                 Err(e @ (RunError::Usage(_) | RunError::Config(_))) => return fail(&e.to_string()),
@@ -183,16 +163,8 @@ fn main() -> ExitCode {
                 _ => ExitCode::SUCCESS,
             }
         }
-        Command::Inventory {
-            paths,
-            format,
-            config,
-        } => {
-            let opts = Options {
-                paths,
-                config,
-                ..Options::default()
-            };
+        Command::Inventory { paths, format, config } => {
+            let opts = Options { paths, config, ..Options::default() };
             let inv = match report::inventory::collect(&opts) {
                 Ok(inv) => inv,
                 Err(e) => return fail(&e.to_string()),
@@ -210,20 +182,11 @@ fn main() -> ExitCode {
         Command::Rules { format } => {
             let text = match format {
                 RulesFormat::Table => {
-                    let width = rules::RULES
-                        .iter()
-                        .map(|r| r.meta.id.len())
-                        .max()
-                        .unwrap_or(0);
+                    let width = rules::RULES.iter().map(|r| r.meta.id.len()).max().unwrap_or(0);
                     rules::RULES
                         .iter()
                         .map(|r| {
-                            format!(
-                                "{:<width$}  {:<7}  {}\n",
-                                r.meta.id,
-                                r.meta.severity.as_str(),
-                                r.meta.summary
-                            )
+                            format!("{:<width$}  {:<7}  {}\n", r.meta.id, r.meta.severity.as_str(), r.meta.summary)
                         })
                         .collect::<String>()
                 }

@@ -16,15 +16,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 fn values(f: &Field) -> Vec<u32> {
     (0..64).filter(|i| f.bits & (1u64 << i) != 0).collect()
@@ -47,13 +39,7 @@ fn step_of(f: &Field) -> Option<u32> {
 /// Name a set of values: `Monday–Friday`, `January, March`.
 fn names(f: &Field, table: &[&str], offset: u32) -> String {
     let v = values(f);
-    let name = |x: u32| {
-        table
-            .get(x.saturating_sub(offset) as usize)
-            .copied()
-            .unwrap_or("?")
-            .to_string()
-    };
+    let name = |x: u32| table.get(x.saturating_sub(offset) as usize).copied().unwrap_or("?").to_string();
     let contiguous = v.windows(2).all(|w| w[1] == w[0] + 1);
     match (v.first(), v.last()) {
         (Some(a), Some(b)) if contiguous && v.len() > 2 => format!("{}–{}", name(*a), name(*b)),
@@ -80,11 +66,9 @@ pub fn describe(schedule: &Schedule, with_seconds: bool) -> String {
     let mut text = match (single(sec), single(min), single(hour)) {
         (Some(s), Some(m), Some(h)) => format!("every day at {}", clock(&format!("{h:02}"), m, s)),
         (Some(s), Some(m), None) if hour.star => format!("every hour at {}", clock("hh", m, s)),
-        (Some(s), Some(m), None) => format!(
-            "at {} past hours {}",
-            clock("hh", m, s).trim_start_matches("hh"),
-            hour.text
-        ),
+        (Some(s), Some(m), None) => {
+            format!("at {} past hours {}", clock("hh", m, s).trim_start_matches("hh"), hour.text)
+        }
         (Some(s), None, None) if min.star && hour.star => {
             if show_seconds {
                 format!("every minute at second {s}")
@@ -101,10 +85,7 @@ pub fn describe(schedule: &Schedule, with_seconds: bool) -> String {
             Some(n) => format!("every {n} minutes"),
             None => format!("at minutes {} of every hour", min.text),
         },
-        _ => format!(
-            "at second {}, minute {}, hour {}",
-            sec.text, min.text, hour.text
-        ),
+        _ => format!("at second {}, minute {}, hour {}", sec.text, min.text, hour.text),
     };
     if !dom.star {
         text.push_str(&format!(", on day {} of the month", dom.text));

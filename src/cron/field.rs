@@ -8,39 +8,17 @@ pub struct FieldSpec {
     pub names: &'static [&'static str],
 }
 
-pub const SECOND: FieldSpec = FieldSpec {
-    min: 0,
-    max: 59,
-    names: &[],
-};
-pub const MINUTE: FieldSpec = FieldSpec {
-    min: 0,
-    max: 59,
-    names: &[],
-};
-pub const HOUR: FieldSpec = FieldSpec {
-    min: 0,
-    max: 23,
-    names: &[],
-};
-pub const DOM: FieldSpec = FieldSpec {
-    min: 1,
-    max: 31,
-    names: &[],
-};
+pub const SECOND: FieldSpec = FieldSpec { min: 0, max: 59, names: &[] };
+pub const MINUTE: FieldSpec = FieldSpec { min: 0, max: 59, names: &[] };
+pub const HOUR: FieldSpec = FieldSpec { min: 0, max: 23, names: &[] };
+pub const DOM: FieldSpec = FieldSpec { min: 1, max: 31, names: &[] };
 /// Names are matched from `min` on: index 0 is month 1.
 pub const MONTH: FieldSpec = FieldSpec {
     min: 1,
     max: 12,
-    names: &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ],
+    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
 };
-pub const DOW: FieldSpec = FieldSpec {
-    min: 0,
-    max: 6,
-    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-};
+pub const DOW: FieldSpec = FieldSpec { min: 0, max: 6, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] };
 
 pub fn parse_field(text: &str, spec: &FieldSpec) -> Result<Field, CronError> {
     let mut bits = 0u64;
@@ -50,21 +28,12 @@ pub fn parse_field(text: &str, spec: &FieldSpec) -> Result<Field, CronError> {
         bits |= b;
         star |= s;
     }
-    Ok(Field {
-        bits,
-        star,
-        text: text.to_string(),
-    })
+    Ok(Field { bits, star, text: text.to_string() })
 }
 
 fn parse_range(expr: &str, spec: &FieldSpec) -> Result<(u64, bool), CronError> {
     let range_and_step: Vec<&str> = expr.split('/').collect();
-    let low_and_high: Vec<&str> = range_and_step
-        .first()
-        .copied()
-        .unwrap_or("")
-        .split('-')
-        .collect();
+    let low_and_high: Vec<&str> = range_and_step.first().copied().unwrap_or("").split('-').collect();
     let single = low_and_high.len() == 1;
     let mut star = false;
     let (start, mut end) = match low_and_high.as_slice() {
@@ -92,26 +61,16 @@ fn parse_range(expr: &str, spec: &FieldSpec) -> Result<(u64, bool), CronError> {
         _ => return Err(CronError(format!("Too many slashes: {expr}"))),
     };
     if start < spec.min {
-        return Err(CronError(format!(
-            "Beginning of range ({start}) below minimum ({}): {expr}",
-            spec.min
-        )));
+        return Err(CronError(format!("Beginning of range ({start}) below minimum ({}): {expr}", spec.min)));
     }
     if end > spec.max {
-        return Err(CronError(format!(
-            "End of range ({end}) above maximum ({}): {expr}",
-            spec.max
-        )));
+        return Err(CronError(format!("End of range ({end}) above maximum ({}): {expr}", spec.max)));
     }
     if start > end {
-        return Err(CronError(format!(
-            "Beginning of range ({start}) beyond end of range ({end}): {expr}"
-        )));
+        return Err(CronError(format!("Beginning of range ({start}) beyond end of range ({end}): {expr}")));
     }
     if step == 0 {
-        return Err(CronError(format!(
-            "Step of range should be a positive number: {expr}"
-        )));
+        return Err(CronError(format!("Step of range should be a positive number: {expr}")));
     }
     let mut bits = 0u64;
     let mut v = start;
@@ -133,14 +92,10 @@ fn int_or_name(text: &str, spec: &FieldSpec) -> Result<u32, CronError> {
 
 fn parse_int(text: &str) -> Result<u32, CronError> {
     match text.parse::<i64>() {
-        Ok(n) if n < 0 => Err(CronError(format!(
-            "Negative number ({n}) not allowed: {text}"
-        ))),
-        Ok(n) => u32::try_from(n).map_err(|_| {
-            CronError(format!(
-                "Failed to parse int from {text}: value out of range"
-            ))
-        }),
+        Ok(n) if n < 0 => Err(CronError(format!("Negative number ({n}) not allowed: {text}"))),
+        Ok(n) => {
+            u32::try_from(n).map_err(|_| CronError(format!("Failed to parse int from {text}: value out of range")))
+        }
         Err(e) => Err(CronError(format!("Failed to parse int from {text}: {e}"))),
     }
 }

@@ -49,9 +49,7 @@ fn parse_fields(fields: &[&str; 6], specs: &[FieldSpec; 6]) -> Result<Schedule, 
     for (text, spec) in fields.iter().zip(specs) {
         parsed.push(parse_field(text, spec)?);
     }
-    let array: [Field; 6] = parsed
-        .try_into()
-        .map_err(|_| CronError("internal: expected six fields".into()))?;
+    let array: [Field; 6] = parsed.try_into().map_err(|_| CronError("internal: expected six fields".into()))?;
     Ok(Schedule::Fields(Box::new(array)))
 }
 
@@ -87,12 +85,7 @@ pub fn parse_cnpg(expr: &str) -> Result<Schedule, CronError> {
     let six: [&str; 6] = match fields.as_slice() {
         [s, m, h, dom, mon] => [s, m, h, dom, mon, "*"],
         [s, m, h, dom, mon, dow] => [s, m, h, dom, mon, dow],
-        _ => {
-            return Err(CronError(format!(
-                "Expected 5 to 6 fields, found {}: {trimmed}",
-                fields.len()
-            )))
-        }
+        _ => return Err(CronError(format!("Expected 5 to 6 fields, found {}: {trimmed}", fields.len()))),
     };
     parse_fields(&six, &ALL_SPECS)
 }
@@ -113,11 +106,7 @@ pub fn parse_standard(expr: &str) -> Result<(Schedule, Option<String>), CronErro
     }
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let [m, h, dom, mon, dow] = fields.as_slice() else {
-        return Err(CronError(format!(
-            "expected exactly 5 fields, found {}: [{}]",
-            fields.len(),
-            fields.join(" ")
-        )));
+        return Err(CronError(format!("expected exactly 5 fields, found {}: [{}]", fields.len(), fields.join(" "))));
     };
     parse_fields(&["0", m, h, dom, mon, dow], &ALL_SPECS).map(|s| (s, tz))
 }
@@ -129,16 +118,12 @@ fn go_duration_ok(text: &str) -> bool {
         return false;
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         if digits == 0 {
             return false;
         }
         rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .iter()
-            .find(|u| rest.starts_with(*u));
+        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].iter().find(|u| rest.starts_with(*u));
         match unit {
             Some(u) => rest = &rest[u.len()..],
             None => return false,
@@ -175,22 +160,10 @@ mod tests {
 
     #[test]
     fn six_fields_and_descriptors() {
-        assert_eq!(
-            describe(&parse_cnpg("0 0 3 * * *").unwrap(), true),
-            "every day at 03:00:00"
-        );
-        assert_eq!(
-            describe(&parse_cnpg("@daily").unwrap(), true),
-            "every day at 00:00:00"
-        );
-        assert_eq!(
-            describe(&parse_cnpg("*/15 * * * *").unwrap(), true),
-            "every 15 seconds"
-        );
-        assert!(parse_cnpg("@fortnightly")
-            .unwrap_err()
-            .0
-            .starts_with("Unrecognized descriptor"));
+        assert_eq!(describe(&parse_cnpg("0 0 3 * * *").unwrap(), true), "every day at 03:00:00");
+        assert_eq!(describe(&parse_cnpg("@daily").unwrap(), true), "every day at 00:00:00");
+        assert_eq!(describe(&parse_cnpg("*/15 * * * *").unwrap(), true), "every 15 seconds");
+        assert!(parse_cnpg("@fortnightly").unwrap_err().0.starts_with("Unrecognized descriptor"));
         assert!(parse_cnpg("@every 1h30m").is_ok());
         assert!(parse_cnpg("CRON_TZ=UTC 0 0 3 * * *").is_err());
         assert!(parse_cnpg("0 0 3 * * * *").is_err());
@@ -201,29 +174,14 @@ mod tests {
         let (s, tz) = parse_standard("0 3 * * *").unwrap();
         assert_eq!(tz, None);
         assert_eq!(describe(&s, false), "every day at 03:00");
-        assert!(parse_standard("0 0 3 * * *")
-            .unwrap_err()
-            .0
-            .starts_with("expected exactly 5 fields, found 6"));
-        assert_eq!(
-            parse_standard("TZ=Europe/Paris 0 3 * * *")
-                .unwrap()
-                .1
-                .as_deref(),
-            Some("Europe/Paris")
-        );
-        assert_eq!(
-            describe(&parse_standard("30 2 * * 1-5").unwrap().0, false),
-            "every day at 02:30, on Monday–Friday"
-        );
+        assert!(parse_standard("0 0 3 * * *").unwrap_err().0.starts_with("expected exactly 5 fields, found 6"));
+        assert_eq!(parse_standard("TZ=Europe/Paris 0 3 * * *").unwrap().1.as_deref(), Some("Europe/Paris"));
+        assert_eq!(describe(&parse_standard("30 2 * * 1-5").unwrap().0, false), "every day at 02:30, on Monday–Friday");
     }
 
     #[test]
     fn january_to_may_trap() {
         let s = parse_cnpg("30 2 * * 1-5").unwrap();
-        assert_eq!(
-            describe(&s, true),
-            "every hour at hh:02:30, only in January–May"
-        );
+        assert_eq!(describe(&s, true), "every hour at hh:02:30, only in January–May");
     }
 }

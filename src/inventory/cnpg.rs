@@ -8,11 +8,7 @@ pub const CNPG_GROUP: &str = "postgresql.cnpg.io";
 pub const BARMAN_CLOUD_GROUP: &str = "barmancloud.cnpg.io";
 pub const BARMAN_PLUGIN: &str = "barman-cloud.cloudnative-pg.io";
 /// Plugins known to archive WAL when listed (enabled) in `spec.plugins`.
-pub const WAL_PLUGINS: [&str; 3] = [
-    BARMAN_PLUGIN,
-    "pgbackrest.dalibo.com",
-    "pgbackrest.cnpg.opera.com",
-];
+pub const WAL_PLUGINS: [&str; 3] = [BARMAN_PLUGIN, "pgbackrest.dalibo.com", "pgbackrest.cnpg.opera.com"];
 
 /// One `spec.plugins[]` entry.
 #[derive(Debug, Clone)]
@@ -85,15 +81,9 @@ impl<'m> Cluster<'m> {
     pub fn read(index: usize, res: &'m Resource) -> Cluster<'m> {
         let spec = res.spec();
         let backup = spec.and_then(|s| s.get("backup"));
-        let in_tree = backup
-            .and_then(|b| b.get("barmanObjectStore"))
-            .filter(|n| n.is_map());
-        let plugins: Vec<Plugin> = spec
-            .and_then(|s| s.get("plugins"))
-            .map_or(&[][..], Node::as_seq)
-            .iter()
-            .filter_map(Plugin::read)
-            .collect();
+        let in_tree = backup.and_then(|b| b.get("barmanObjectStore")).filter(|n| n.is_map());
+        let plugins: Vec<Plugin> =
+            spec.and_then(|s| s.get("plugins")).map_or(&[][..], Node::as_seq).iter().filter_map(Plugin::read).collect();
         // The operator prefers the plugin flagged `isWALArchiver`, then the
         // in-tree store; other enabled WAL-capable plugins still archive.
         let archiver = plugins
@@ -102,13 +92,7 @@ impl<'m> Cluster<'m> {
             .cloned()
             .map(Archiver::Plugin)
             .or_else(|| in_tree.map(Archiver::InTree))
-            .or_else(|| {
-                plugins
-                    .iter()
-                    .find(|p| p.archives_wal())
-                    .cloned()
-                    .map(Archiver::Plugin)
-            });
+            .or_else(|| plugins.iter().find(|p| p.archives_wal()).cloned().map(Archiver::Plugin));
         let replica_node = spec.and_then(|s| s.get("replica"));
         let replica = replica_node.is_some_and(|r| {
             let enabled = r.get("enabled").and_then(Node::as_bool);
@@ -120,9 +104,7 @@ impl<'m> Cluster<'m> {
             .iter()
             .filter_map(|(k, v)| {
                 let method = k.as_str()?;
-                ["initdb", "recovery", "pg_basebackup"]
-                    .contains(&method)
-                    .then_some((method, k, v))
+                ["initdb", "recovery", "pg_basebackup"].contains(&method).then_some((method, k, v))
             })
             .collect();
         let externals = spec
@@ -172,10 +154,7 @@ impl<'m> Cluster<'m> {
     }
 
     pub fn bootstrap_method(&self, method: &str) -> Option<(&'m Node, &'m Node)> {
-        self.bootstrap
-            .iter()
-            .find(|(m, _, _)| *m == method)
-            .map(|(_, k, v)| (*k, *v))
+        self.bootstrap.iter().find(|(m, _, _)| *m == method).map(|(_, k, v)| (*k, *v))
     }
 
     pub fn external(&self, name: &str) -> Option<&External<'m>> {
@@ -211,9 +190,7 @@ impl<'m> ScheduledBackup<'m> {
 
     /// `spec.method`, defaulting to `barmanObjectStore` as CNPG does.
     pub fn method_name(&self) -> &str {
-        self.method
-            .and_then(Node::as_str)
-            .unwrap_or("barmanObjectStore")
+        self.method.and_then(Node::as_str).unwrap_or("barmanObjectStore")
     }
 }
 
@@ -251,15 +228,8 @@ impl ArchiveId {
     /// name; `None` while any part is an unresolved `${VAR}` or missing.
     pub fn new(store: &Node, server_name: &str) -> Option<ArchiveId> {
         let destination = store.get("destinationPath")?.as_nonempty_str()?;
-        let endpoint = store
-            .get("endpointURL")
-            .and_then(Node::as_str)
-            .unwrap_or("");
-        if [destination, endpoint, server_name]
-            .iter()
-            .any(|s| is_unresolved(s))
-            || server_name.is_empty()
-        {
+        let endpoint = store.get("endpointURL").and_then(Node::as_str).unwrap_or("");
+        if [destination, endpoint, server_name].iter().any(|s| is_unresolved(s)) || server_name.is_empty() {
             return None;
         }
         Some(ArchiveId {

@@ -29,21 +29,14 @@ pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
         }
         for host in service_hosts(text) {
             let (cluster, namespace) = host;
-            let ns = namespace
-                .map(str::to_string)
-                .or_else(|| res.namespace.clone());
+            let ns = namespace.map(str::to_string).or_else(|| res.namespace.clone());
             if !targets.iter().any(|(n, c)| n == &ns && c == cluster) {
                 targets.push((ns, cluster.to_string()));
             }
         }
     });
     let span = dump_span?;
-    Some(DumpJob {
-        index,
-        res,
-        targets,
-        span,
-    })
+    Some(DumpJob { index, res, targets, span })
 }
 
 /// Find `<cluster>-rw`, `<cluster>-r`, `<cluster>-ro` host names in `text`,
@@ -75,14 +68,8 @@ mod tests {
 
     #[test]
     fn finds_cluster_services() {
-        assert_eq!(
-            service_hosts("pg_dump -h airflow-db-rw.airflow.svc -U app"),
-            vec![("airflow-db", Some("airflow"))]
-        );
-        assert_eq!(
-            service_hosts("host=warehouse-ro port=5432"),
-            vec![("warehouse", None)]
-        );
+        assert_eq!(service_hosts("pg_dump -h airflow-db-rw.airflow.svc -U app"), vec![("airflow-db", Some("airflow"))]);
+        assert_eq!(service_hosts("host=warehouse-ro port=5432"), vec![("warehouse", None)]);
         assert!(service_hosts("pg_dump -h postgres").is_empty());
     }
 }

@@ -43,16 +43,8 @@ impl Exclusions {
                 annotations.push(Annotation {
                     resource: index,
                     rule,
-                    reason: value
-                        .as_str()
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                    span: Span {
-                        file: key.span.file,
-                        start: key.span.start,
-                        end: value.span.end.max(key.span.end),
-                    },
+                    reason: value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+                    span: Span { file: key.span.file, start: key.span.start, end: value.span.end.max(key.span.end) },
                 });
             }
         }
@@ -67,40 +59,24 @@ impl Exclusions {
                     .collect()
             })
             .collect();
-        Exclusions {
-            annotations,
-            config: config.to_vec(),
-            config_matches,
-        }
+        Exclusions { annotations, config: config.to_vec(), config_matches }
     }
 
     /// Why `resource` is excluded from backup, if it is.
     pub fn exclusion(&self, resource: usize) -> Option<ExclusionRef<'_>> {
-        if let Some(a) = self
-            .annotations
-            .iter()
-            .find(|a| a.resource == resource && a.rule.is_none())
-        {
-            return Some(ExclusionRef {
-                reason: a.reason.as_deref(),
-                span: a.span,
-            });
+        if let Some(a) = self.annotations.iter().find(|a| a.resource == resource && a.rule.is_none()) {
+            return Some(ExclusionRef { reason: a.reason.as_deref(), span: a.span });
         }
         self.config
             .iter()
             .zip(&self.config_matches)
             .find(|(_, matches)| matches.contains(&resource))
-            .map(|(e, _)| ExclusionRef {
-                reason: e.reason.as_deref(),
-                span: e.span,
-            })
+            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span })
     }
 
     /// The `ignore-check` annotation on `resource` for `rule`, by position.
     pub fn suppression(&self, resource: usize, rule: &str) -> Option<usize> {
-        self.annotations
-            .iter()
-            .position(|a| a.resource == resource && a.rule.as_deref() == Some(rule))
+        self.annotations.iter().position(|a| a.resource == resource && a.rule.as_deref() == Some(rule))
     }
 }
 

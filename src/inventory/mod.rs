@@ -13,8 +13,7 @@ use crate::config::Config;
 use crate::model::{Model, Resource};
 use crate::yaml::{FileId, LoadError, Node, Span};
 use cnpg::{
-    ArchiveId, Archiver, Cluster, External, ObjectStore, ScheduledBackup, BARMAN_CLOUD_GROUP,
-    BARMAN_PLUGIN, CNPG_GROUP,
+    ArchiveId, Archiver, Cluster, External, ObjectStore, ScheduledBackup, BARMAN_CLOUD_GROUP, BARMAN_PLUGIN, CNPG_GROUP,
 };
 use dumps::DumpJob;
 use exclusions::Exclusions;
@@ -33,15 +32,16 @@ pub struct Inventory<'m> {
     stores_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
 }
 
+/// Two namespaces are the same when equal, or when either is not known yet.
+pub fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
+    a == b || a.is_none() || b.is_none()
+}
+
 /// Key of a namespaced lookup.
 type Key<'a> = (Option<&'a str>, &'a str);
 
 impl<'m> Inventory<'m> {
-    pub fn build(
-        model: &'m Model,
-        load_errors: &'m [(FileId, LoadError)],
-        config: &Config,
-    ) -> Inventory<'m> {
+    pub fn build(model: &'m Model, load_errors: &'m [(FileId, LoadError)], config: &Config) -> Inventory<'m> {
         let resources = &model.resources[..];
         let mut inv = Inventory {
             resources,
@@ -58,12 +58,8 @@ impl<'m> Inventory<'m> {
         for (i, r) in resources.iter().enumerate() {
             match (r.group(), r.kind.as_str()) {
                 (CNPG_GROUP, "Cluster") => inv.clusters.push(Cluster::read(i, r)),
-                (CNPG_GROUP, "ScheduledBackup") => {
-                    inv.scheduled_backups.push(ScheduledBackup::read(i, r))
-                }
-                (BARMAN_CLOUD_GROUP, "ObjectStore") => {
-                    inv.object_stores.push(ObjectStore::read(i, r))
-                }
+                (CNPG_GROUP, "ScheduledBackup") => inv.scheduled_backups.push(ScheduledBackup::read(i, r)),
+                (BARMAN_CLOUD_GROUP, "ObjectStore") => inv.object_stores.push(ObjectStore::read(i, r)),
                 _ => {
                     if let Some(job) = dumps::read(i, r) {
                         inv.dump_jobs.push(job);
@@ -72,30 +68,33 @@ impl<'m> Inventory<'m> {
             }
         }
         for (i, c) in inv.clusters.iter().enumerate() {
-            inv.clusters_by_name
-                .entry((c.res.namespace.as_deref(), c.res.name.as_str()))
-                .or_insert(i);
+            inv.clusters_by_name.entry((c.res.namespace.as_deref(), c.res.name.as_str())).or_insert(i);
         }
         for (i, s) in inv.object_stores.iter().enumerate() {
-            inv.stores_by_name
-                .entry((s.res.namespace.as_deref(), s.res.name.as_str()))
-                .or_insert(i);
+            inv.stores_by_name.entry((s.res.namespace.as_deref(), s.res.name.as_str())).or_insert(i);
         }
         inv
     }
 
+    /// The Cluster `name` in `namespace`. A side whose namespace is not known
+    /// (only a Flux Kustomization would set it) matches any namespace.
     pub fn cluster(&self, namespace: Option<&str>, name: &str) -> Option<&Cluster<'m>> {
         let key: Key = (namespace, name);
-        self.clusters_by_name
-            .get(&key)
-            .and_then(|&i| self.clusters.get(i))
+        match self.clusters_by_name.get(&key) {
+            Some(&i) => self.clusters.get(i),
+            None => self.clusters.iter().find(|c| c.name() == name && same_namespace(c.namespace(), namespace)),
+        }
     }
 
+    /// The ObjectStore `name` in `namespace` (unknown namespaces match any).
     pub fn object_store(&self, namespace: Option<&str>, name: &str) -> Option<&ObjectStore<'m>> {
         let key: Key = (namespace, name);
-        self.stores_by_name
-            .get(&key)
-            .and_then(|&i| self.object_stores.get(i))
+        match self.stores_by_name.get(&key) {
+            Some(&i) => self.object_stores.get(i),
+            None => {
+                self.object_stores.iter().find(|s| s.res.name == name && same_namespace(s.res.namespace.as_deref(), namespace))
+            }
+        }
     }
 
     /// The ScheduledBackups whose `spec.cluster.name` is this Cluster.
@@ -103,7 +102,7 @@ impl<'m> Inventory<'m> {
         self.scheduled_backups
             .iter()
             .filter(|b| {
-                b.res.namespace == cluster.res.namespace
+                same_namespace(b.res.namespace.as_deref(), cluster.namespace())
                     && b.cluster_name.and_then(Node::as_str) == Some(cluster.name())
             })
             .collect()
@@ -111,11 +110,7 @@ impl<'m> Inventory<'m> {
 
     /// The store configuration a barman plugin entry points at (the
     /// ObjectStore's `spec.configuration`), in `namespace`.
-    pub fn plugin_store(
-        &self,
-        namespace: Option<&str>,
-        plugin: &cnpg::Plugin,
-    ) -> Option<(&ObjectStore<'m>, &'m Node)> {
+    pub fn plugin_store(&self, namespace: Option<&str>, plugin: &cnpg::Plugin) -> Option<(&ObjectStore<'m>, &'m Node)> {
         if plugin.name != BARMAN_PLUGIN {
             return None;
         }
@@ -128,18 +123,12 @@ impl<'m> Inventory<'m> {
     pub fn archive_id(&self, cluster: &Cluster<'m>) -> Option<(ArchiveId, Span)> {
         match cluster.archiver.as_ref()? {
             Archiver::InTree(store) => {
-                let server = store
-                    .get("serverName")
-                    .and_then(Node::as_nonempty_str)
-                    .unwrap_or(cluster.name());
+                let server = store.get("serverName").and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
                 Some((ArchiveId::new(store, server)?, store.span))
             }
             Archiver::Plugin(p) => {
                 let (_, store) = self.plugin_store(cluster.namespace(), p)?;
-                let server = p
-                    .server_name
-                    .and_then(Node::as_nonempty_str)
-                    .unwrap_or(cluster.name());
+                let server = p.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
                 Some((ArchiveId::new(store, server)?, p.node.span))
             }
         }
@@ -153,10 +142,7 @@ impl<'m> Inventory<'m> {
             .iter()
             .filter_map(|p| {
                 let (_, store) = self.plugin_store(cluster.namespace(), p)?;
-                let server = p
-                    .server_name
-                    .and_then(Node::as_nonempty_str)
-                    .unwrap_or(cluster.name());
+                let server = p.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
                 Some((ArchiveId::new(store, server)?, p.node.span))
             })
             .collect()
@@ -164,24 +150,14 @@ impl<'m> Inventory<'m> {
 
     /// The archive an `externalClusters[]` entry reads from (serverName
     /// defaults: in-tree → the entry's name; plugin → the recovering Cluster's name).
-    pub fn source_archive_id(
-        &self,
-        cluster: &Cluster<'m>,
-        external: &External<'m>,
-    ) -> Option<ArchiveId> {
+    pub fn source_archive_id(&self, cluster: &Cluster<'m>, external: &External<'m>) -> Option<ArchiveId> {
         if let Some(store) = external.barman_object_store {
-            let server = store
-                .get("serverName")
-                .and_then(Node::as_nonempty_str)
-                .unwrap_or(external.name);
+            let server = store.get("serverName").and_then(Node::as_nonempty_str).unwrap_or(external.name);
             return ArchiveId::new(store, server);
         }
         let plugin = external.plugin.as_ref()?;
         let (_, store) = self.plugin_store(cluster.namespace(), plugin)?;
-        let server = plugin
-            .server_name
-            .and_then(Node::as_nonempty_str)
-            .unwrap_or(cluster.name());
+        let server = plugin.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
         ArchiveId::new(store, server)
     }
 
@@ -190,9 +166,7 @@ impl<'m> Inventory<'m> {
         self.dump_jobs
             .iter()
             .filter(|j| {
-                j.targets.iter().any(|(ns, name)| {
-                    ns.as_deref() == cluster.namespace() && name == cluster.name()
-                })
+                j.targets.iter().any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
             })
             .collect()
     }

@@ -30,21 +30,11 @@ impl Secrets {
         let mut s = Secrets::default();
         for (index, r) in resources.iter().enumerate() {
             let spec = r.spec();
-            let generated = |kind: &str| SecretSource::Generated {
-                index,
-                kind: kind.to_string(),
-            };
-            let target = |path: &[&str]| {
-                spec.and_then(|s| s.path(path))
-                    .and_then(Node::as_nonempty_str)
-            };
+            let generated = |kind: &str| SecretSource::Generated { index, kind: kind.to_string() };
+            let target = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_nonempty_str);
             match (r.group(), r.kind.as_str()) {
                 ("", "Secret") => {
-                    let source = if r.sops {
-                        SecretSource::Sops { index }
-                    } else {
-                        plain(index, r)
-                    };
+                    let source = if r.sops { SecretSource::Sops { index } } else { plain(index, r) };
                     s.add(r, &r.name, source);
                 }
                 ("external-secrets.io", "ExternalSecret") => {
@@ -56,29 +46,19 @@ impl Secrets {
                         .or_else(|| target(&["externalSecretName"]))
                         .unwrap_or(&r.name)
                         .to_string();
-                    s.any_namespace
-                        .entry(name)
-                        .or_insert_with(|| generated("ClusterExternalSecret"));
+                    s.any_namespace.entry(name).or_insert_with(|| generated("ClusterExternalSecret"));
                 }
                 ("bitnami.com", "SealedSecret") => {
-                    let name = target(&["template", "metadata", "name"])
-                        .unwrap_or(&r.name)
-                        .to_string();
+                    let name = target(&["template", "metadata", "name"]).unwrap_or(&r.name).to_string();
                     s.add(r, &name, generated("SealedSecret"));
                 }
-                ("onepassword.com", "OnePasswordItem") => {
-                    s.add(r, &r.name, generated("OnePasswordItem"))
-                }
+                ("onepassword.com", "OnePasswordItem") => s.add(r, &r.name, generated("OnePasswordItem")),
                 ("secrets.hashicorp.com", kind) if kind.starts_with("Vault") => {
-                    let name = target(&["destination", "name"])
-                        .unwrap_or(&r.name)
-                        .to_string();
+                    let name = target(&["destination", "name"]).unwrap_or(&r.name).to_string();
                     s.add(r, &name, generated(kind));
                 }
                 ("secrets.infisical.com", "InfisicalSecret") => {
-                    let name = target(&["managedSecretReference", "secretName"])
-                        .unwrap_or(&r.name)
-                        .to_string();
+                    let name = target(&["managedSecretReference", "secretName"]).unwrap_or(&r.name).to_string();
                     s.add(r, &name, generated("InfisicalSecret"));
                 }
                 _ => {}
@@ -88,16 +68,21 @@ impl Secrets {
     }
 
     fn add(&mut self, r: &Resource, name: &str, source: SecretSource) {
-        self.by_name
-            .entry((r.namespace.clone(), name.to_string()))
-            .or_insert(source);
+        self.by_name.entry((r.namespace.clone(), name.to_string())).or_insert(source);
     }
 
     /// How the Secret `name` in `namespace` is defined, if the repo defines it.
+    /// An unknown namespace (on either side) matches any.
     pub fn find(&self, namespace: Option<&str>, name: &str) -> Option<&SecretSource> {
         self.by_name
             .get(&(namespace.map(str::to_string), name.to_string()))
             .or_else(|| self.any_namespace.get(name))
+            .or_else(|| {
+                self.by_name
+                    .iter()
+                    .find(|((ns, n), _)| n == name && crate::inventory::same_namespace(ns.as_deref(), namespace))
+                    .map(|(_, s)| s)
+            })
     }
 }
 
@@ -125,10 +110,7 @@ fn is_placeholder(text: &str) -> bool {
 /// must never print these bytes.
 pub fn sensitive_spans(resources: &[Resource]) -> Vec<crate::yaml::Span> {
     let mut spans = Vec::new();
-    for r in resources
-        .iter()
-        .filter(|r| r.group().is_empty() && r.kind == "Secret")
-    {
+    for r in resources.iter().filter(|r| r.group().is_empty() && r.kind == "Secret") {
         for section in ["data", "stringData"] {
             for (_, v) in r.root.get(section).map_or(&[][..], Node::as_map) {
                 spans.push(v.span);

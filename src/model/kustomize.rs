@@ -6,8 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::yaml::{FileId, Node, SourceFile, Span};
 
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// One entry of `resources:` or `components:`.
 #[derive(Debug, Clone)]
@@ -30,9 +29,7 @@ pub struct Kustomization {
 }
 
 pub fn is_kustomization_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.contains(&n))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| KUSTOMIZATION_FILE_NAMES.contains(&n))
 }
 
 /// Read a kustomization document. `None` when the document is not one (a Flux
@@ -43,18 +40,12 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
             return None;
         }
     }
-    let dir = source
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let dir = source.path.parent().map(Path::to_path_buf).unwrap_or_default();
     let is_component = root.get("kind").and_then(Node::as_str) == Some("Component");
     let mut k = Kustomization {
         file,
         is_component,
-        namespace: root
-            .get("namespace")
-            .and_then(|n| n.as_nonempty_str().map(|s| (s.to_string(), n.span))),
+        namespace: root.get("namespace").and_then(|n| n.as_nonempty_str().map(|s| (s.to_string(), n.span))),
         resources: Vec::new(),
         components: Vec::new(),
         patches: Vec::new(),
@@ -76,10 +67,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
             }
         }
     }
-    for item in root
-        .get("patchesStrategicMerge")
-        .map_or(&[][..], Node::as_seq)
-    {
+    for item in root.get("patchesStrategicMerge").map_or(&[][..], Node::as_seq) {
         // An entry is a file path, or an inline patch (YAML text with a newline).
         if let Some(text) = item.as_str().filter(|t| !t.contains('\n')) {
             k.patches.push(normalize(&dir.join(text.trim())));
@@ -92,10 +80,7 @@ fn push_entry(dir: &Path, item: &Node, local: &mut Vec<Entry>, remote: &mut Vec<
     let Some(text) = item.as_nonempty_str() else {
         return;
     };
-    let entry = |path: PathBuf| Entry {
-        path,
-        span: item.span,
-    };
+    let entry = |path: PathBuf| Entry { path, span: item.span };
     if is_remote(text) {
         remote.push(entry(PathBuf::from(text)));
     } else {
@@ -104,10 +89,7 @@ fn push_entry(dir: &Path, item: &Node, local: &mut Vec<Entry>, remote: &mut Vec<
 }
 
 fn is_remote(text: &str) -> bool {
-    text.contains("://")
-        || text.starts_with("github.com/")
-        || text.starts_with("git@")
-        || text.contains("?ref=")
+    text.contains("://") || text.starts_with("github.com/") || text.starts_with("git@") || text.contains("?ref=")
 }
 
 /// Lexically normalise a path: drop `.`, resolve `..` against earlier parts.
@@ -136,19 +118,13 @@ pub struct PathIndex {
 
 impl PathIndex {
     pub fn new(files: &[SourceFile]) -> Self {
-        let mut index = PathIndex {
-            files: HashMap::new(),
-            kustomization_dirs: HashMap::new(),
-        };
+        let mut index = PathIndex { files: HashMap::new(), kustomization_dirs: HashMap::new() };
         for (i, f) in files.iter().enumerate() {
             let id = FileId::try_from(i).unwrap_or(FileId::MAX);
             let path = normalize(&f.path);
             if is_kustomization_file(&path) {
                 if let Some(dir) = path.parent() {
-                    index
-                        .kustomization_dirs
-                        .entry(dir.to_path_buf())
-                        .or_insert(id);
+                    index.kustomization_dirs.entry(dir.to_path_buf()).or_insert(id);
                 }
             }
             index.files.insert(path, id);

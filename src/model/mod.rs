@@ -60,10 +60,7 @@ pub fn build(sources: &Sources) -> Model {
     }
     let mut kustomizations = HashMap::new();
     for &id in index.kustomization_dirs.values() {
-        let (Some(source), Some(doc)) = (
-            sources.file(id),
-            docs_by_file.get(&id).and_then(|d| d.first()),
-        ) else {
+        let (Some(source), Some(doc)) = (sources.file(id), docs_by_file.get(&id).and_then(|d| d.first())) else {
             continue;
         };
         if let Some(k) = kustomize::parse(id, source, &doc.root) {
@@ -95,10 +92,7 @@ impl Builder<'_> {
                 } else if !self.index.files.contains_key(&entry.path) {
                     notes.push(ModelNote {
                         span: entry.span,
-                        message: format!(
-                            "`{}` is not a file or kustomization lifeboat read",
-                            entry.path.display()
-                        ),
+                        message: format!("`{}` is not a file or kustomization lifeboat read", entry.path.display()),
                     });
                 }
             }
@@ -111,11 +105,7 @@ impl Builder<'_> {
                     ),
                 });
             }
-            patches.extend(
-                k.patches
-                    .iter()
-                    .filter_map(|p| self.index.files.get(p).copied()),
-            );
+            patches.extend(k.patches.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
         self.model.notes = notes;
 
@@ -133,10 +123,7 @@ impl Builder<'_> {
         let kustomization_files: HashSet<FileId> = self.kustomizations.keys().copied().collect();
         let file_count = FileId::try_from(self.sources.files.len()).unwrap_or(FileId::MAX);
         for id in 0..file_count {
-            if self.reached_files.contains(&id)
-                || kustomization_files.contains(&id)
-                || patches.contains(&id)
-            {
+            if self.reached_files.contains(&id) || kustomization_files.contains(&id) || patches.contains(&id) {
                 continue;
             }
             let Some(source) = self.sources.file(id) else {
@@ -146,15 +133,10 @@ impl Builder<'_> {
             let docs = self.docs_by_file.get(&id).cloned().unwrap_or_default();
             match self.index.kustomization_dirs.get(&dir) {
                 Some(&kid) => {
-                    let kfile = self
-                        .sources
-                        .file(kid)
-                        .map_or(String::new(), |f| f.display.clone());
+                    let kfile = self.sources.file(kid).map_or(String::new(), |f| f.display.clone());
                     let reason = match self.kustomizations.get(&kid) {
                         Some(k) if k.is_component && !included.contains(&kid) => {
-                            format!(
-                                "in a kustomize Component ({kfile}) that no kustomization includes"
-                            )
+                            format!("in a kustomize Component ({kfile}) that no kustomization includes")
                         }
                         _ => format!("not listed by {kfile}"),
                     };
@@ -203,18 +185,11 @@ impl Builder<'_> {
                     let Some(mut r) = Resource::from_document(doc) else {
                         continue;
                     };
-                    r.via.push(Via {
-                        span: entry.span,
-                        message: "included here".into(),
-                    });
+                    r.via.push(Via { span: entry.span, message: "included here".into() });
                     if let Some((namespace, span)) = &ns {
-                        if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace)
-                        {
+                        if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace) {
                             r.namespace = Some(namespace.clone());
-                            r.via.push(Via {
-                                span: *span,
-                                message: format!("namespace `{namespace}` set here"),
-                            });
+                            r.via.push(Via { span: *span, message: format!("namespace `{namespace}` set here") });
                         }
                     }
                     self.push_instance(r);
@@ -225,10 +200,7 @@ impl Builder<'_> {
     }
 
     fn push_instance(&mut self, r: Resource) {
-        if self
-            .seen_instances
-            .insert((r.file, r.doc_index, r.namespace.clone()))
-        {
+        if self.seen_instances.insert((r.file, r.doc_index, r.namespace.clone())) {
             self.model.resources.push(r);
         }
     }

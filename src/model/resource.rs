@@ -37,15 +37,8 @@ impl Resource {
         let api_version = root.get("apiVersion")?.as_str()?.to_string();
         let kind = root.get("kind")?.as_str()?.to_string();
         let metadata = root.get("metadata");
-        let name = metadata
-            .and_then(|m| m.get("name"))
-            .and_then(Node::as_str)
-            .unwrap_or("")
-            .to_string();
-        let namespace = metadata
-            .and_then(|m| m.get("namespace"))
-            .and_then(Node::as_nonempty_str)
-            .map(str::to_string);
+        let name = metadata.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("").to_string();
+        let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Node::as_nonempty_str).map(str::to_string);
         Some(Resource {
             api_version,
             kind,
@@ -74,9 +67,7 @@ impl Resource {
 
     /// `metadata.annotations` as (key node, value node) pairs.
     pub fn annotations(&self) -> &[(Node, Node)] {
-        self.root
-            .path(&["metadata", "annotations"])
-            .map_or(&[], Node::as_map)
+        self.root.path(&["metadata", "annotations"]).map_or(&[], Node::as_map)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&Node> {
@@ -87,15 +78,8 @@ impl Resource {
     /// (key through value), else the document itself.
     pub fn name_span(&self) -> Span {
         let metadata = self.root.get("metadata");
-        match (
-            metadata.and_then(|m| m.key_node("name")),
-            metadata.and_then(|m| m.get("name")),
-        ) {
-            (Some(key), Some(value)) => Span {
-                file: key.span.file,
-                start: key.span.start,
-                end: value.span.end,
-            },
+        match (metadata.and_then(|m| m.key_node("name")), metadata.and_then(|m| m.get("name"))) {
+            (Some(key), Some(value)) => Span { file: key.span.file, start: key.span.start, end: value.span.end },
             _ => self.kind_span(),
         }
     }
@@ -103,11 +87,7 @@ impl Resource {
     /// The `kind:` entry (always present on a resource).
     pub fn kind_span(&self) -> Span {
         match (self.root.key_node("kind"), self.root.get("kind")) {
-            (Some(key), Some(value)) => Span {
-                file: key.span.file,
-                start: key.span.start,
-                end: value.span.end,
-            },
+            (Some(key), Some(value)) => Span { file: key.span.file, start: key.span.start, end: value.span.end },
             _ => self.root.span,
         }
     }

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
 use super::masked_text;
 use crate::finding::{Finding, Severity};
@@ -36,22 +34,16 @@ impl std::error::Error for Shown {}
 
 impl Diagnostic for Shown {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.code
-            .as_ref()
-            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
+        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.url
-            .as_ref()
-            .map(|u| Box::new(u) as Box<dyn fmt::Display>)
+        self.url.as_ref().map(|u| Box::new(u) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -75,16 +67,8 @@ struct Texts<'r> {
 impl Texts<'_> {
     fn source(&mut self, file: FileId) -> NamedSource<String> {
         let run = self.run;
-        let text = self
-            .cache
-            .entry(file)
-            .or_insert_with(|| masked_text(run, file))
-            .clone();
-        let name = run
-            .sources
-            .file(file)
-            .map(|f| f.display.clone())
-            .unwrap_or_default();
+        let text = self.cache.entry(file).or_insert_with(|| masked_text(run, file)).clone();
+        let name = run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
         NamedSource::new(name, text).with_language("yaml")
     }
 }
@@ -137,19 +121,9 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
 }
 
 pub fn render(run: &Run, color: bool, verbose: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(100)
-        .with_context_lines(1);
-    let mut texts = Texts {
-        run,
-        cache: HashMap::new(),
-    };
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_links(false).with_width(100).with_context_lines(1);
+    let mut texts = Texts { run, cache: HashMap::new() };
     let mut out = String::new();
     for f in &run.findings {
         let d = shown(f, &mut texts);
@@ -160,28 +134,15 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
     }
     if verbose {
         for (path, why) in &run.skipped {
-            out.push_str(&format!(
-                "skipped {}: {why}\n",
-                crate::yaml::display_path(path)
-            ));
+            out.push_str(&format!("skipped {}: {why}\n", crate::yaml::display_path(path)));
         }
         for u in &run.model.unreached {
-            let file = run
-                .sources
-                .file(u.file)
-                .map(|f| f.display.as_str())
-                .unwrap_or("");
-            out.push_str(&format!(
-                "not deployed: {} {} in {file} ({})\n",
-                u.kind, u.name, u.reason
-            ));
+            let file = run.sources.file(u.file).map(|f| f.display.as_str()).unwrap_or("");
+            out.push_str(&format!("not deployed: {} {} in {file} ({})\n", u.kind, u.name, u.reason));
         }
         for n in &run.model.notes {
             let l = super::location(run, n.span);
-            out.push_str(&format!(
-                "note: {}:{}:{}: {}\n",
-                l.file, l.line, l.column, n.message
-            ));
+            out.push_str(&format!("note: {}:{}:{}: {}\n", l.file, l.line, l.column, n.message));
         }
     }
     let errors = run.count(Severity::Error);
@@ -204,10 +165,7 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
         plural(run.model.resources.len(), "resource")
     ));
     if run.suppressed > 0 {
-        out.push_str(&format!(
-            " {} suppressed by exclusions or ignore-check annotations.",
-            run.suppressed
-        ));
+        out.push_str(&format!(" {} suppressed by exclusions or ignore-check annotations.", run.suppressed));
     }
     if !run.model.unreached.is_empty() && !verbose {
         out.push_str(&format!(

@@ -20,9 +20,9 @@ pub fn render(run: &Run) -> String {
                     json!({ "file": l.file, "line": l.line, "column": l.column, "message": r.message })
                 })
                 .collect();
-            let resource = f.resource.as_ref().map(|r| {
-                json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name })
-            });
+            let resource = f.resource.as_ref().map(
+                |r| json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name }),
+            );
             json!({
                 "rule": f.rule,
                 "severity": f.severity.as_str(),

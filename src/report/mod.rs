@@ -24,11 +24,7 @@ pub struct Location {
 }
 
 pub fn location(run: &Run, span: Span) -> Location {
-    let file = run
-        .sources
-        .file(span.file)
-        .map(|f| f.display.clone())
-        .unwrap_or_default();
+    let file = run.sources.file(span.file).map(|f| f.display.clone()).unwrap_or_default();
     let (end_line, end_column) = if span.end.line == 0 || span.end < span.start {
         (span.start.line, span.start.col)
     } else {
@@ -51,12 +47,7 @@ pub fn fingerprint(run: &Run, f: &Finding) -> String {
     h.update(f.rule.as_bytes());
     h.update([0]);
     if let Some(r) = &f.resource {
-        for part in [
-            &r.api_version,
-            &r.kind,
-            r.namespace.as_deref().unwrap_or(""),
-            &r.name,
-        ] {
+        for part in [&r.api_version, &r.kind, r.namespace.as_deref().unwrap_or(""), &r.name] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -69,11 +60,7 @@ pub fn fingerprint(run: &Run, f: &Finding) -> String {
         // apart by their message.
         h.update(f.message.as_bytes());
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The text of a file with every clear-text secret value replaced by `*`

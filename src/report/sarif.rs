@@ -31,10 +31,7 @@ fn physical(l: &Location) -> Value {
 
 /// The doc without its title line: SARIF shows the rule id already.
 fn help_markdown(doc: &str) -> String {
-    doc.lines()
-        .skip_while(|l| l.starts_with("# ") || l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    doc.lines().skip_while(|l| l.starts_with("# ") || l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 pub fn render(run: &Run) -> String {

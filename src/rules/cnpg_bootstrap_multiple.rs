@@ -23,11 +23,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some((_, second_key, _)) = rest.first() else {
             continue;
         };
-        let methods: Vec<String> = cluster
-            .bootstrap
-            .iter()
-            .map(|(m, _, _)| format!("`{m}`"))
-            .collect();
+        let methods: Vec<String> = cluster.bootstrap.iter().map(|(m, _, _)| format!("`{m}`")).collect();
         out.push(
             RULE.meta
                 .finding(

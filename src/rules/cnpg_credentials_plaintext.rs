@@ -26,9 +26,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             let Some(name) = name_node.as_nonempty_str() else {
                 continue;
             };
-            let Some(SecretSource::Plain { index, keys }) =
-                inv.secrets.find(res.namespace.as_deref(), name)
-            else {
+            let Some(SecretSource::Plain { index, keys }) = inv.secrets.find(res.namespace.as_deref(), name) else {
                 continue;
             };
             if keys.is_empty() || seen.contains(index) {

@@ -17,11 +17,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
-    for cluster in inv
-        .clusters
-        .iter()
-        .filter(|c| c.archiver.is_some() && !c.replica)
-    {
+    for cluster in inv.clusters.iter().filter(|c| c.archiver.is_some() && !c.replica) {
         if !inv.scheduled_backups_for(cluster).is_empty() {
             continue;
         }
@@ -37,10 +33,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             finding = finding.related(span, "WAL is archived here");
         }
         let method = match &cluster.archiver {
-            Some(Archiver::Plugin(p)) => format!(
-                "`method: plugin`, `pluginConfiguration: {{name: {}}}`",
-                p.name
-            ),
+            Some(Archiver::Plugin(p)) => format!("`method: plugin`, `pluginConfiguration: {{name: {}}}`", p.name),
             _ => "`method: barmanObjectStore`".to_string(),
         };
         out.push(

@@ -16,18 +16,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
-    for cluster in inv
-        .clusters
-        .iter()
-        .filter(|c| c.archiver.is_none() && !c.replica)
-    {
+    for cluster in inv.clusters.iter().filter(|c| c.archiver.is_none() && !c.replica) {
         let mut message = format!(
             "{} does not archive WAL: it has no `spec.backup.barmanObjectStore` and no enabled WAL-archiving plugin, so nothing can restore it to a point in time",
             named("Cluster", cluster.res)
         );
-        let mut finding =
-            RULE.meta
-                .finding(String::new(), cluster.res.name_span(), "archives no WAL");
+        let mut finding = RULE.meta.finding(String::new(), cluster.res.name_span(), "archives no WAL");
         let dumps = inv.dump_jobs_for(cluster);
         if !dumps.is_empty() {
             let names: Vec<_> = dumps.iter().map(|d| format!("`{}`", d.res.name)).collect();
@@ -36,8 +30,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 names.join(", ")
             ));
             for d in &dumps {
-                finding =
-                    finding.related(d.span, "pg_dump: a logical dump, no point-in-time recovery");
+                finding = finding.related(d.span, "pg_dump: a logical dump, no point-in-time recovery");
             }
         }
         if let Some(snap) = cluster.volume_snapshot {

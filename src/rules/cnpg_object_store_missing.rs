@@ -33,11 +33,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 continue;
             }
             seen.push(name);
-            let elsewhere: Vec<_> = inv
-                .object_stores
-                .iter()
-                .filter(|s| s.res.name == name)
-                .collect();
+            let elsewhere: Vec<_> = inv.object_stores.iter().filter(|s| s.res.name == name).collect();
             let mut finding = RULE.meta.finding(
                 format!(
                     "Cluster `{}` uses ObjectStore `{name}`, but there is no ObjectStore of that name in namespace `{}`: the plugin cannot archive or restore",

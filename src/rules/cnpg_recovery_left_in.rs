@@ -26,19 +26,12 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             let source = value
                 .get("source")
                 .and_then(Node::as_str)
-                .map(|s| format!(" from `{s}`"))
+                .map(|s| format!(" from external cluster `{s}`"))
                 .or_else(|| {
-                    value
-                        .path(&["backup", "name"])
-                        .and_then(Node::as_str)
-                        .map(|b| format!(" from Backup `{b}`"))
+                    value.path(&["backup", "name"]).and_then(Node::as_str).map(|b| format!(" from Backup `{b}`"))
                 })
                 .unwrap_or_default();
-            let what = if method == "recovery" {
-                "restores"
-            } else {
-                "clones"
-            };
+            let what = if method == "recovery" { "restores" } else { "clones" };
             out.push(
                 RULE.meta
                     .finding(

@@ -26,12 +26,15 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             };
             let source = value.get("source");
             let Some(source) = source else {
-                let other_source =
-                    value.get("backup").is_some() || value.get("volumeSnapshots").is_some();
+                let other_source = value.get("backup").is_some() || value.get("volumeSnapshots").is_some();
                 if !other_source {
                     out.push(
                         RULE.meta
-                            .finding(format!("Cluster `{qn}`: `bootstrap.{method}` names no `source` to bootstrap from"), key.span, "no source")
+                            .finding(
+                                format!("Cluster `{qn}`: `bootstrap.{method}` names no `source` to bootstrap from"),
+                                key.span,
+                                "no source",
+                            )
                             .help("Name an `externalClusters[]` entry in `source`.")
                             .key(method)
                             .on(cluster.index, cluster.res),
@@ -45,11 +48,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             if is_unresolved(name) {
                 continue;
             }
-            let known: Vec<String> = cluster
-                .externals
-                .iter()
-                .map(|e| format!("`{}`", e.name))
-                .collect();
+            let known: Vec<String> = cluster.externals.iter().map(|e| format!("`{}`", e.name)).collect();
             let (message, help, related) = match cluster.external(name) {
                 None => (
                     format!("Cluster `{qn}`: `bootstrap.{method}.source` is `{name}`, but no `externalClusters[]` entry has that name: CNPG rejects the Cluster"),
@@ -72,11 +71,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 ),
                 Some(_) => continue,
             };
-            let mut finding = RULE
-                .meta
-                .finding(message, source.span, "cannot be resolved")
-                .help(help)
-                .key(method);
+            let mut finding = RULE.meta.finding(message, source.span, "cannot be resolved").help(help).key(method);
             if let Some(span) = related {
                 finding = finding.related(span, "this entry");
             }

@@ -43,17 +43,10 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             .plugin
             .as_ref()
             .and_then(|p| p.server_name)
-            .or_else(|| {
-                external
-                    .barman_object_store
-                    .and_then(|s| s.get("serverName"))
-            })
+            .or_else(|| external.barman_object_store.and_then(|s| s.get("serverName")))
             .and_then(Node::as_str);
-        let implicit = if server.is_none() {
-            " (its serverName is not set, so it defaults to the same name)"
-        } else {
-            ""
-        };
+        let implicit =
+            if server.is_none() { " (its serverName is not set, so it defaults to the same name)" } else { "" };
         out.push(
             RULE.meta
                 .finding(

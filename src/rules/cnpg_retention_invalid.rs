@@ -22,8 +22,7 @@ pub fn valid(text: &str) -> bool {
     let Some(number) = text.strip_suffix(['d', 'w', 'm']) else {
         return false;
     };
-    number.starts_with(|c: char| ('1'..='9').contains(&c))
-        && number.chars().all(|c| c.is_ascii_digit())
+    number.starts_with(|c: char| ('1'..='9').contains(&c)) && number.chars().all(|c| c.is_ascii_digit())
 }
 
 fn push(out: &mut Vec<Finding>, index: usize, res: &Resource, node: &Node, what: &str) {

@@ -35,9 +35,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                     "no retentionPolicy",
                 );
                 if misplaced {
-                    finding.message.push_str(
-                        " (`barmanObjectStore.retentionPolicy` is not a field: CNPG drops it)",
-                    );
+                    finding.message.push_str(" (`barmanObjectStore.retentionPolicy` is not a field: CNPG drops it)");
                 }
                 out.push(finding.help(HELP).on(cluster.index, cluster.res));
             }
@@ -71,10 +69,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let mut finding = RULE.meta.finding(message, span, "no spec.retentionPolicy");
         for &user in users {
             if let Some(c) = inv.resources.get(user) {
-                finding = finding.related(
-                    c.name_span(),
-                    format!("Cluster `{}` archives here", c.qualified_name()),
-                );
+                finding = finding.related(c.name_span(), format!("Cluster `{}` archives here", c.qualified_name()));
             }
         }
         out.push(finding.help(HELP).on(store.index, store.res));

@@ -11,8 +11,7 @@ pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "cnpg-scheduled-backup-cron",
         severity: Severity::Error,
-        summary:
-            "ScheduledBackup schedule that is invalid, or five-field (CNPG reads seconds first)",
+        summary: "ScheduledBackup schedule that is invalid, or five-field (CNPG reads seconds first)",
         doc: include_str!("../../rules/cnpg-scheduled-backup-cron.md"),
         coverage: false,
     },
@@ -22,11 +21,7 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for sb in &inv.scheduled_backups {
         let Some(node) = sb.schedule else {
-            let span = sb
-                .res
-                .root
-                .key_node("spec")
-                .map_or(sb.res.kind_span(), |k| k.span);
+            let span = sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span);
             out.push(
                 RULE.meta
                     .finding(format!("ScheduledBackup `{}` has no `spec.schedule`: CNPG rejects it", sb.res.qualified_name()), span, "no schedule")
@@ -43,9 +38,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         }
         let five = !expr.starts_with('@') && cron::field_count(expr) == 5;
         let fix = format!("0 {expr}");
-        let intended = cron::parse_standard(expr)
-            .ok()
-            .map(|(s, _)| cron::describe(&s, false));
+        let intended = cron::parse_standard(expr).ok().map(|(s, _)| cron::describe(&s, false));
         let fix_ok = five && cron::parse_cnpg(&fix).is_ok();
         let finding = match cron::parse_cnpg(expr) {
             Ok(schedule) if five => {

@@ -21,10 +21,7 @@ pub const RULE: Rule = Rule {
 
 /// The Cluster has some backup configuration (else `cnpg-no-wal-archive` speaks).
 fn has_backup_config(c: &Cluster) -> bool {
-    c.archiver.is_some()
-        || c.in_tree.is_some()
-        || c.volume_snapshot.is_some()
-        || !c.plugins.is_empty()
+    c.archiver.is_some() || c.in_tree.is_some() || c.volume_snapshot.is_some() || !c.plugins.is_empty()
 }
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
@@ -86,33 +83,17 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some((message, help)) = problem else {
             continue;
         };
-        let (span, label) = match (
-            sb.method,
-            sb.res.root.path(&["spec", "pluginConfiguration", "name"]),
-        ) {
-            (Some(_), Some(p)) if method == "plugin" => {
-                (p.span, "not a plugin of the Cluster".to_string())
-            }
-            (Some(m), _) => (
-                m.span,
-                "the Cluster cannot take this kind of backup".to_string(),
-            ),
+        let (span, label) = match (sb.method, sb.res.root.path(&["spec", "pluginConfiguration", "name"])) {
+            (Some(_), Some(p)) if method == "plugin" => (p.span, "not a plugin of the Cluster".to_string()),
+            (Some(m), _) => (m.span, "the Cluster cannot take this kind of backup".to_string()),
             (None, _) => (
-                sb.res
-                    .root
-                    .key_node("spec")
-                    .map_or(sb.res.kind_span(), |k| k.span),
+                sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span),
                 "method defaults to barmanObjectStore".to_string(),
             ),
         };
-        let mut finding = RULE.meta.finding(
-            format!("ScheduledBackup `{}`: {message}", sb.res.qualified_name()),
-            span,
-            label,
-        );
-        let target = cluster
-            .archiver_span()
-            .or(cluster.volume_snapshot.map(|n| n.span));
+        let mut finding =
+            RULE.meta.finding(format!("ScheduledBackup `{}`: {message}", sb.res.qualified_name()), span, label);
+        let target = cluster.archiver_span().or(cluster.volume_snapshot.map(|n| n.span));
         if let Some(t) = target {
             finding = finding.related(t, "what the Cluster is configured with");
         }

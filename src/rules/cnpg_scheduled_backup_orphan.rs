@@ -20,18 +20,11 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for sb in &inv.scheduled_backups {
         let namespace = sb.res.namespace.as_deref();
         let Some(name_node) = sb.cluster_name else {
-            let span = sb
-                .res
-                .root
-                .key_node("spec")
-                .map_or(sb.res.kind_span(), |k| k.span);
+            let span = sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span);
             out.push(
                 RULE.meta
                     .finding(
-                        format!(
-                            "ScheduledBackup `{}` has no `spec.cluster.name`",
-                            sb.res.qualified_name()
-                        ),
+                        format!("ScheduledBackup `{}` has no `spec.cluster.name`", sb.res.qualified_name()),
                         span,
                         "backs up no Cluster",
                     )
@@ -42,10 +35,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(name) = name_node.as_str() else {
             continue;
         };
-        if is_unresolved(name)
-            || is_unresolved(&sb.res.name)
-            || inv.cluster(namespace, name).is_some()
-        {
+        if is_unresolved(name) || is_unresolved(&sb.res.name) || inv.cluster(namespace, name).is_some() {
             continue;
         }
         let elsewhere: Vec<_> = inv.clusters.iter().filter(|c| c.name() == name).collect();
@@ -61,15 +51,11 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         for c in &elsewhere {
             finding = finding.related(
                 c.res.name_span(),
-                format!(
-                    "a Cluster `{name}` in namespace `{}`",
-                    c.namespace().unwrap_or("(none)")
-                ),
+                format!("a Cluster `{name}` in namespace `{}`", c.namespace().unwrap_or("(none)")),
             );
         }
         let help = if elsewhere.is_empty() {
-            "Point `spec.cluster.name` at an existing Cluster, or delete this ScheduledBackup."
-                .to_string()
+            "Point `spec.cluster.name` at an existing Cluster, or delete this ScheduledBackup.".to_string()
         } else {
             "A ScheduledBackup only finds a Cluster in its own namespace: move it next to the Cluster.".to_string()
         };

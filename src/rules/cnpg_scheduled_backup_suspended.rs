@@ -27,10 +27,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             .path(&["spec"])
             .and_then(|s| s.key_node("suspend"))
             .map_or(node.span, |k| join(k.span, node.span));
-        let target = sb
-            .cluster_name
-            .and_then(Node::as_str)
-            .unwrap_or("its Cluster");
+        let target = sb.cluster_name.and_then(Node::as_str).unwrap_or("its Cluster");
         out.push(
             RULE.meta
                 .finding(

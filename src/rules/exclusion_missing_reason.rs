@@ -17,12 +17,7 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     let mut seen = Vec::new();
-    for a in inv
-        .exclusions
-        .annotations
-        .iter()
-        .filter(|a| a.reason.is_none())
-    {
+    for a in inv.exclusions.annotations.iter().filter(|a| a.reason.is_none()) {
         // One annotation in a shared file is one finding, however many instances.
         if seen.contains(&a.span) {
             continue;

@@ -20,22 +20,17 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(inv: &Inventory, usage: &Usage, out: &mut Vec<Finding>) {
-    for (e, matches) in inv
-        .exclusions
-        .config
-        .iter()
-        .zip(&inv.exclusions.config_matches)
-    {
+    for (e, matches) in inv.exclusions.config.iter().zip(&inv.exclusions.config_matches) {
         if matches.is_empty() {
             let kind = e.kind.as_deref().unwrap_or("resource");
-            let ns = e
-                .namespace
-                .as_ref()
-                .map(|p| format!(" in namespace `{}`", p.text))
-                .unwrap_or_default();
+            let ns = e.namespace.as_ref().map(|p| format!(" in namespace `{}`", p.text)).unwrap_or_default();
             out.push(
                 RULE.meta
-                    .finding(format!("the config exclusion of {kind} `{}`{ns} matches nothing lifeboat found", e.name.text), e.span, "matches nothing")
+                    .finding(
+                        format!("the config exclusion of {kind} `{}`{ns} matches nothing lifeboat found", e.name.text),
+                        e.span,
+                        "matches nothing",
+                    )
                     .help("Remove the entry, or fix its kind, namespace or name (names are globs)."),
             );
         }

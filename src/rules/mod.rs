@@ -42,12 +42,7 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
-    pub fn finding(
-        &self,
-        message: impl Into<String>,
-        span: Span,
-        label: impl Into<String>,
-    ) -> Finding {
+    pub fn finding(&self, message: impl Into<String>, span: Span, label: impl Into<String>) -> Finding {
         Finding::new(self.id, self.severity, message, span, label)
     }
 }
@@ -113,11 +108,7 @@ pub fn doc_url(id: &str) -> String {
 
 /// A span from the start of `a` to the end of `b` (a key through its value).
 pub fn join(a: Span, b: Span) -> Span {
-    Span {
-        file: a.file,
-        start: a.start.min(b.start),
-        end: a.end.max(b.end),
-    }
+    Span { file: a.file, start: a.start.min(b.start), end: a.end.max(b.end) }
 }
 
 /// "Cluster `ns/name`": how messages name a resource.

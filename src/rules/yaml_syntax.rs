@@ -18,16 +18,8 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for (file, error) in inv.load_errors {
-        let end = Pos {
-            offset: error.pos.offset,
-            line: error.pos.line,
-            col: error.pos.col + 1,
-        };
-        let span = Span {
-            file: *file,
-            start: error.pos,
-            end,
-        };
+        let end = Pos { offset: error.pos.offset, line: error.pos.line, col: error.pos.col + 1 };
+        let span = Span { file: *file, start: error.pos, end };
         out.push(
             RULE.meta
                 .finding(format!("this file is not valid YAML: {}", error.message), span, "the parser stopped here")

@@ -33,11 +33,7 @@ impl Sources {
     /// Add one more file (the config) and parse it; returns its id.
     pub fn add(&mut self, path: &Path, text: String) -> FileId {
         let id = FileId::try_from(self.files.len()).unwrap_or(FileId::MAX);
-        self.files.push(SourceFile {
-            path: path.to_path_buf(),
-            display: display_path(path),
-            text,
-        });
+        self.files.push(SourceFile { path: path.to_path_buf(), display: display_path(path), text });
         id
     }
 }
@@ -56,11 +52,7 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
                     let mut parsed = load_str(id, &text);
                     if std::str::from_utf8(&bytes).is_err() && parsed.error.is_none() {
                         parsed.error = Some(LoadError {
-                            pos: Pos {
-                                offset: 0,
-                                line: 1,
-                                col: 1,
-                            },
+                            pos: Pos { offset: 0, line: 1, col: 1 },
                             message: "file is not valid UTF-8 (invalid bytes were replaced)".into(),
                         });
                     }
@@ -71,11 +63,7 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
                     String::new(),
                     Vec::new(),
                     Some(LoadError {
-                        pos: Pos {
-                            offset: 0,
-                            line: 1,
-                            col: 1,
-                        },
+                        pos: Pos { offset: 0, line: 1, col: 1 },
                         message: format!("cannot read file: {e}"),
                     }),
                 ),
@@ -88,10 +76,7 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
         sources.files.push(SourceFile {
             path: path.clone(),
             display: display_path(path),
-            text: text
-                .strip_prefix('\u{feff}')
-                .map(str::to_owned)
-                .unwrap_or(text),
+            text: text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text),
         });
         sources.documents.extend(documents);
         if let Some(error) = error {
@@ -108,11 +93,7 @@ pub fn display_path(path: &Path) -> String {
     let shown = cwd
         .as_deref()
         .and_then(|cwd| {
-            let abs = if path.is_absolute() {
-                path.to_path_buf()
-            } else {
-                cwd.join(path)
-            };
+            let abs = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
             abs.strip_prefix(cwd).ok().map(Path::to_path_buf)
         })
         .unwrap_or_else(|| path.to_path_buf());

@@ -35,29 +35,24 @@ pub struct LoadedFile {
 struct Positions<'s> {
     src: &'s str,
     line_starts: Vec<usize>,
+    /// Spaces inserted into the parsed text, by line: (1-based line, char column).
+    inserted: Vec<(usize, usize)>,
 }
 
 impl<'s> Positions<'s> {
     fn new(src: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        Positions { src, line_starts }
+        Positions { src, line_starts, inserted: Vec::new() }
     }
 
     fn pos(&self, marker: &Marker) -> Pos {
         let line = marker.line().max(1);
-        let col_chars = marker.col();
-        let line_start = self
-            .line_starts
-            .get(line - 1)
-            .copied()
-            .unwrap_or(self.src.len());
+        let shift = self.inserted.iter().filter(|(l, c)| *l == line && *c < marker.col()).count();
+        let col_chars = marker.col() - shift;
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(self.src.len());
         let rest = self.src.get(line_start..).unwrap_or("");
-        let byte_col = rest
-            .char_indices()
-            .nth(col_chars)
-            .map(|(i, _)| i)
-            .unwrap_or(rest.len());
+        let byte_col = rest.char_indices().nth(col_chars).map(|(i, _)| i).unwrap_or(rest.len());
         Pos {
             offset: line_start + byte_col,
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -67,17 +62,8 @@ impl<'s> Positions<'s> {
 }
 
 enum Frame {
-    Seq {
-        start: Pos,
-        anchor: usize,
-        items: Vec<Node>,
-    },
-    Map {
-        start: Pos,
-        anchor: usize,
-        entries: Vec<(Node, Node)>,
-        pending_key: Option<Node>,
-    },
+    Seq { start: Pos, anchor: usize, items: Vec<Node> },
+    Map { start: Pos, anchor: usize, entries: Vec<(Node, Node)>, pending_key: Option<Node> },
 }
 
 struct Builder {
@@ -90,11 +76,7 @@ struct Builder {
 
 impl Builder {
     fn span(&self, start: Pos, end: Pos) -> Span {
-        Span {
-            file: self.file,
-            start,
-            end,
-        }
+        Span { file: self.file, start, end }
     }
 
     /// Attach a finished node to its parent (or finish the document).
@@ -105,22 +87,14 @@ impl Builder {
         }
         match self.stack.last_mut() {
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                ..
-            }) => match pending_key.take() {
+            Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
                 Some(key) => entries.push((key, node)),
                 None => *pending_key = Some(node),
             },
             None => {
                 if !node.is_null() {
                     let index = self.documents.len();
-                    self.documents.push(Document {
-                        file: self.file,
-                        index,
-                        root: Arc::new(node),
-                    });
+                    self.documents.push(Document { file: self.file, index, root: Arc::new(node) });
                 }
             }
         }
@@ -139,8 +113,7 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     if !entries.iter().any(|(k, _)| is_merge_key(k)) {
         return entries;
     }
-    let (merges, mut own): (Vec<_>, Vec<_>) =
-        entries.into_iter().partition(|(k, _)| is_merge_key(k));
+    let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge_key(k));
     for (_, value) in merges {
         let sources: Vec<Node> = match value.value {
             Value::Map(_) => vec![value],
@@ -150,9 +123,7 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
         for source in sources {
             if let Value::Map(source_entries) = source.value {
                 for (k, v) in source_entries {
-                    let present = own
-                        .iter()
-                        .any(|(ok, _)| ok.as_str().is_some() && ok.as_str() == k.as_str());
+                    let present = own.iter().any(|(ok, _)| ok.as_str().is_some() && ok.as_str() == k.as_str());
                     if !present {
                         own.push((k, v));
                     }
@@ -170,14 +141,64 @@ fn is_merge_key(node: &Node) -> bool {
 /// Parse `src` (already decoded; a BOM is skipped) into documents of `file`.
 pub fn load_str(file: FileId, src: &str) -> LoadedFile {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-    let positions = Positions::new(src);
-    let mut builder = Builder {
-        file,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        expanded: 0,
-        documents: Vec::new(),
-    };
+    let first = parse(file, src, Positions::new(src));
+    let unknown_anchor = first.error.as_ref().is_some_and(|e| e.message.contains("unknown anchor"));
+    if !unknown_anchor {
+        return first;
+    }
+    // Go's YAML (libyaml) ends an anchor name at `:`, so `*app:` is the alias
+    // `app` as a key; a YAML 1.2 parser reads the name `app:`. Kubernetes
+    // tools are Go: parse again with a space after such names.
+    let (spaced, inserted) = space_after_anchor_names(src);
+    if inserted.is_empty() {
+        return first;
+    }
+    let mut positions = Positions::new(src);
+    positions.inserted = inserted;
+    let second = parse(file, &spaced, positions);
+    if second.error.is_none() {
+        second
+    } else {
+        first
+    }
+}
+
+/// Insert a space between `*name`/`&name` and a following `:`; returns the
+/// text and where spaces went (1-based line, char column in the new text).
+fn space_after_anchor_names(src: &str) -> (String, Vec<(usize, usize)>) {
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut inserted = Vec::new();
+    for (i, line) in src.split_inclusive('\n').enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut col = 0;
+        let mut j = 0;
+        while let Some(&c) = chars.get(j) {
+            out.push(c);
+            col += 1;
+            let prev_ok = j == 0 || chars.get(j - 1).is_some_and(|p| p.is_whitespace() || matches!(p, '[' | '{' | ','));
+            if (c == '*' || c == '&') && prev_ok {
+                let mut k = j + 1;
+                while let Some(&n) = chars.get(k).filter(|n| n.is_alphanumeric() || **n == '_' || **n == '-') {
+                    out.push(n);
+                    col += 1;
+                    k += 1;
+                }
+                if k > j + 1 && chars.get(k) == Some(&':') {
+                    out.push(' ');
+                    inserted.push((i + 1, col));
+                    col += 1;
+                }
+                j = k;
+                continue;
+            }
+            j += 1;
+        }
+    }
+    (out, inserted)
+}
+
+fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
+    let mut builder = Builder { file, stack: Vec::new(), anchors: HashMap::new(), expanded: 0, documents: Vec::new() };
     // A file that fails keeps none of its documents: a tool applying it
     // would reject it whole.
     let fail = |_builder: Builder, pos: Pos, message: String| LoadedFile {
@@ -185,7 +206,7 @@ pub fn load_str(file: FileId, src: &str) -> LoadedFile {
         error: Some(LoadError { pos, message }),
     };
 
-    for event in Parser::new_from_str(src) {
+    for event in Parser::new_from_str(text) {
         let (event, span) = match event {
             Ok(ok) => ok,
             Err(err) => {
@@ -201,53 +222,35 @@ pub fn load_str(file: FileId, src: &str) -> LoadedFile {
             Event::DocumentEnd => {}
             Event::Scalar(text, style, anchor, _tag) => {
                 let node = Node {
-                    value: Value::Scalar {
-                        text: text.into_owned(),
-                        plain: matches!(style, ScalarStyle::Plain),
-                    },
+                    value: Value::Scalar { text: text.into_owned(), plain: matches!(style, ScalarStyle::Plain) },
                     span: builder.span(start, end),
                 };
                 builder.push(node, anchor);
             }
             Event::Alias(id) => {
                 let Some((node, size)) = builder.anchors.get(&id).cloned() else {
-                    return fail(
-                        builder,
-                        start,
-                        format!("alias refers to an unknown anchor (id {id})"),
-                    );
+                    return fail(builder, start, format!("alias refers to an unknown anchor (id {id})"));
                 };
                 builder.expanded = builder.expanded.saturating_add(size);
                 if builder.expanded > ALIAS_EXPANSION_LIMIT {
                     return fail(
                         builder,
                         start,
-                        format!("aliases expand to more than {ALIAS_EXPANSION_LIMIT} nodes; refusing to expand further"),
+                        format!(
+                            "aliases expand to more than {ALIAS_EXPANSION_LIMIT} nodes; refusing to expand further"
+                        ),
                     );
                 }
                 builder.push((*node).clone(), 0);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if builder.stack.len() >= MAX_DEPTH {
-                    return fail(
-                        builder,
-                        start,
-                        format!("nesting deeper than {MAX_DEPTH} levels"),
-                    );
+                    return fail(builder, start, format!("nesting deeper than {MAX_DEPTH} levels"));
                 }
                 let frame = if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq {
-                        start,
-                        anchor,
-                        items: Vec::new(),
-                    }
+                    Frame::Seq { start, anchor, items: Vec::new() }
                 } else {
-                    Frame::Map {
-                        start,
-                        anchor,
-                        entries: Vec::new(),
-                        pending_key: None,
-                    }
+                    Frame::Map { start, anchor, entries: Vec::new(), pending_key: None }
                 };
                 builder.stack.push(frame);
             }
@@ -256,43 +259,32 @@ pub fn load_str(file: FileId, src: &str) -> LoadedFile {
                     return fail(builder, start, "unbalanced collection end".to_string());
                 };
                 let (value, node_start, anchor, last_end) = match frame {
-                    Frame::Seq {
-                        start,
-                        anchor,
-                        items,
-                    } => {
+                    Frame::Seq { start, anchor, items } => {
                         let last = items.last().map(|n| n.span.end);
                         (Value::Seq(items), start, anchor, last)
                     }
-                    Frame::Map {
-                        start,
-                        anchor,
-                        entries,
-                        ..
-                    } => {
+                    Frame::Map { start, anchor, entries, .. } => {
                         let last = entries.last().map(|(_, v)| v.span.end);
                         (Value::Map(apply_merge_keys(entries)), start, anchor, last)
                     }
                 };
                 // A block collection "ends" where the next token starts; its
                 // last child's end is the honest end of the node.
-                let node_end = last_end.map_or(end, |last| {
-                    if end.offset > last.offset && end.line > last.line {
-                        last
-                    } else {
-                        end
-                    }
-                });
-                let node = Node {
-                    value,
-                    span: builder.span(node_start, node_end),
-                };
+                let node_end =
+                    last_end.map_or(
+                        end,
+                        |last| {
+                            if end.offset > last.offset && end.line > last.line {
+                                last
+                            } else {
+                                end
+                            }
+                        },
+                    );
+                let node = Node { value, span: builder.span(node_start, node_end) };
                 builder.push(node, anchor);
             }
         }
     }
-    LoadedFile {
-        documents: builder.documents,
-        error: None,
-    }
+    LoadedFile { documents: builder.documents, error: None }
 }
