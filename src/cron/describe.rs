@@ -94,7 +94,11 @@ pub fn describe(schedule: &Schedule, with_seconds: bool) -> String {
         text.push_str(&format!(", only in {}", names(month, &MONTHS, 1)));
     }
     if !dow.star {
-        text.push_str(&format!(", on {}", names(dow, &DAYS, 0)));
+        let days = names(dow, &DAYS, 0);
+        match text.strip_prefix("every day at ") {
+            Some(time) if dom.star && month.star => text = format!("every {days} at {time}"),
+            _ => text.push_str(&format!(", on {days}")),
+        }
     }
     text
 }

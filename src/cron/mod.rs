@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(describe(&s, false), "every day at 03:00");
         assert!(parse_standard("0 0 3 * * *").unwrap_err().0.starts_with("expected exactly 5 fields, found 6"));
         assert_eq!(parse_standard("TZ=Europe/Paris 0 3 * * *").unwrap().1.as_deref(), Some("Europe/Paris"));
-        assert_eq!(describe(&parse_standard("30 2 * * 1-5").unwrap().0, false), "every day at 02:30, on Monday–Friday");
+        assert_eq!(describe(&parse_standard("30 2 * * 1-5").unwrap().0, false), "every Monday–Friday at 02:30");
     }
 
     #[test]

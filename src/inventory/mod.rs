@@ -91,9 +91,10 @@ impl<'m> Inventory<'m> {
         let key: Key = (namespace, name);
         match self.stores_by_name.get(&key) {
             Some(&i) => self.object_stores.get(i),
-            None => {
-                self.object_stores.iter().find(|s| s.res.name == name && same_namespace(s.res.namespace.as_deref(), namespace))
-            }
+            None => self
+                .object_stores
+                .iter()
+                .find(|s| s.res.name == name && same_namespace(s.res.namespace.as_deref(), namespace)),
         }
     }
 
@@ -166,7 +167,9 @@ impl<'m> Inventory<'m> {
         self.dump_jobs
             .iter()
             .filter(|j| {
-                j.targets.iter().any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
+                j.targets
+                    .iter()
+                    .any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
             })
             .collect()
     }

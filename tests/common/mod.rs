@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests: run the real binary.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn lifeboat() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn run(args: &[&str]) -> Output {
+    lifeboat().args(args).output().expect("the lifeboat binary runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `check --format json` on `path` with extra args; the parsed report.
+pub fn json_report(path: &Path, extra: &[&str]) -> serde_json::Value {
+    let path = path.to_string_lossy();
+    let mut args = vec!["check", &path, "--format", "json", "--fail-on", "never"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "lifeboat failed: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("the JSON report parses")
+}
+
+/// The rule ids of a JSON report's findings.
+pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["rule"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
