@@ -64,7 +64,7 @@ pub struct Run {
     /// Spans holding clear-text secret values: never printed.
     pub sensitive: Vec<Span>,
     /// Files discovery passed over on purpose, with why.
-    pub skipped: Vec<(PathBuf, &'static str)>,
+    pub skipped: Skipped,
 }
 
 /// Check `ids` against the registry.
@@ -89,8 +89,11 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     }
 }
 
+/// What discovery passed over on purpose: the file and why.
+pub type Skipped = Vec<(PathBuf, &'static str)>;
+
 /// Read the repository and model it (no rules): what `check` and `inventory` share.
-pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Vec<(PathBuf, &'static str)>), RunError> {
+pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skipped), RunError> {
     let paths = if opts.paths.is_empty() { vec![PathBuf::from(".")] } else { opts.paths.clone() };
     let base = if config.path.is_some() { config.base.clone() } else { paths.first().cloned().unwrap_or_default() };
     let found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;

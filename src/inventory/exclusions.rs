@@ -3,7 +3,7 @@
 
 use crate::config;
 use crate::model::Resource;
-use crate::yaml::{Node, Span};
+use crate::yaml::Span;
 
 pub const EXCLUDE_ANNOTATION: &str = "lifeboat.dev/exclude";
 pub const IGNORE_CHECK_PREFIX: &str = "ignore-check.lifeboat.dev/";
@@ -86,7 +86,3 @@ pub struct ExclusionRef<'a> {
     pub span: Span,
 }
 
-/// The value node of an annotation (for callers that need it).
-pub fn annotation_value<'r>(r: &'r Resource, key: &str) -> Option<&'r Node> {
-    r.annotation(key)
-}

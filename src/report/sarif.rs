@@ -29,6 +29,17 @@ fn physical(l: &Location) -> Value {
     })
 }
 
+/// `cnpg-no-wal-archive` → `CnpgNoWalArchive`: SARIF wants a readable
+/// name distinct from the opaque id.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The doc without its title line: SARIF shows the rule id already.
 fn help_markdown(doc: &str) -> String {
     doc.lines().skip_while(|l| l.starts_with("# ") || l.trim().is_empty()).collect::<Vec<_>>().join("\n")
@@ -42,7 +53,7 @@ pub fn render(run: &Run) -> String {
             let help = help_markdown(r.doc);
             json!({
                 "id": r.id,
-                "name": r.id,
+                "name": pascal_case(r.id),
                 "shortDescription": { "text": r.summary },
                 "fullDescription": { "text": r.summary },
                 "help": { "text": help, "markdown": help },

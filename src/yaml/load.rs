@@ -61,6 +61,35 @@ impl<'s> Positions<'s> {
     }
 }
 
+impl Positions<'_> {
+    /// Where a double-quoted scalar starting at `start` really ends (just
+    /// past its closing quote): saphyr-parser's span runs on over trailing
+    /// blanks and a comment.
+    fn double_quoted_end(&self, start: Pos) -> Option<Pos> {
+        let rest = self.src.get(start.offset..)?;
+        let mut chars = rest.char_indices();
+        if chars.next()?.1 != '"' {
+            return None;
+        }
+        let (mut line, mut col) = (start.line, start.col + 1);
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                    col += 2;
+                }
+                '"' => return Some(Pos { offset: start.offset + i + 1, line, col: col + 1 }),
+                '\n' => {
+                    line += 1;
+                    col = 1;
+                }
+                _ => col += 1,
+            }
+        }
+        None
+    }
+}
+
 enum Frame {
     Seq { start: Pos, anchor: usize, items: Vec<Node> },
     Map { start: Pos, anchor: usize, entries: Vec<(Node, Node)>, pending_key: Option<Node> },
@@ -221,6 +250,10 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
             Event::DocumentStart(_) => builder.anchors.clear(),
             Event::DocumentEnd => {}
             Event::Scalar(text, style, anchor, _tag) => {
+                let end = match style {
+                    ScalarStyle::DoubleQuoted => positions.double_quoted_end(start).unwrap_or(end),
+                    _ => end,
+                };
                 let node = Node {
                     value: Value::Scalar { text: text.into_owned(), plain: matches!(style, ScalarStyle::Plain) },
                     span: builder.span(start, end),
@@ -287,4 +320,92 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
         }
     }
     LoadedFile { documents: builder.documents, error: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(src: &str) -> Node {
+        let loaded = load_str(0, src);
+        assert!(loaded.error.is_none(), "{:?}", loaded.error);
+        loaded.documents.first().map(|d| (*d.root).clone()).expect("one document")
+    }
+
+    #[test]
+    fn spans_are_exact() {
+        let r = root("a: \"0 3 * * *\"  # comment\nb: plain  # c\nc: 'q'\n");
+        let a = r.get("a").expect("a");
+        assert_eq!((a.span.start.line, a.span.start.col, a.span.end.col), (1, 4, 15));
+        assert_eq!(a.span.end.offset - a.span.start.offset, "\"0 3 * * *\"".len());
+        let b = r.get("b").expect("b");
+        assert_eq!((b.span.start.line, b.span.start.col, b.span.end.col), (2, 4, 9));
+        let k = r.key_node("c").expect("c");
+        assert_eq!((k.span.start.line, k.span.start.col), (3, 1));
+    }
+
+    #[test]
+    fn escaped_quotes_and_multibyte_text() {
+        let src = "é: \"a \\\" b\" # x\n";
+        let r = root(src);
+        let v = r.get("é").expect("key");
+        assert_eq!(v.as_str(), Some("a \" b"));
+        assert_eq!(&src[v.span.start.offset..v.span.end.offset], "\"a \\\" b\"");
+        assert_eq!(v.span.start.col, 4, "columns count characters, not bytes");
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let r = root("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
+        let m = r.get("m").expect("m");
+        assert_eq!(m.get("x").and_then(Node::as_str), Some("1"));
+        assert_eq!(m.get("y").and_then(Node::as_str), Some("3"), "explicit keys win over merged ones");
+        assert!(m.get("<<").is_none());
+    }
+
+    #[test]
+    fn go_style_alias_keys_parse() {
+        let r = root("app: &app web\ncontrollers:\n  *app:\n    replicas: 1\n");
+        let c = r.get("controllers").expect("controllers");
+        let (k, v) = c.as_map().first().expect("one entry");
+        assert_eq!(k.as_str(), Some("web"));
+        assert_eq!(v.get("replicas").and_then(Node::as_str), Some("1"));
+        assert_eq!(v.span.start.line, 4);
+    }
+
+    #[test]
+    fn crlf_bom_and_multiple_documents() {
+        let loaded = load_str(0, "\u{feff}a: 1\r\nb: 2\r\n---\r\nc: 3\r\n---\r\n");
+        assert!(loaded.error.is_none());
+        assert_eq!(loaded.documents.len(), 2, "the empty last document is dropped");
+        let b = loaded.documents[0].root.get("b").expect("b");
+        assert_eq!((b.span.start.line, b.span.start.col), (2, 4));
+    }
+
+    #[test]
+    fn billion_laughs_is_bounded() {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            src.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let loaded = load_str(0, &src);
+        let err = loaded.error.expect("refused");
+        assert!(err.message.contains("expand"), "{}", err.message);
+        assert!(loaded.documents.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let src = "[".repeat(5000) + &"]".repeat(5000);
+        let loaded = load_str(0, &src);
+        assert!(loaded.error.is_some());
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let loaded = load_str(0, "a: 1\nb: \"open\n");
+        let err = loaded.error.expect("error");
+        assert!(err.pos.line >= 2, "{err:?}");
+    }
 }

@@ -1,0 +1,259 @@
+//! The command-line contract: exit codes, formats, config errors, the
+//! default command, and secrets never printed.
+
+mod common;
+
+use common::{json_report, lifeboat, rules_of, run, stderr, stdout};
+use std::path::Path;
+
+const DEMO: &str = "examples/homelab";
+const CLEAN: &str = "fixtures/clean";
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    assert_eq!(run(&["check", CLEAN]).status.code(), Some(0), "a clean repo exits 0");
+    assert_eq!(run(&["check", DEMO]).status.code(), Some(1), "findings at or above warning exit 1");
+    assert_eq!(run(&["check", DEMO, "--fail-on", "never"]).status.code(), Some(0));
+    // only warnings: --fail-on error passes
+    let warn_only =
+        ["check", "fixtures/rules/cnpg-scheduled-backup-suspended/bad", "--select", "cnpg-scheduled-backup-suspended"];
+    assert_eq!(run(&[&warn_only[..], &["--fail-on", "error"]].concat()).status.code(), Some(0));
+    assert_eq!(run(&[&warn_only[..], &["--fail-on", "warning"]].concat()).status.code(), Some(1));
+}
+
+#[test]
+fn a_failed_run_exits_2_and_says_why() {
+    let out = run(&["check", "no/such/path"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no such file or directory: no/such/path"), "{}", stderr(&out));
+
+    let out = run(&["check", CLEAN, "--select", "cnpg-no-such-rule"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown rule id `cnpg-no-such-rule`"));
+
+    let out = run(&["check", CLEAN, "--format", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = run(&["check", CLEAN, "--config", "no-such-config.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn with_config(config: &str) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(".lifeboat.yaml"), config).expect("write config");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/cnpg-recovery-left-in/bad/cluster.yaml"),
+        dir.path().join("cluster.yaml"),
+    )
+    .expect("copy");
+    let out = lifeboat().args(["check", &dir.path().to_string_lossy(), "--format", "json"]).output().expect("runs");
+    (dir, out)
+}
+
+#[test]
+fn config_errors_name_their_line() {
+    let (_d, out) = with_config("rules:\n  cnpg-recovery-left-in: error\nexlude: []\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(":3:1: unknown key `exlude`"), "{}", stderr(&out));
+
+    let (_d, out) = with_config("rules:\n  cnpg-recovery-leftin: off\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(":2:3: unknown rule id `cnpg-recovery-leftin`"), "{}", stderr(&out));
+
+    let (_d, out) = with_config("rules:\n  cnpg-recovery-left-in: loud\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`loud` is not a severity"), "{}", stderr(&out));
+
+    let (_d, out) = with_config("exclude:\n  - kind: Cluster\n    nmae: x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(":3:5: unknown key `nmae`"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_changes_severity_and_turns_rules_off() {
+    let (_d, out) = with_config("rules:\n  cnpg-recovery-left-in: error\n");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let severities: Vec<_> =
+        report["findings"].as_array().into_iter().flatten().map(|f| f["severity"].clone()).collect();
+    assert!(!severities.is_empty() && severities.iter().all(|s| s == "error"), "{severities:?}");
+
+    let (_d, out) = with_config("rules:\n  cnpg-recovery-left-in: off\n  cnpg-no-wal-archive: off\n");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules = rules_of(&report);
+    assert!(!rules.iter().any(|r| r == "cnpg-recovery-left-in" || r == "cnpg-no-wal-archive"), "{rules:?}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn the_default_command_is_check() {
+    let a = run(&[CLEAN, "--format", "json"]);
+    let b = run(&["check", CLEAN, "--format", "json"]);
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(stdout(&a), stdout(&b));
+}
+
+#[test]
+fn output_goes_to_the_file_and_nowhere_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("report.sarif");
+    let out = run(&["check", DEMO, "--format", "sarif", "--output", &file.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing on stdout with --output");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let report = json_report(Path::new(DEMO), &[]);
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["tool"]["name"], "lifeboat");
+    let findings = report["findings"].as_array().expect("findings");
+    for f in findings {
+        for key in ["rule", "severity", "message", "file", "line", "column", "end_line", "end_column", "fingerprint"] {
+            assert!(!f[key].is_null(), "finding lacks {key}: {f}");
+        }
+        assert!(f["file"].as_str().is_some_and(|p| p.starts_with("examples/homelab/") && !p.contains('\\')));
+    }
+    let fps: std::collections::HashSet<_> = findings.iter().map(|f| f["fingerprint"].as_str()).collect();
+    assert_eq!(fps.len(), findings.len(), "fingerprints are unique");
+    assert_eq!(report["summary"]["suppressed"], 1, "warehouse-dev is excluded by .lifeboat.yaml");
+    assert_eq!(
+        report["summary"]["errors"].as_u64().unwrap_or(0) + report["summary"]["warnings"].as_u64().unwrap_or(0),
+        findings.len() as u64
+    );
+}
+
+#[test]
+fn the_demo_shows_every_cnpg_rule_once() {
+    let report = json_report(Path::new(DEMO), &[]);
+    let mut found = rules_of(&report);
+    found.sort();
+    let mut cnpg: Vec<String> =
+        lifeboat::rules::RULES.iter().map(|r| r.meta.id.to_string()).filter(|id| id.starts_with("cnpg-")).collect();
+    cnpg.sort();
+    assert_eq!(found, cnpg);
+    insta::assert_snapshot!("demo.human", stdout(&run(&["check", DEMO])));
+    insta::assert_snapshot!("demo.github", stdout(&run(&["check", DEMO, "--format", "github"])));
+    insta::assert_snapshot!("demo.markdown", stdout(&run(&["check", DEMO, "--format", "markdown"])));
+}
+
+#[test]
+fn fingerprints_do_not_depend_on_line_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/cnpg-bootstrap-multiple/bad/cluster.yaml"),
+    )
+    .expect("read");
+    std::fs::write(dir.path().join("c.yaml"), &src).expect("write");
+    let before = json_report(dir.path(), &[]);
+    std::fs::write(dir.path().join("c.yaml"), format!("# a comment\n# another\n{src}")).expect("write");
+    let after = json_report(dir.path(), &[]);
+    let fps = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| f["fingerprint"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(fps(&before), fps(&after));
+    assert_ne!(before["findings"][0]["line"], after["findings"][0]["line"]);
+}
+
+#[test]
+fn secret_values_are_never_printed() {
+    let bad = "fixtures/rules/cnpg-credentials-plaintext/bad";
+    for format in ["human", "json", "sarif", "github", "markdown"] {
+        let out = stdout(&run(&["check", bad, "--format", format]));
+        assert!(out.contains("cnpg-credentials-plaintext"), "{format}: the finding is reported");
+        assert!(
+            !out.contains("AKIAFIXTURE") && !out.contains("fixture-secret-value"),
+            "{format} prints a secret:\n{out}"
+        );
+    }
+    let demo = stdout(&run(&["check", DEMO, "--verbose"]));
+    assert!(!demo.contains("bm90LWEtcmVhbC1rZXktZGVtby1vbmx5"), "the demo's committed key is never printed");
+}
+
+#[test]
+fn github_annotations_are_escaped_workflow_commands() {
+    let out = stdout(&run(&["check", DEMO, "--format", "github"]));
+    for line in out.lines() {
+        assert!(line.starts_with("::error file=") || line.starts_with("::warning file="), "{line}");
+        assert!(!line.contains('\n') && line.contains(",title=lifeboat cnpg-"), "{line}");
+    }
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = run(&["rules", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(lifeboat::rules::RULES.len()));
+    let table = stdout(&run(&["rules"]));
+    assert!(table.contains("cnpg-no-wal-archive") && table.contains("error"));
+
+    let out = run(&["explain", "cnpg-scheduled-backup-cron"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("# cnpg-scheduled-backup-cron"));
+    assert_eq!(run(&["explain", "nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn sarif_validates_against_the_schema() {
+    let mut schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("the vendored schema parses");
+    // The official schema's `language` patterns have a stray `]` that is not a
+    // valid ECMA 262 regex, so the schema fails its own meta-schema; use the
+    // pattern they evidently mean (lifeboat writes no `language`).
+    fn fix_patterns(v: &mut serde_json::Value, fixed: &mut usize) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    if k == "pattern" && child == "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$" {
+                        *child = serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+                        *fixed += 1;
+                    } else {
+                        fix_patterns(child, fixed);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|c| fix_patterns(c, fixed)),
+            _ => {}
+        }
+    }
+    let mut fixed = 0;
+    fix_patterns(&mut schema, &mut fixed);
+    assert!(fixed > 0, "the vendored schema changed: revisit this fix-up");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    for path in [DEMO, CLEAN] {
+        let out = run(&["check", path, "--format", "sarif"]);
+        let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let errors: Vec<String> =
+            validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{path}: SARIF is invalid: {errors:#?}");
+        let run0 = &sarif["runs"][0];
+        assert!(run0["results"].is_array(), "results is present even when empty");
+        assert_eq!(run0["tool"]["driver"]["rules"].as_array().map(Vec::len), Some(lifeboat::rules::RULES.len()));
+        for r in run0["results"].as_array().into_iter().flatten() {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or("");
+            assert!(uri.starts_with("examples/homelab/"), "repo-relative uri: {uri}");
+            assert!(r["partialFingerprints"].is_object());
+        }
+    }
+}
+
+#[test]
+fn inventory_lists_every_cluster() {
+    let out = run(&["inventory", DEMO, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let items = inv["items"].as_array().expect("items");
+    assert_eq!(items.len(), 8);
+    let dev = items.iter().find(|i| i["name"] == "warehouse-db-dev-cnpg-v1").expect("warehouse-dev listed");
+    assert!(dev["excluded"].as_str().is_some_and(|r| r.starts_with("dev data")));
+    let paperless = items.iter().find(|i| i["name"] == "paperless-db").expect("paperless listed");
+    assert_eq!(paperless["protected"], true, "a pg_dump job is listed as what protects it");
+    insta::assert_snapshot!("demo.inventory", stdout(&run(&["inventory", DEMO, "--format", "markdown"])));
+}

@@ -1,0 +1,77 @@
+//! Hostile input: lifeboat must not panic, hang or skip anything silently.
+//! Every broken file gets a `yaml-syntax` finding and the run goes on.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lifeboat;
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write");
+}
+
+#[test]
+fn hostile_files_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        laughs
+            .push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    write(d, "laughs.yaml", laughs.as_bytes());
+    write(d, "deep.yaml", ("[".repeat(20_000) + &"]".repeat(20_000)).as_bytes());
+    write(d, "binary.yaml", &[0, 159, 146, 150, 255, 254, 0, 1, 2, 3, b'\n', b':', b':']);
+    write(d, "empty.yaml", b"");
+    write(d, "only-separators.yml", b"---\n---\n...\n");
+    write(d, "tabs.yaml", b"a:\n\tb: 1\n");
+    write(d, "unknown-alias.yaml", b"a: *nowhere\n");
+    write(
+        d,
+        "long-scalar.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{x: \"{}\"}}\n",
+            "y".repeat(2_000_000)
+        )
+        .as_bytes(),
+    );
+    write(d, "helm-ish.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n");
+    write(d, "weird-shapes.yaml", b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: [not, a, map]\nspec: 7\n---\napiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: x}\nspec: {schedule: [1, 2], cluster: {name: {a: b}}, suspend: yes}\n---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: y}\nspec: {bootstrap: [1], plugins: {a: b}, externalClusters: 3, backup: {barmanObjectStore: []}}\n");
+    std::fs::create_dir(d.join("dir.yaml")).expect("a directory named like a file");
+    write(d, "kustomization.yaml", b"resources:\n  - ../../../../etc\n  - https://github.com/example/repo//base?ref=v1\n  - missing.yaml\n  - weird-shapes.yaml\n  - .\n");
+
+    let start = Instant::now();
+    let mut child = lifeboat()
+        .args(["check", &d.to_string_lossy(), "--format", "json", "--verbose"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "lifeboat hangs on hostile input");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "lifeboat panicked: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "findings, not a crash: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let syntax: Vec<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "yaml-syntax")
+        .filter_map(|f| f["file"].as_str().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()))
+        .collect();
+    for broken in ["laughs.yaml", "deep.yaml", "binary.yaml", "tabs.yaml", "unknown-alias.yaml"] {
+        assert!(syntax.iter().any(|s| s == broken), "{broken} gets a yaml-syntax finding; got {syntax:?}");
+    }
+    for fine in ["empty.yaml", "only-separators.yml", "long-scalar.yaml", "weird-shapes.yaml", "helm-ish.yaml"] {
+        assert!(!syntax.iter().any(|s| s == fine), "{fine} parses");
+    }
+}
