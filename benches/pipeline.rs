@@ -1,1 +1,103 @@
-fn main() {}
+//! The pipeline on a generated repository: `cargo bench --bench pipeline`.
+//!
+//! Generates a kustomize-style GitOps repo (N apps; each a kustomization with
+//! a CNPG Cluster, ObjectStore, ScheduledBackup, ExternalSecret, a PVC and a
+//! Deployment, some of them with deliberate gaps) and reports, best and median
+//! of several runs, a parse-only pass over the same files next to the whole
+//! `lifeboat check` (discover, load, model, inventory, rules) and the JSON
+//! report. `LIFEBOAT_BENCH_APPS` sets N (default 1000, i.e. 3,000+ files).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create dir");
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+fn generate(root: &Path, apps: usize) -> usize {
+    let mut names = Vec::new();
+    for i in 0..apps {
+        let app = format!("app{i:04}");
+        let dir = root.join("apps").join(&app);
+        write(
+            &dir.join("kustomization.yaml"),
+            &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {app}\nresources:\n  - database.yaml\n  - workload.yaml\n  - secret.yaml\n"),
+        );
+        let archive = if i % 10 == 0 {
+            String::new() // a gap: no archive
+        } else {
+            format!("  plugins:\n    - name: barman-cloud.cloudnative-pg.io\n      isWALArchiver: true\n      parameters: {{barmanObjectName: {app}-store}}\n")
+        };
+        let schedule = if i % 7 == 0 { "0 3 * * *" } else { "0 0 3 * * *" };
+        write(
+            &dir.join("database.yaml"),
+            &format!(
+                "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: {app}-db\nspec:\n  instances: 2\n  storage: {{size: 5Gi}}\n{archive}  bootstrap:\n    initdb: {{database: {app}}}\n---\napiVersion: barmancloud.cnpg.io/v1\nkind: ObjectStore\nmetadata:\n  name: {app}-store\nspec:\n  retentionPolicy: \"30d\"\n  configuration:\n    destinationPath: s3://pg-backups/{app}\n    s3Credentials:\n      accessKeyId: {{name: {app}-s3, key: ID}}\n      secretAccessKey: {{name: {app}-s3, key: KEY}}\n---\napiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata:\n  name: {app}-daily\nspec:\n  schedule: \"{schedule}\"\n  method: plugin\n  pluginConfiguration: {{name: barman-cloud.cloudnative-pg.io}}\n  cluster: {{name: {app}-db}}\n"
+            ),
+        );
+        write(
+            &dir.join("workload.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {app}-data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  template:\n    spec:\n      containers:\n        - &c\n          name: {app}\n          image: ghcr.io/example/{app}:1.0.0\n          env:\n            - {{name: DB_HOST, value: {app}-db-rw}}\n      volumes:\n        - name: data\n          persistentVolumeClaim: {{claimName: {app}-data}}\n"
+            ),
+        );
+        write(
+            &dir.join("secret.yaml"),
+            &format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: {app}-s3\nspec:\n  target: {{name: {app}-s3}}\n"),
+        );
+        names.push(format!("  - {app}\n"));
+    }
+    write(
+        &root.join("apps/kustomization.yaml"),
+        &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}", names.concat()),
+    );
+    apps * 4 + 1
+}
+
+fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        last = Some(f());
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let best = times.first().copied().unwrap_or_default();
+    let median = times.get(times.len() / 2).copied().unwrap_or_default();
+    (best, median, last.expect("at least one run"))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let apps: usize = std::env::var("LIFEBOAT_BENCH_APPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = generate(dir.path(), apps);
+    let root = dir.path().to_path_buf();
+    let runs = 10;
+    println!("generated repo: {apps} apps, {files} files, {} threads", rayon::current_num_threads());
+
+    let found = lifeboat::discover::discover(std::slice::from_ref(&root), &root, &globset::GlobSet::empty()).expect("discover");
+    let (best, median, sources) = measure(runs, || lifeboat::yaml::load_files(&found.files));
+    println!("parse only (read + parse, parallel)  best {:>7.1} ms   median {:>7.1} ms   {} documents", ms(best), ms(median), sources.documents.len());
+
+    let (best, median, model) = measure(runs, || lifeboat::model::build(&sources));
+    println!("model (kustomize, namespaces)        best {:>7.1} ms   median {:>7.1} ms   {} resources", ms(best), ms(median), model.resources.len());
+
+    let config = lifeboat::config::Config::default();
+    let (best, median, clusters) = measure(runs, || lifeboat::inventory::Inventory::build(&model, &sources.errors, &config).clusters.len());
+    println!("inventory                            best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters", ms(best), ms(median));
+
+    let opts = lifeboat::Options { paths: vec![root.clone()], ..lifeboat::Options::default() };
+    let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
+    println!("lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings", ms(best), ms(median), run.findings.len());
+
+    let (best, median, bytes) = measure(runs, || lifeboat::report::json::render(&run).len());
+    println!("JSON report                          best {:>7.1} ms   median {:>7.1} ms   {bytes} bytes", ms(best), ms(median));
+}
