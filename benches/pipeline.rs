@@ -83,21 +83,46 @@ fn main() {
     let runs = 10;
     println!("generated repo: {apps} apps, {files} files, {} threads", rayon::current_num_threads());
 
-    let found = lifeboat::discover::discover(std::slice::from_ref(&root), &root, &globset::GlobSet::empty()).expect("discover");
+    let found =
+        lifeboat::discover::discover(std::slice::from_ref(&root), &root, &globset::GlobSet::empty()).expect("discover");
     let (best, median, sources) = measure(runs, || lifeboat::yaml::load_files(&found.files));
-    println!("parse only (read + parse, parallel)  best {:>7.1} ms   median {:>7.1} ms   {} documents", ms(best), ms(median), sources.documents.len());
+    println!(
+        "parse only (read + parse, parallel)  best {:>7.1} ms   median {:>7.1} ms   {} documents",
+        ms(best),
+        ms(median),
+        sources.documents.len()
+    );
 
     let (best, median, model) = measure(runs, || lifeboat::model::build(&sources));
-    println!("model (kustomize, namespaces)        best {:>7.1} ms   median {:>7.1} ms   {} resources", ms(best), ms(median), model.resources.len());
+    println!(
+        "model (kustomize, namespaces)        best {:>7.1} ms   median {:>7.1} ms   {} resources",
+        ms(best),
+        ms(median),
+        model.resources.len()
+    );
 
     let config = lifeboat::config::Config::default();
-    let (best, median, clusters) = measure(runs, || lifeboat::inventory::Inventory::build(&model, &sources.errors, &config).clusters.len());
-    println!("inventory                            best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters", ms(best), ms(median));
+    let (best, median, clusters) =
+        measure(runs, || lifeboat::inventory::Inventory::build(&model, &sources.errors, &config).clusters.len());
+    println!(
+        "inventory                            best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters",
+        ms(best),
+        ms(median)
+    );
 
     let opts = lifeboat::Options { paths: vec![root.clone()], ..lifeboat::Options::default() };
     let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
-    println!("lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings", ms(best), ms(median), run.findings.len());
+    println!(
+        "lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings",
+        ms(best),
+        ms(median),
+        run.findings.len()
+    );
 
     let (best, median, bytes) = measure(runs, || lifeboat::report::json::render(&run).len());
-    println!("JSON report                          best {:>7.1} ms   median {:>7.1} ms   {bytes} bytes", ms(best), ms(median));
+    println!(
+        "JSON report                          best {:>7.1} ms   median {:>7.1} ms   {bytes} bytes",
+        ms(best),
+        ms(median)
+    );
 }

@@ -58,10 +58,7 @@ fn rafaribe_two_plain_clusters_keep_recovery() {
     // a versioned serverName (v3) and write v4: no collision, no
     // writes-to-source, but both keep bootstrap.recovery. Their namespace
     // comes from a Flux Kustomization's targetNamespace (not modelled yet).
-    expect(
-        "rafaribe__home-ops",
-        &[("cnpg-recovery-left-in", "immich-v4"), ("cnpg-recovery-left-in", "home-ops")],
-    );
+    expect("rafaribe__home-ops", &[("cnpg-recovery-left-in", "immich-v4"), ("cnpg-recovery-left-in", "home-ops")]);
 }
 
 #[test]

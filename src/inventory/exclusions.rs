@@ -85,4 +85,3 @@ pub struct ExclusionRef<'a> {
     pub reason: Option<&'a str>,
     pub span: Span,
 }
-
