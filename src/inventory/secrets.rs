@@ -1,7 +1,7 @@
 //! The Secrets the repository defines, directly or through a generator
 //! (ExternalSecret, SealedSecret, SOPS, 1Password, Vault, Infisical …).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::model::Resource;
 use crate::yaml::Node;
@@ -20,9 +20,9 @@ pub enum SecretSource {
 #[derive(Debug, Default)]
 pub struct Secrets {
     /// `(namespace, name)` → how it is defined (first definition wins).
-    by_name: HashMap<(Option<String>, String), SecretSource>,
+    by_name: BTreeMap<(Option<String>, String), SecretSource>,
     /// Names made in every namespace (ClusterExternalSecret).
-    any_namespace: HashMap<String, SecretSource>,
+    any_namespace: BTreeMap<String, SecretSource>,
 }
 
 impl Secrets {
