@@ -210,7 +210,7 @@ fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {
             "name" => name = Some(Pattern::new(&text()?).map_err(|m| (v.span, m))?),
             "reason" => {
                 reason = v.as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-                reason_span = Span { file: k.span.file, start: k.span.start, end: v.span.end };
+                reason_span = k.span.through(v.span);
             }
             other => {
                 return Err((

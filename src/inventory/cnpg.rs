@@ -240,6 +240,14 @@ impl ArchiveId {
     }
 }
 
+impl ArchiveId {
+    /// A `barmanObjectStore` block: its own `serverName`, else `default_server`.
+    pub fn of_store(store: &Node, default_server: &str) -> Option<ArchiveId> {
+        let server = store.get("serverName").and_then(Node::as_nonempty_str).unwrap_or(default_server);
+        ArchiveId::new(store, server)
+    }
+}
+
 impl std::fmt::Display for ArchiveId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.destination, self.server_name)?;

@@ -44,7 +44,7 @@ impl Exclusions {
                     resource: index,
                     rule,
                     reason: value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
-                    span: Span { file: key.span.file, start: key.span.start, end: value.span.end.max(key.span.end) },
+                    span: key.span.through(value.span),
                 });
             }
         }

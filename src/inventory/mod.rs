@@ -120,46 +120,37 @@ impl<'m> Inventory<'m> {
         Some((store, store.configuration?))
     }
 
+    /// The archive a barman plugin entry of `cluster` names (serverName
+    /// defaults to the Cluster's name, in `spec.plugins` and in
+    /// `externalClusters[].plugin` alike).
+    fn plugin_archive_id(&self, cluster: &Cluster<'m>, plugin: &cnpg::Plugin) -> Option<ArchiveId> {
+        let (_, store) = self.plugin_store(cluster.namespace(), plugin)?;
+        let server = plugin.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
+        ArchiveId::new(store, server)
+    }
+
     /// Where the Cluster writes its WAL archive, and the place that says so.
     pub fn archive_id(&self, cluster: &Cluster<'m>) -> Option<(ArchiveId, Span)> {
         match cluster.archiver.as_ref()? {
-            Archiver::InTree(store) => {
-                let server = store.get("serverName").and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
-                Some((ArchiveId::new(store, server)?, store.span))
-            }
-            Archiver::Plugin(p) => {
-                let (_, store) = self.plugin_store(cluster.namespace(), p)?;
-                let server = p.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
-                Some((ArchiveId::new(store, server)?, p.node.span))
-            }
+            Archiver::InTree(store) => Some((ArchiveId::of_store(store, cluster.name())?, store.span)),
+            Archiver::Plugin(p) => Some((self.plugin_archive_id(cluster, p)?, p.node.span)),
         }
     }
 
     /// The archive a Cluster would write to through its barman plugin entry,
     /// even when the entry is disabled (the plugin still checks it on restore).
     pub fn plugin_archive_ids(&self, cluster: &Cluster<'m>) -> Vec<(ArchiveId, Span)> {
-        cluster
-            .plugins
-            .iter()
-            .filter_map(|p| {
-                let (_, store) = self.plugin_store(cluster.namespace(), p)?;
-                let server = p.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
-                Some((ArchiveId::new(store, server)?, p.node.span))
-            })
-            .collect()
+        cluster.plugins.iter().filter_map(|p| Some((self.plugin_archive_id(cluster, p)?, p.node.span))).collect()
     }
 
     /// The archive an `externalClusters[]` entry reads from (serverName
     /// defaults: in-tree → the entry's name; plugin → the recovering Cluster's name).
     pub fn source_archive_id(&self, cluster: &Cluster<'m>, external: &External<'m>) -> Option<ArchiveId> {
-        if let Some(store) = external.barman_object_store {
-            let server = store.get("serverName").and_then(Node::as_nonempty_str).unwrap_or(external.name);
-            return ArchiveId::new(store, server);
+        match (external.barman_object_store, &external.plugin) {
+            (Some(store), _) => ArchiveId::of_store(store, external.name),
+            (None, Some(plugin)) => self.plugin_archive_id(cluster, plugin),
+            (None, None) => None,
         }
-        let plugin = external.plugin.as_ref()?;
-        let (_, store) = self.plugin_store(cluster.namespace(), plugin)?;
-        let server = plugin.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name());
-        ArchiveId::new(store, server)
     }
 
     /// pg_dump CronJobs that target this Cluster.

@@ -79,7 +79,7 @@ impl Resource {
     pub fn name_span(&self) -> Span {
         let metadata = self.root.get("metadata");
         match (metadata.and_then(|m| m.key_node("name")), metadata.and_then(|m| m.get("name"))) {
-            (Some(key), Some(value)) => Span { file: key.span.file, start: key.span.start, end: value.span.end },
+            (Some(key), Some(value)) => key.span.through(value.span),
             _ => self.kind_span(),
         }
     }
@@ -87,9 +87,15 @@ impl Resource {
     /// The `kind:` entry (always present on a resource).
     pub fn kind_span(&self) -> Span {
         match (self.root.key_node("kind"), self.root.get("kind")) {
-            (Some(key), Some(value)) => Span { file: key.span.file, start: key.span.start, end: value.span.end },
+            (Some(key), Some(value)) => key.span.through(value.span),
             _ => self.root.span,
         }
+    }
+
+    /// The `spec:` key, else the `kind:` entry: where to point when a
+    /// required field of the spec is missing.
+    pub fn spec_span(&self) -> Span {
+        self.root.key_node("spec").map_or(self.kind_span(), |k| k.span)
     }
 
     /// `namespace/name`, or `name` when the namespace is unknown.

@@ -21,7 +21,7 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for sb in &inv.scheduled_backups {
         let Some(node) = sb.schedule else {
-            let span = sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span);
+            let span = sb.res.spec_span();
             out.push(
                 RULE.meta
                     .finding(format!("ScheduledBackup `{}` has no `spec.schedule`: CNPG rejects it", sb.res.qualified_name()), span, "no schedule")

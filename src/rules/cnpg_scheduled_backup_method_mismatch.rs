@@ -86,10 +86,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let (span, label) = match (sb.method, sb.res.root.path(&["spec", "pluginConfiguration", "name"])) {
             (Some(_), Some(p)) if method == "plugin" => (p.span, "not a plugin of the Cluster".to_string()),
             (Some(m), _) => (m.span, "the Cluster cannot take this kind of backup".to_string()),
-            (None, _) => (
-                sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span),
-                "method defaults to barmanObjectStore".to_string(),
-            ),
+            (None, _) => (sb.res.spec_span(), "method defaults to barmanObjectStore".to_string()),
         };
         let mut finding =
             RULE.meta.finding(format!("ScheduledBackup `{}`: {message}", sb.res.qualified_name()), span, label);

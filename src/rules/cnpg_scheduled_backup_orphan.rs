@@ -20,7 +20,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for sb in &inv.scheduled_backups {
         let namespace = sb.res.namespace.as_deref();
         let Some(name_node) = sb.cluster_name else {
-            let span = sb.res.root.key_node("spec").map_or(sb.res.kind_span(), |k| k.span);
+            let span = sb.res.spec_span();
             out.push(
                 RULE.meta
                     .finding(

@@ -1,6 +1,6 @@
 //! `cnpg-scheduled-backup-suspended`: `spec.suspend: true` committed.
 
-use super::{join, Check, Rule, RuleMeta};
+use super::{Check, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
 use crate::yaml::Node;
@@ -26,7 +26,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             .root
             .path(&["spec"])
             .and_then(|s| s.key_node("suspend"))
-            .map_or(node.span, |k| join(k.span, node.span));
+            .map_or(node.span, |k| k.span.through(node.span));
         let target = sb.cluster_name.and_then(Node::as_str).unwrap_or("its Cluster");
         out.push(
             RULE.meta

@@ -106,11 +106,6 @@ pub fn doc_url(id: &str) -> String {
     format!("{}/{id}.md", crate::DOCS_BASE_URL)
 }
 
-/// A span from the start of `a` to the end of `b` (a key through its value).
-pub fn join(a: Span, b: Span) -> Span {
-    Span { file: a.file, start: a.start.min(b.start), end: a.end.max(b.end) }
-}
-
 /// "Cluster `ns/name`": how messages name a resource.
 pub fn named(kind: &str, r: &crate::model::Resource) -> String {
     format!("{kind} `{}`", r.qualified_name())

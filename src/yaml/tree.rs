@@ -22,6 +22,13 @@ pub struct Span {
     pub end: Pos,
 }
 
+impl Span {
+    /// From the start of `self` to the end of `other` (a key through its value).
+    pub fn through(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
 /// One YAML node and where it stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
