@@ -154,7 +154,7 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     let sensitive = inventory::secrets::sensitive_spans(&model.resources);
     drop(inventory);
 
-    let display = |f: &Finding| sources.file(f.primary.span.file).map(|s| s.display.clone()).unwrap_or_default();
+    let display = |f: &Finding| sources.file(f.primary.span.file).map_or("", |s| s.display.as_str());
     findings.sort_by(|a, b| {
         (display(a), a.primary.span.start.line, a.primary.span.start.col, a.rule, &a.message).cmp(&(
             display(b),

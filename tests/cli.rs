@@ -257,3 +257,19 @@ fn inventory_lists_every_cluster() {
     assert_eq!(paperless["protected"], true, "a pg_dump job is listed as what protects it");
     insta::assert_snapshot!("demo.inventory", stdout(&run(&["inventory", DEMO, "--format", "markdown"])));
 }
+
+#[test]
+fn a_config_with_a_bom_points_at_the_right_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join(".lifeboat.yaml"),
+        "\u{feff}exclude:\n  - kind: Cluster\n    name: nothing-matches\n    reason: gone\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+        .expect("write");
+    let out = lifeboat().args(["check", &dir.path().to_string_lossy(), "--fail-on", "never"]).output().expect("runs");
+    let text = stdout(&out);
+    assert!(text.contains("exclusion-unused"), "{text}");
+    assert!(text.contains(".lifeboat.yaml:2:5]"), "the snippet starts at the entry, not 3 bytes early:\n{text}");
+}

@@ -33,7 +33,7 @@ impl Sources {
     /// Add one more file (the config) and parse it; returns its id.
     pub fn add(&mut self, path: &Path, text: String) -> FileId {
         let id = FileId::try_from(self.files.len()).unwrap_or(FileId::MAX);
-        self.files.push(SourceFile { path: path.to_path_buf(), display: display_path(path), text });
+        self.files.push(SourceFile { path: path.to_path_buf(), display: display_path(path), text: without_bom(text) });
         id
     }
 }
@@ -73,17 +73,22 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
     let mut sources = Sources::default();
     for (i, (path, text, documents, error)) in loaded.into_iter().enumerate() {
         let id = FileId::try_from(i).unwrap_or(FileId::MAX);
-        sources.files.push(SourceFile {
-            path: path.clone(),
-            display: display_path(path),
-            text: text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text),
-        });
+        sources.files.push(SourceFile { path: path.clone(), display: display_path(path), text: without_bom(text) });
         sources.documents.extend(documents);
         if let Some(error) = error {
             sources.errors.push((id, error));
         }
     }
     sources
+}
+
+/// The text as the loader sees it (`load_str` skips a BOM), so byte offsets
+/// of spans index the stored text.
+fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
 }
 
 /// A path as the report shows it: relative to the current directory when it
