@@ -38,10 +38,17 @@ fn generate(root: &Path, apps: usize) -> usize {
                 "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: {app}-db\nspec:\n  instances: 2\n  storage: {{size: 5Gi}}\n{archive}  bootstrap:\n    initdb: {{database: {app}}}\n---\napiVersion: barmancloud.cnpg.io/v1\nkind: ObjectStore\nmetadata:\n  name: {app}-store\nspec:\n  retentionPolicy: \"30d\"\n  configuration:\n    destinationPath: s3://pg-backups/{app}\n    s3Credentials:\n      accessKeyId: {{name: {app}-s3, key: ID}}\n      secretAccessKey: {{name: {app}-s3, key: KEY}}\n---\napiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata:\n  name: {app}-daily\nspec:\n  schedule: \"{schedule}\"\n  method: plugin\n  pluginConfiguration: {{name: barman-cloud.cloudnative-pg.io}}\n  cluster: {{name: {app}-db}}\n"
             ),
         );
+        // A third of the apps back their PVC up with VolSync, a third with a
+        // CronJob, a third not at all.
+        let backup = match i % 3 {
+            0 => format!("apiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\nmetadata:\n  name: {app}-data\nspec:\n  sourcePVC: {app}-data\n  trigger: {{schedule: \"0 * * * *\"}}\n  restic: {{repository: {app}-restic, retain: {{daily: 7}}}}\n"),
+            1 => format!("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: {app}-backup\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: backup\n              image: rclone/rclone:1.68\n              args: [copy, /data, \"remote:{app}\"]\n              volumeMounts: [{{name: data, mountPath: /data, readOnly: true}}]\n          volumes:\n            - name: data\n              persistentVolumeClaim: {{claimName: {app}-data}}\n"),
+            _ => String::new(),
+        };
         write(
             &dir.join("workload.yaml"),
             &format!(
-                "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {app}-data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  template:\n    spec:\n      containers:\n        - &c\n          name: {app}\n          image: ghcr.io/example/{app}:1.0.0\n          env:\n            - {{name: DB_HOST, value: {app}-db-rw}}\n      volumes:\n        - name: data\n          persistentVolumeClaim: {{claimName: {app}-data}}\n"
+                "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {app}-data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  template:\n    spec:\n      containers:\n        - &c\n          name: {app}\n          image: ghcr.io/example/{app}:1.0.0\n          env:\n            - {{name: DB_HOST, value: {app}-db-rw}}\n      volumes:\n        - name: data\n          persistentVolumeClaim: {{claimName: {app}-data}}\n---\n{backup}---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {app}-web\nspec:\n  values:\n    persistence:\n      data: {{existingClaim: {app}-data}}\n      cache: {{size: 2Gi}}\n      tmp: {{type: emptyDir}}\n"
             ),
         );
         write(
@@ -102,10 +109,12 @@ fn main() {
     );
 
     let config = lifeboat::config::Config::default();
-    let (best, median, clusters) =
-        measure(runs, || lifeboat::inventory::Inventory::build(&model, &sources.errors, &config).clusters.len());
+    let (best, median, (clusters, items)) = measure(runs, || {
+        let inv = lifeboat::inventory::Inventory::build(&model, &sources.errors, &config);
+        (inv.clusters.len(), inv.items.len())
+    });
     println!(
-        "inventory                            best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters",
+        "inventory (+ coverage links)         best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters, {items} stateful items",
         ms(best),
         ms(median)
     );

@@ -78,6 +78,9 @@ pub struct Finding {
     pub subject: Option<usize>,
     /// Tells apart two findings of one rule on one resource (fingerprint input).
     pub key: String,
+    /// The data this finding is about is excluded by an exclusion the rule
+    /// matched itself (a config entry naming a chart's or template's claim).
+    pub excluded: bool,
 }
 
 impl Finding {
@@ -98,6 +101,7 @@ impl Finding {
             resource: None,
             subject: None,
             key: String::new(),
+            excluded: false,
         }
     }
 
@@ -114,6 +118,11 @@ impl Finding {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn excluded(mut self, excluded: bool) -> Self {
+        self.excluded = excluded;
         self
     }
 

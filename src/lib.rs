@@ -184,7 +184,7 @@ fn is_suppressed(f: &Finding, inv: &Inventory, usage: &mut Usage) -> bool {
         return true;
     }
     let coverage = rules::find(f.rule).is_some_and(|r| r.meta.coverage);
-    coverage && inv.exclusions.exclusion(subject).is_some()
+    coverage && (f.excluded || inv.exclusions.exclusion(subject).is_some())
 }
 
 impl Run {

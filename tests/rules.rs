@@ -64,8 +64,18 @@ rule_tests! {
     cnpg_scheduled_backup_method_mismatch => "cnpg-scheduled-backup-method-mismatch",
     cnpg_scheduled_backup_orphan => "cnpg-scheduled-backup-orphan",
     cnpg_scheduled_backup_suspended => "cnpg-scheduled-backup-suspended",
+    cronjob_schedule_invalid => "cronjob-schedule-invalid",
+    cronjob_suspended => "cronjob-suspended",
+    cronjob_writable_mount => "cronjob-writable-mount",
     exclusion_missing_reason => "exclusion-missing-reason",
     exclusion_unused => "exclusion-unused",
+    pvc_backup_source_missing => "pvc-backup-source-missing",
+    pvc_unprotected => "pvc-unprotected",
+    volsync_no_retention => "volsync-no-retention",
+    volsync_no_trigger => "volsync-no-trigger",
+    volsync_paused => "volsync-paused",
+    volsync_schedule_invalid => "volsync-schedule-invalid",
+    volsync_shared_repository => "volsync-shared-repository",
     yaml_syntax => "yaml-syntax",
 }
 

@@ -2,6 +2,7 @@
 //! (this rule does not apply here), from annotations and `.lifeboat.yaml`.
 
 use crate::config;
+use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::model::Resource;
 use crate::yaml::Span;
 
@@ -25,6 +26,10 @@ pub struct Exclusions {
     pub config: Vec<config::Exclusion>,
     /// For each config entry, the resources it matches.
     pub config_matches: Vec<Vec<usize>>,
+    /// For each config entry of kind `PersistentVolumeClaim` (or no kind),
+    /// the claim templates and Helm persistence items (by index into
+    /// `Inventory::items`) whose claim it names.
+    pub item_matches: Vec<Vec<usize>>,
 }
 
 impl Exclusions {
@@ -59,7 +64,56 @@ impl Exclusions {
                     .collect()
             })
             .collect();
-        Exclusions { annotations, config: config.to_vec(), config_matches }
+        Exclusions { annotations, config: config.to_vec(), config_matches, item_matches: Vec::new() }
+    }
+
+    /// Match config entries against the claims of items that are not PVC
+    /// manifests (their data is a PVC, whose name the user writes).
+    pub fn match_items(&mut self, items: &[StatefulItem]) {
+        self.item_matches = self
+            .config
+            .iter()
+            .map(|e| {
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| {
+                        item.kind != ItemKind::Pvc
+                            && e.matches("PersistentVolumeClaim", item.namespace(), &item.claim.likely_name())
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+    }
+
+    /// Does a config entry match anything?
+    pub fn config_used(&self, entry: usize) -> bool {
+        let hit = |v: &Vec<Vec<usize>>| v.get(entry).is_some_and(|m| !m.is_empty());
+        hit(&self.config_matches) || hit(&self.item_matches)
+    }
+
+    /// Why the stateful item `item` (declared by `resource`) is excluded from
+    /// backup: the resource's own exclusion, an exclusion annotation on a
+    /// claim template, or a config entry naming its claim.
+    pub fn item_exclusion<'a>(
+        &'a self,
+        item: usize,
+        resource: usize,
+        own: &'a StatefulItem,
+    ) -> Option<ExclusionRef<'a>> {
+        if let Some(e) = self.exclusion(resource) {
+            return Some(e);
+        }
+        if let Some((k, v)) = own.annotations.iter().find(|(k, _)| k.as_str() == Some(EXCLUDE_ANNOTATION)) {
+            let reason = v.as_str().map(str::trim).filter(|s| !s.is_empty());
+            return Some(ExclusionRef { reason, span: k.span.through(v.span) });
+        }
+        self.config
+            .iter()
+            .zip(&self.item_matches)
+            .find(|(_, matches)| matches.contains(&item))
+            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span })
     }
 
     /// Why `resource` is excluded from backup, if it is.

@@ -3,21 +3,31 @@
 //! the inventory; it knows nothing of rules.
 
 pub mod cnpg;
+pub mod coverage;
 pub mod dumps;
 pub mod exclusions;
+pub mod jobs;
+pub mod schedules;
 pub mod secrets;
+pub mod stateful;
+pub mod volsync;
 
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::model::{Model, Resource};
+use crate::model::{self, Model, Resource};
 use crate::yaml::{FileId, LoadError, Node, Span};
 use cnpg::{
     ArchiveId, Archiver, Cluster, External, ObjectStore, ScheduledBackup, BARMAN_CLOUD_GROUP, BARMAN_PLUGIN, CNPG_GROUP,
 };
+use coverage::Protection;
 use dumps::DumpJob;
 use exclusions::Exclusions;
+use jobs::BackupJob;
+use schedules::BackupSchedule;
 use secrets::Secrets;
+use stateful::StatefulItem;
+use volsync::{ReplicationSource, VOLSYNC_GROUP};
 
 pub struct Inventory<'m> {
     pub resources: &'m [Resource],
@@ -26,6 +36,14 @@ pub struct Inventory<'m> {
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
     pub object_stores: Vec<ObjectStore<'m>>,
     pub dump_jobs: Vec<DumpJob<'m>>,
+    /// What holds data (besides CNPG Clusters).
+    pub items: Vec<StatefulItem<'m>>,
+    pub replication_sources: Vec<ReplicationSource<'m>>,
+    pub backup_jobs: Vec<BackupJob<'m>>,
+    /// K8up, Velero, Longhorn and kopiur schedules.
+    pub schedules: Vec<BackupSchedule<'m>>,
+    /// For each of `items`, what protects it.
+    pub coverage: Vec<Vec<Protection>>,
     pub secrets: Secrets,
     pub exclusions: Exclusions,
     clusters_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
@@ -50,23 +68,50 @@ impl<'m> Inventory<'m> {
             scheduled_backups: Vec::new(),
             object_stores: Vec::new(),
             dump_jobs: Vec::new(),
+            items: Vec::new(),
+            replication_sources: Vec::new(),
+            backup_jobs: Vec::new(),
+            schedules: Vec::new(),
+            coverage: Vec::new(),
             secrets: Secrets::build(resources),
             exclusions: Exclusions::build(resources, &config.exclude),
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
+        };
+        let mut config_maps: HashMap<Key, &Node> = HashMap::new();
+        for r in resources.iter().filter(|r| r.is("", "ConfigMap")) {
+            if let Some(data) = r.root.get("data") {
+                config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
+            }
+        }
+        let script = |ns: Option<&str>, name: &str| {
+            config_maps.get(&(ns, name)).copied().or_else(|| {
+                config_maps.iter().find(|((n, m), _)| *m == name && same_namespace(*n, ns)).map(|(_, d)| *d)
+            })
         };
         for (i, r) in resources.iter().enumerate() {
             match (r.group(), r.kind.as_str()) {
                 (CNPG_GROUP, "Cluster") => inv.clusters.push(Cluster::read(i, r)),
                 (CNPG_GROUP, "ScheduledBackup") => inv.scheduled_backups.push(ScheduledBackup::read(i, r)),
                 (BARMAN_CLOUD_GROUP, "ObjectStore") => inv.object_stores.push(ObjectStore::read(i, r)),
+                (VOLSYNC_GROUP, "ReplicationSource") => inv.replication_sources.push(ReplicationSource::read(i, r)),
                 _ => {
                     if let Some(job) = dumps::read(i, r) {
                         inv.dump_jobs.push(job);
                     }
+                    if let Some(job) = jobs::read(i, r, &script) {
+                        inv.backup_jobs.push(job);
+                    }
+                    if let Some(schedule) = schedules::read(i, r) {
+                        inv.schedules.push(schedule);
+                    }
+                    stateful::read(i, r, &mut inv.items);
                 }
             }
         }
+        stateful::merge_existing_claims(&mut inv.items);
+        inv.coverage = coverage::link(&inv);
+        inv.exclusions.match_items(&inv.items);
         for (i, c) in inv.clusters.iter().enumerate() {
             inv.clusters_by_name.entry((c.res.namespace.as_deref(), c.res.name.as_str())).or_insert(i);
         }
@@ -163,5 +208,82 @@ impl<'m> Inventory<'m> {
                     .any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
             })
             .collect()
+    }
+
+    /// Why item `i` is deliberately not backed up, if it is.
+    pub fn item_exclusion(&self, i: usize) -> Option<exclusions::ExclusionRef<'_>> {
+        let item = self.items.get(i)?;
+        self.exclusions.item_exclusion(i, item.index, item)
+    }
+
+    /// Is there a claim called `name` in `namespace`: a PVC manifest, a
+    /// StatefulSet claim, or a Helm `existingClaim` (which says it exists)?
+    pub fn claim_exists(&self, namespace: Option<&str>, name: &str) -> bool {
+        self.items.iter().any(|item| {
+            !matches!(item.claim, stateful::Claim::Chart { .. })
+                && item.claim.matches(name)
+                && same_namespace(item.namespace(), namespace)
+        })
+    }
+
+    /// A resource in `namespace` that may create the claim `name` although no
+    /// manifest declares it: a Helm release with persistence (or whose name
+    /// the claim carries), a StatefulSet, or an operator's custom resource
+    /// with storage in its spec and its name in the claim's.
+    pub fn claim_creator(&self, namespace: Option<&str>, name: &str) -> Option<&'m Resource> {
+        if let Some(item) = self.items.iter().find(|item| {
+            matches!(item.claim, stateful::Claim::Chart { .. })
+                && item.claim.matches(name)
+                && same_namespace(item.namespace(), namespace)
+        }) {
+            return Some(item.res);
+        }
+        self.resources.iter().find(|r| {
+            same_namespace(r.namespace.as_deref(), namespace)
+                && stateful::contains_token(name, &r.name)
+                && (r.is("helm.toolkit.fluxcd.io", "HelmRelease")
+                    || r.is("argoproj.io", "Application")
+                    || r.is("apps", "StatefulSet")
+                    || stateful::operator_with_storage(r))
+        })
+    }
+
+    /// Names of the claims declared in `namespace` (for "did you mean").
+    pub fn claim_names(&self, namespace: Option<&str>) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.items.iter().filter(|i| same_namespace(i.namespace(), namespace)).map(|i| i.claim.display()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The value of `key` in the Secret `name`, when the repo shows it in
+    /// clear text (a plain Secret, or an ExternalSecret template without
+    /// `{{ }}`). Only ever compared, never printed.
+    pub fn secret_value(&self, namespace: Option<&str>, name: &str, key: &str) -> Option<String> {
+        self.resources.iter().find_map(|r| {
+            if !same_namespace(r.namespace.as_deref(), namespace) || r.sops {
+                return None;
+            }
+            let value = if r.is("", "Secret") && r.name == name {
+                r.root.path(&["stringData", key]).and_then(Node::as_str).map(str::to_string).or_else(|| {
+                    use base64::Engine;
+                    let data = r.root.path(&["data", key]).and_then(Node::as_str)?;
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).ok()?;
+                    String::from_utf8(bytes).ok()
+                })
+            } else if r.is("external-secrets.io", "ExternalSecret") {
+                let spec = r.spec()?;
+                let target = spec.path(&["target", "name"]).and_then(Node::as_str).unwrap_or(&r.name);
+                if target != name {
+                    return None;
+                }
+                spec.path(&["target", "template", "data", key]).and_then(Node::as_str).map(str::to_string)
+            } else {
+                None
+            }?;
+            let known = !value.trim().is_empty() && !value.contains("{{") && !model::is_unresolved(&value);
+            known.then(|| value.trim().to_string())
+        })
     }
 }

@@ -4,9 +4,12 @@
 use serde_json::json;
 
 use crate::cron;
+use std::collections::HashMap;
+
 use crate::inventory::cnpg::{Archiver, Cluster};
+use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::inventory::Inventory;
-use crate::yaml::Node;
+use crate::yaml::{Node, Sources};
 use crate::{Options, RunError};
 
 /// One stateful item and its protection.
@@ -21,6 +24,8 @@ pub struct Row {
     /// Mechanisms, each "what (schedule, retention)".
     pub protection: Vec<String>,
     pub excluded: Option<String>,
+    /// `Kind/name` the claim is restored from when created.
+    pub restored_from: Option<String>,
     pub file: String,
     pub line: u32,
 }
@@ -41,7 +46,48 @@ pub struct InventoryReport {
     pub unreached: Vec<String>,
 }
 
-fn cluster_row(inv: &Inventory, c: &Cluster, files: &crate::yaml::Sources) -> Row {
+/// Directory names that say nothing about the app (`apps/paperless/app`).
+const GENERIC_DIRS: &[&str] = &["app", "apps", "base", "resources", "config", "manifests", "deploy", "templates", "."];
+
+/// Which app a resource belongs to: the Helm release that declares or mounts
+/// it, else a release in the same directory, else the directory's name.
+struct Apps<'a> {
+    releases_by_dir: HashMap<&'a str, &'a str>,
+}
+
+fn dir_of(file: &str) -> &str {
+    file.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+impl<'a> Apps<'a> {
+    fn new(inv: &'a Inventory, files: &'a Sources) -> Apps<'a> {
+        let mut releases_by_dir = HashMap::new();
+        for r in inv.resources {
+            let release = r.is("helm.toolkit.fluxcd.io", "HelmRelease") || r.is("argoproj.io", "Application");
+            if let (true, Some(f)) = (release, files.file(r.file)) {
+                releases_by_dir.entry(dir_of(&f.display)).or_insert(r.name.as_str());
+            }
+        }
+        Apps { releases_by_dir }
+    }
+
+    fn app(&self, release: Option<&str>, file: &str) -> String {
+        if let Some(r) = release {
+            return r.to_string();
+        }
+        let dir = dir_of(file);
+        if let Some(r) = self.releases_by_dir.get(dir) {
+            return (*r).to_string();
+        }
+        dir.split('/')
+            .rev()
+            .find(|seg| !seg.is_empty() && !GENERIC_DIRS.contains(seg) && !seg.starts_with(".."))
+            .unwrap_or(dir)
+            .to_string()
+    }
+}
+
+fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Row {
     let spec = c.res.spec();
     let text = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_str).unwrap_or("").to_string();
     let mut protection = Vec::new();
@@ -72,21 +118,48 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &crate::yaml::Sources) -> Ro
     }
     for d in inv.dump_jobs_for(c) {
         let schedule = d.res.spec().and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
-        protection.push(format!("pg_dump: CronJob {} \"{schedule}\"", d.res.name));
+        let suspended = if d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true) {
+            ", SUSPENDED"
+        } else {
+            ""
+        };
+        protection.push(format!("pg_dump: CronJob {} \"{schedule}\"{suspended}", d.res.name));
     }
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
-    let app = file.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_string());
     Row {
-        app,
-        kind: "Cluster".into(),
+        app: apps.app(None, &file),
+        kind: "CNPG Cluster".into(),
         namespace: c.namespace().unwrap_or("").to_string(),
         name: c.name().to_string(),
         size: text(&["storage", "size"]),
         storage_class: text(&["storage", "storageClass"]),
         protection,
         excluded: inv.exclusions.exclusion(c.index).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
+        restored_from: None,
         file,
         line: c.res.name_span().start.line,
+    }
+}
+
+fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, apps: &Apps) -> Row {
+    let file = files.file(item.span.file).map(|f| f.display.clone()).unwrap_or_default();
+    let kind = match item.kind {
+        ItemKind::Pvc => "PVC",
+        ItemKind::ClaimTemplate => "StatefulSet claim",
+        ItemKind::HelmPersistence => "Helm persistence",
+    };
+    Row {
+        app: apps.app(item.release.as_deref(), &file),
+        kind: kind.into(),
+        namespace: item.namespace().unwrap_or("").to_string(),
+        name: item.claim.display(),
+        size: item.size.clone().unwrap_or_default(),
+        storage_class: item.storage_class.clone().unwrap_or_default(),
+        protection: inv.coverage.get(i).map_or_else(Vec::new, |c| c.iter().map(|p| p.what.clone()).collect()),
+        excluded: inv.item_exclusion(i).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
+        restored_from: item.restored_from.clone(),
+        file,
+        line: item.span.start.line,
     }
 }
 
@@ -94,8 +167,10 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     let mut config = crate::load_config(opts)?;
     let (sources, model, _) = crate::load(opts, &mut config)?;
     let inv = Inventory::build(&model, &sources.errors, &config);
-    let mut rows: Vec<Row> = inv.clusters.iter().map(|c| cluster_row(&inv, c, &sources)).collect();
-    rows.sort_by(|a, b| (&a.app, &a.namespace, &a.name).cmp(&(&b.app, &b.namespace, &b.name)));
+    let apps = Apps::new(&inv, &sources);
+    let mut rows: Vec<Row> = inv.clusters.iter().map(|c| cluster_row(&inv, c, &sources, &apps)).collect();
+    rows.extend(inv.items.iter().enumerate().map(|(i, item)| item_row(&inv, i, item, &sources, &apps)));
+    rows.sort_by(|a, b| (&a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.app, &b.namespace, &b.kind, &b.name)));
     let unreached = model
         .unreached
         .iter()
@@ -108,28 +183,52 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
 }
 
 impl InventoryReport {
+    fn counts(&self) -> (usize, usize, usize) {
+        let excluded = self.rows.iter().filter(|r| r.excluded.is_some()).count();
+        let bare = self.rows.iter().filter(|r| r.excluded.is_none() && r.protection.is_empty()).count();
+        (self.rows.len() - excluded - bare, excluded, bare)
+    }
+
+    fn summary(&self) -> String {
+        let (protected, excluded, bare) = self.counts();
+        format!("{} stateful items: {protected} protected, {excluded} excluded, {bare} NOT PROTECTED", self.rows.len())
+    }
+
     pub fn table(&self) -> String {
-        let header = ["APP", "KIND", "NAMESPACE/NAME", "SIZE", "PROTECTION"];
-        let cells: Vec<[String; 5]> = self
+        const COLUMNS: usize = 6;
+        let header = ["APP", "KIND", "NAMESPACE/NAME", "SIZE", "CLASS", "PROTECTION"];
+        let cells: Vec<[String; COLUMNS]> = self
             .rows
             .iter()
-            .map(|r| [r.app.clone(), r.kind.clone(), format!("{}/{}", r.namespace, r.name), r.size.clone(), r.status()])
+            .map(|r| {
+                [
+                    r.app.clone(),
+                    r.kind.clone(),
+                    format!("{}/{}", r.namespace, r.name),
+                    r.size.clone(),
+                    r.storage_class.clone(),
+                    r.status(),
+                ]
+            })
             .collect();
-        let width = |i: usize| cells.iter().map(|c| c[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0);
-        let widths: Vec<usize> = (0..4).map(width).collect();
-        let line = |c: [&str; 5]| {
+        let width = |i: usize| {
+            cells.iter().filter_map(|c| c.get(i)).map(|c| c.chars().count()).chain([header[i].len()]).max().unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..COLUMNS - 1).map(width).collect();
+        let line = |c: [&str; COLUMNS]| {
             let mut s = String::new();
-            for (i, w) in widths.iter().enumerate() {
-                s.push_str(&format!("{:<w$}  ", c[i]));
+            for (text, w) in c.iter().zip(&widths) {
+                s.push_str(&format!("{text:<w$}  "));
             }
-            s.push_str(c[4]);
+            s.push_str(c[COLUMNS - 1]);
             s.push('\n');
             s
         };
         let mut out = line(header);
         for c in &cells {
-            out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
+            out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]));
         }
+        out.push_str(&format!("\n{}\n", self.summary()));
         if !self.unreached.is_empty() {
             out.push_str(&format!("\n{} documents are not deployed by any kustomization:\n", self.unreached.len()));
             for u in &self.unreached {
@@ -139,15 +238,34 @@ impl InventoryReport {
         out
     }
 
+    /// A table ready to paste into a runbook, as the seeds keep them.
     pub fn markdown(&self) -> String {
-        let mut out = String::from("| App | Kind | Namespace/Name | Size | Protected by |\n|---|---|---|---|---|\n");
+        let cell = |t: &str| t.replace('|', "\\|");
+        let mut out = String::from(
+            "| App | Kind | Namespace/Name | Size | Storage class | Backed up? |\n|---|---|---|---|---|---|\n",
+        );
         for r in &self.rows {
-            let status = r.status().replace('|', "\\|");
-            let status = if r.protection.is_empty() && r.excluded.is_none() { format!("**{status}**") } else { status };
+            let status = match (&r.excluded, r.protection.is_empty()) {
+                (Some(reason), _) => format!("Excluded: {}", cell(reason)),
+                (None, true) => "**NOT PROTECTED**".to_string(),
+                (None, false) => format!("Yes: {}", cell(&r.protection.join("; "))),
+            };
             out.push_str(&format!(
-                "| {} | {} | `{}/{}` | {} | {} |\n",
-                r.app, r.kind, r.namespace, r.name, r.size, status
+                "| {} | {} | `{}/{}` | {} | {} | {status} |\n",
+                cell(&r.app),
+                r.kind,
+                r.namespace,
+                cell(&r.name),
+                cell(&r.size),
+                cell(&r.storage_class),
             ));
+        }
+        out.push_str(&format!("\n**{}**\n", self.summary()));
+        if !self.unreached.is_empty() {
+            out.push_str(&format!("\nNot deployed ({}):\n", self.unreached.len()));
+            for u in &self.unreached {
+                out.push_str(&format!("- {}\n", cell(u)));
+            }
         }
         out
     }
@@ -160,14 +278,20 @@ impl InventoryReport {
                 json!({
                     "app": r.app, "kind": r.kind, "namespace": r.namespace, "name": r.name,
                     "size": r.size, "storageClass": r.storage_class,
-                    "protection": r.protection, "excluded": r.excluded,
                     "protected": !r.protection.is_empty(),
+                    "protection": r.protection, "excluded": r.excluded,
+                    "restoredFrom": r.restored_from,
                     "file": r.file, "line": r.line,
                 })
             })
             .collect();
-        let mut t = serde_json::to_string_pretty(&json!({ "version": 1, "items": items, "unreached": self.unreached }))
-            .unwrap_or_default();
+        let (protected, excluded, bare) = self.counts();
+        let summary =
+            json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "unprotected": bare });
+        let mut t = serde_json::to_string_pretty(
+            &json!({ "version": 1, "items": items, "summary": summary, "unreached": self.unreached }),
+        )
+        .unwrap_or_default();
         t.push('\n');
         t
     }

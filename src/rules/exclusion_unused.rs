@@ -20,8 +20,8 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(inv: &Inventory, usage: &Usage, out: &mut Vec<Finding>) {
-    for (e, matches) in inv.exclusions.config.iter().zip(&inv.exclusions.config_matches) {
-        if matches.is_empty() {
+    for (i, e) in inv.exclusions.config.iter().enumerate() {
+        if !inv.exclusions.config_used(i) {
             let kind = e.kind.as_deref().unwrap_or("resource");
             let ns = e.namespace.as_ref().map(|p| format!(" in namespace `{}`", p.text)).unwrap_or_default();
             out.push(

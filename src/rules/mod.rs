@@ -18,8 +18,18 @@ mod cnpg_scheduled_backup_cron;
 mod cnpg_scheduled_backup_method_mismatch;
 mod cnpg_scheduled_backup_orphan;
 mod cnpg_scheduled_backup_suspended;
+mod cronjob_schedule_invalid;
+mod cronjob_suspended;
+mod cronjob_writable_mount;
 mod exclusion_missing_reason;
 mod exclusion_unused;
+mod pvc_backup_source_missing;
+mod pvc_unprotected;
+mod volsync_no_retention;
+mod volsync_no_trigger;
+mod volsync_paused;
+mod volsync_schedule_invalid;
+mod volsync_shared_repository;
 mod yaml_syntax;
 
 use std::collections::HashSet;
@@ -88,8 +98,18 @@ pub static RULES: &[Rule] = &[
     cnpg_scheduled_backup_method_mismatch::RULE,
     cnpg_scheduled_backup_orphan::RULE,
     cnpg_scheduled_backup_suspended::RULE,
+    cronjob_schedule_invalid::RULE,
+    cronjob_suspended::RULE,
+    cronjob_writable_mount::RULE,
     exclusion_missing_reason::RULE,
     exclusion_unused::RULE,
+    pvc_backup_source_missing::RULE,
+    pvc_unprotected::RULE,
+    volsync_no_retention::RULE,
+    volsync_no_trigger::RULE,
+    volsync_paused::RULE,
+    volsync_schedule_invalid::RULE,
+    volsync_shared_repository::RULE,
     yaml_syntax::RULE,
 ];
 

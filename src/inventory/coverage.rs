@@ -1,0 +1,215 @@
+//! Coverage: which mechanisms protect each stateful item.
+
+use std::collections::HashMap;
+
+use crate::cron;
+use crate::yaml::{Node, Span};
+
+use super::schedules::{BackupSchedule, Selector};
+use super::stateful::{Claim, StatefulItem};
+use super::volsync::ReplicationSource;
+use super::{same_namespace, Inventory};
+
+/// One mechanism protecting one item.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    /// "VolSync restic ReplicationSource `gitea-data` ("15 */6 * * *": …)".
+    pub what: String,
+    /// The mechanism's resource.
+    pub resource: usize,
+    pub span: Span,
+}
+
+/// "every day at 03:00" for a standard five-field schedule.
+pub fn describe_standard(schedule: Option<&Node>) -> String {
+    let Some(text) = schedule.and_then(Node::as_str) else {
+        return "no schedule".into();
+    };
+    match cron::parse_standard(text) {
+        Ok((s, tz)) => {
+            let zone = tz.map(|z| format!(" ({z})")).unwrap_or_default();
+            format!("\"{text}\": {}{zone}", cron::describe(&s, false))
+        }
+        Err(_) => format!("\"{text}\": invalid schedule"),
+    }
+}
+
+fn retain_text(node: Option<&Node>) -> String {
+    let pairs: Vec<String> = node
+        .map_or(&[][..], Node::as_map)
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{} {}", k.as_str()?, v.as_str()?)))
+        .collect();
+    if pairs.is_empty() {
+        "no retention".into()
+    } else {
+        format!("retain {}", pairs.join(", "))
+    }
+}
+
+fn replication_source(rs: &ReplicationSource) -> Protection {
+    let when = match (rs.manual.and_then(Node::as_str), rs.schedule) {
+        (Some(manual), _) => format!("manual trigger \"{manual}\""),
+        (None, Some(_)) => describe_standard(rs.schedule),
+        (None, None) => "no trigger: back to back".into(),
+    };
+    let paused = if rs.is_paused() { ", PAUSED" } else { "" };
+    Protection {
+        what: format!(
+            "VolSync {} ReplicationSource `{}` ({when}; {}{paused})",
+            rs.mover_name(),
+            rs.res.name,
+            retain_text(rs.retain)
+        ),
+        resource: rs.index,
+        span: rs.source_pvc.map_or(rs.res.name_span(), |n| n.span),
+    }
+}
+
+fn schedule(s: &BackupSchedule) -> Protection {
+    let when = match s.schedule {
+        Some(_) => describe_standard(s.schedule),
+        None => "its SnapshotSchedule".into(),
+    };
+    let retention = s.retention.clone().unwrap_or_else(|| "no retention".into());
+    Protection {
+        what: format!("{} `{}` ({when}; {retention})", s.what, s.res.name),
+        resource: s.index,
+        span: s.res.name_span(),
+    }
+}
+
+/// Link every stateful item of `inv` to what protects it.
+pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
+    // Longhorn jobs a StorageClass attaches to its volumes.
+    let mut class_jobs: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
+    for r in inv.resources.iter().filter(|r| r.is("storage.k8s.io", "StorageClass")) {
+        let selector = r.root.path(&["parameters", "recurringJobSelector"]).and_then(Node::as_str);
+        let Some(Ok(serde_json::Value::Array(entries))) = selector.map(serde_json::from_str::<serde_json::Value>)
+        else {
+            continue;
+        };
+        let jobs = entries
+            .iter()
+            .filter_map(|e| {
+                let name = e.get("name")?.as_str()?.to_string();
+                Some((name, e.get("isGroup").and_then(serde_json::Value::as_bool).unwrap_or(false)))
+            })
+            .collect();
+        class_jobs.insert(r.name.as_str(), jobs);
+    }
+    // Mechanisms that name their claim, by that name: linking stays linear.
+    let mut by_claim: HashMap<&str, Vec<Named>> = HashMap::new();
+    for (i, rs) in inv.replication_sources.iter().enumerate() {
+        if let Some(name) = rs.source_pvc_name() {
+            by_claim.entry(name).or_default().push(Named::Source(i));
+        }
+    }
+    for (i, job) in inv.backup_jobs.iter().enumerate() {
+        for (m, mount) in job.sources().enumerate() {
+            if let Some(name) = mount.claim_name() {
+                by_claim.entry(name).or_default().push(Named::Job(i, m));
+            }
+        }
+    }
+    let mut selecting = Vec::new();
+    for (i, s) in inv.schedules.iter().enumerate() {
+        match &s.selector {
+            Selector::Kopiur { names, labels } if labels.is_empty() => {
+                names.iter().for_each(|n| by_claim.entry(n).or_default().push(Named::Schedule(i)));
+            }
+            _ => selecting.push(i),
+        }
+    }
+    inv.items
+        .iter()
+        .map(|item| {
+            let mut named: Vec<Named> = match &item.claim {
+                Claim::Exact(name) => by_claim.get(name.as_str()).cloned().unwrap_or_default(),
+                _ => by_claim.iter().filter(|(n, _)| item.claim.matches(n)).flat_map(|(_, v)| v.clone()).collect(),
+            };
+            named.sort_unstable();
+            named.dedup();
+            let ns = item.namespace();
+            let mut out = Vec::new();
+            for n in named {
+                match n {
+                    Named::Source(i) => {
+                        if let Some(rs) = inv.replication_sources.get(i) {
+                            if same_namespace(rs.res.namespace.as_deref(), ns) {
+                                out.push(replication_source(rs));
+                            }
+                        }
+                    }
+                    Named::Job(i, m) => {
+                        let Some(job) = inv.backup_jobs.get(i) else { continue };
+                        let Some(mount) = job.sources().nth(m) else { continue };
+                        if !same_namespace(job.res.namespace.as_deref(), ns) {
+                            continue;
+                        }
+                        let suspended = if job.is_suspended() { ", SUSPENDED" } else { "" };
+                        out.push(Protection {
+                            what: format!(
+                                "CronJob `{}` ({}, {}{suspended})",
+                                job.res.name,
+                                job.tool,
+                                describe_standard(job.schedule)
+                            ),
+                            resource: job.index,
+                            span: mount.claim.span,
+                        });
+                    }
+                    Named::Schedule(i) => {
+                        if let Some(s) = inv.schedules.get(i).filter(|s| same_namespace(s.res.namespace.as_deref(), ns))
+                        {
+                            out.push(schedule(s));
+                        }
+                    }
+                }
+            }
+            let jobs = item.storage_class.as_deref().and_then(|c| class_jobs.get(c)).map_or(&[][..], Vec::as_slice);
+            for s in selecting.iter().filter_map(|&i| inv.schedules.get(i)) {
+                if s.covers(item, jobs) {
+                    out.push(schedule(s));
+                }
+            }
+            // One protection per mechanism (a job mounting a claim twice).
+            out.dedup_by_key(|p| p.resource);
+            out
+        })
+        .collect()
+}
+
+/// A mechanism that names a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    Source(usize),
+    /// Backup job, and which of its source mounts.
+    Job(usize, usize),
+    Schedule(usize),
+}
+
+/// Why an item's own labels or annotations protect nothing (the hint a
+/// `pvc-unprotected` finding gives).
+pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
+    use super::schedules::{has_longhorn_labels, longhorn_source, parse_bool, K8UP_ANNOTATION};
+    let mut out = Vec::new();
+    if has_longhorn_labels(item) && !longhorn_source(item) {
+        out.push(format!(
+            "its Longhorn recurring-job labels are ignored without `{}: enabled`",
+            super::schedules::LONGHORN_SOURCE_LABEL
+        ));
+    }
+    if let Some(v) = item.annotation(K8UP_ANNOTATION) {
+        let k8up_here = inv
+            .schedules
+            .iter()
+            .any(|s| s.what == "K8up Schedule" && same_namespace(s.res.namespace.as_deref(), item.namespace()));
+        if k8up_here && parse_bool(v).is_none() {
+            out.push(format!(
+                "its `{K8UP_ANNOTATION}: \"{v}\"` is not a Go boolean, so K8up reads it as false and skips it"
+            ));
+        }
+    }
+    out
+}

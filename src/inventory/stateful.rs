@@ -1,0 +1,485 @@
+//! What holds data: `PersistentVolumeClaim`s, StatefulSet
+//! `volumeClaimTemplates`, and persistence declared in the Helm values of a
+//! Flux `HelmRelease` or an Argo CD `Application`. CNPG Clusters hold data
+//! too; they are read by [`super::cnpg`] and covered by the `cnpg-*` rules.
+
+use crate::model::Resource;
+use crate::yaml::{Node, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A `PersistentVolumeClaim` manifest.
+    Pvc,
+    /// One `volumeClaimTemplates[]` entry of a StatefulSet.
+    ClaimTemplate,
+    /// One persistence entry in a Helm release's values.
+    HelmPersistence,
+}
+
+impl ItemKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemKind::Pvc => "PersistentVolumeClaim",
+            ItemKind::ClaimTemplate => "StatefulSet volumeClaimTemplate",
+            ItemKind::HelmPersistence => "Helm persistence",
+        }
+    }
+}
+
+/// How the claim that holds an item's data is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Exactly this name.
+    Exact(String),
+    /// `<template>-<statefulset>-<ordinal>`: this prefix, then digits.
+    Ordinal(String),
+    /// Created by a Helm chart: the exact name is unknown, but it is made of
+    /// the release name (and the persistence key for the bjw-s app-template).
+    Chart { release: String, key: Option<String> },
+}
+
+impl Claim {
+    /// Does a PVC called `name` hold this item's data?
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Claim::Exact(n) => n == name,
+            Claim::Ordinal(prefix) => name
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())),
+            Claim::Chart { release, key } => {
+                if release.is_empty() {
+                    return false;
+                }
+                match key {
+                    Some(key) => {
+                        name == release
+                            || (name.starts_with(release.as_str()) && name.ends_with(key.as_str()))
+                            || name.strip_prefix(key.as_str()).and_then(|r| r.strip_prefix('-')) == Some(release)
+                    }
+                    None => name == release || contains_token(name, release),
+                }
+            }
+        }
+    }
+
+    /// A name the claim most likely has: `data-db-0`, `<release>-<key>`.
+    pub fn likely_name(&self) -> String {
+        match self {
+            Claim::Exact(n) => n.clone(),
+            Claim::Ordinal(prefix) => format!("{prefix}0"),
+            Claim::Chart { release, key: Some(key) } => format!("{release}-{key}"),
+            Claim::Chart { release, key: None } => release.clone(),
+        }
+    }
+
+    /// The name as people write it: `data-db-N` for a claim template.
+    pub fn display(&self) -> String {
+        match self {
+            Claim::Exact(n) => n.clone(),
+            Claim::Ordinal(prefix) => format!("{prefix}N"),
+            Claim::Chart { release, key: Some(key) } => format!("{release} ({key})"),
+            Claim::Chart { release, key: None } => release.clone(),
+        }
+    }
+}
+
+/// `needle` stands in `name` between `-`/`.` separators (or at its ends).
+pub fn contains_token(name: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    name.match_indices(needle).any(|(i, _)| {
+        let before = name[..i].chars().next_back();
+        let after = name[i + needle.len()..].chars().next();
+        before.is_none_or(|c| c == '-' || c == '.') && after.is_none_or(|c| c == '-' || c == '.')
+    })
+}
+
+/// API groups of backup mechanisms and secret generators: their resources
+/// are named after the claim they protect, never create one.
+const NOT_CREATORS: &[&str] = &[
+    "volsync.backube",
+    "kopiur.home-operations.com",
+    "k8up.io",
+    "velero.io",
+    "longhorn.io",
+    "external-secrets.io",
+    "bitnami.com",
+    "kustomize.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "snapshot.storage.k8s.io",
+];
+
+/// Keys that say a custom resource asks its operator for storage.
+const STORAGE_KEYS: &[&str] =
+    &["persistentVolumeClaim", "volumeClaimTemplate", "volumeClaimTemplates", "storageSpec", "persistence", "storage"];
+
+/// An operator's custom resource that declares storage in its spec (a
+/// `Grafana` with `persistentVolumeClaim`, a `Prometheus` with `storage` …).
+pub fn operator_with_storage(r: &Resource) -> bool {
+    let group = r.group();
+    if !group.contains('.') || group.ends_with("k8s.io") || NOT_CREATORS.contains(&group) {
+        return false;
+    }
+    let mut found = false;
+    if let Some(spec) = r.spec() {
+        spec.walk(&mut |n: &Node| {
+            found = found || n.as_map().iter().any(|(k, _)| k.as_str().is_some_and(|k| STORAGE_KEYS.contains(&k)));
+        });
+    }
+    found
+}
+
+#[derive(Debug, Clone)]
+pub struct StatefulItem<'m> {
+    /// Index of the resource that declares it.
+    pub index: usize,
+    pub res: &'m Resource,
+    pub kind: ItemKind,
+    pub claim: Claim,
+    pub size: Option<String>,
+    pub storage_class: Option<String>,
+    /// Where it is declared: `metadata.name`, the template's name, the
+    /// persistence entry.
+    pub span: Span,
+    /// Labels the claim carries (a PVC's or a claim template's).
+    pub labels: &'m [(Node, Node)],
+    /// Annotations the claim carries.
+    pub annotations: &'m [(Node, Node)],
+    /// `spec.dataSourceRef`/`dataSource` (`Kind/name`): the claim is restored
+    /// from a backup when it is created.
+    pub restored_from: Option<String>,
+    /// The Helm release that declares or mounts it (`existingClaim`).
+    pub release: Option<String>,
+    /// Where the claim lives: the resource's namespace, or the one a Helm
+    /// release installs into (`targetNamespace`, Argo `destination.namespace`).
+    pub ns: Option<&'m str>,
+}
+
+impl<'m> StatefulItem<'m> {
+    pub fn namespace(&self) -> Option<&'m str> {
+        self.ns
+    }
+
+    /// "PersistentVolumeClaim `media/books`", "Helm persistence `media/abs (config)`".
+    pub fn describe(&self) -> String {
+        let ns = self.namespace().map(|n| format!("{n}/")).unwrap_or_default();
+        match self.kind {
+            ItemKind::Pvc => format!("PersistentVolumeClaim `{ns}{}`", self.claim.display()),
+            ItemKind::ClaimTemplate => {
+                format!("StatefulSet `{ns}{}` volumeClaimTemplate (claims `{}`)", self.res.name, self.claim.display())
+            }
+            ItemKind::HelmPersistence => {
+                format!(
+                    "{} `{}` persistence (claim `{ns}{}`)",
+                    self.res.kind,
+                    self.res.qualified_name(),
+                    self.claim.display()
+                )
+            }
+        }
+    }
+
+    pub fn label(&self, key: &str) -> Option<&'m str> {
+        lookup(self.labels, key)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&'m str> {
+        lookup(self.annotations, key)
+    }
+}
+
+fn lookup<'a>(pairs: &'a [(Node, Node)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k.as_str() == Some(key)).and_then(|(_, v)| v.as_str())
+}
+
+fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
+    node?.path(path).and_then(Node::as_nonempty_str)
+}
+
+fn map_at<'a>(node: Option<&'a Node>, path: &[&str]) -> &'a [(Node, Node)] {
+    node.and_then(|n| n.path(path)).map_or(&[], Node::as_map)
+}
+
+/// The items `res` declares (none for most kinds).
+pub fn read<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulItem<'m>>) {
+    match (res.group(), res.kind.as_str()) {
+        ("", "PersistentVolumeClaim") => out.push(pvc(index, res)),
+        ("apps", "StatefulSet") => claim_templates(index, res, out),
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+            let release = str_at(res.spec(), &["releaseName"]).unwrap_or(&res.name);
+            let ns = str_at(res.spec(), &["targetNamespace"]).or(res.namespace.as_deref());
+            if let Some(values) = res.spec().and_then(|s| s.get("values")) {
+                helm_values(Values { index, res, at: None, ns }, release, values, out);
+            }
+        }
+        ("argoproj.io", "Application") => {
+            let spec = res.spec();
+            let sources = spec
+                .and_then(|s| s.get("source"))
+                .into_iter()
+                .chain(spec.and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq).iter());
+            for source in sources {
+                let helm = source.get("helm");
+                let release = str_at(helm, &["releaseName"]).unwrap_or(&res.name);
+                let ns = str_at(spec, &["destination", "namespace"]).or(res.namespace.as_deref());
+                let v = Values { index, res, at: None, ns };
+                if let Some(values) = helm.and_then(|h| h.get("valuesObject")) {
+                    helm_values(v, release, values, out);
+                } else if let Some(text) = helm.and_then(|h| h.get("values")) {
+                    helm_values_text(v, release, text, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn pvc(index: usize, res: &Resource) -> StatefulItem<'_> {
+    let spec = res.spec();
+    let source = spec.and_then(|s| s.get("dataSourceRef").or_else(|| s.get("dataSource")));
+    StatefulItem {
+        index,
+        res,
+        kind: ItemKind::Pvc,
+        claim: Claim::Exact(res.name.clone()),
+        size: str_at(spec, &["resources", "requests", "storage"]).map(str::to_string),
+        storage_class: str_at(spec, &["storageClassName"]).map(str::to_string),
+        span: res.name_span(),
+        labels: map_at(Some(&res.root), &["metadata", "labels"]),
+        annotations: map_at(Some(&res.root), &["metadata", "annotations"]),
+        restored_from: source.map(|s| {
+            format!("{}/{}", str_at(Some(s), &["kind"]).unwrap_or("?"), str_at(Some(s), &["name"]).unwrap_or("?"))
+        }),
+        release: None,
+        ns: res.namespace.as_deref(),
+    }
+}
+
+fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulItem<'m>>) {
+    let templates = res.spec().and_then(|s| s.get("volumeClaimTemplates")).map_or(&[][..], Node::as_seq);
+    for t in templates {
+        let name = str_at(Some(t), &["metadata", "name"]).unwrap_or("");
+        let span = t.path(&["metadata", "name"]).map_or(t.span, |n| n.span);
+        out.push(StatefulItem {
+            index,
+            res,
+            kind: ItemKind::ClaimTemplate,
+            claim: Claim::Ordinal(format!("{name}-{}-", res.name)),
+            size: str_at(Some(t), &["spec", "resources", "requests", "storage"]).map(str::to_string),
+            storage_class: str_at(Some(t), &["spec", "storageClassName"]).map(str::to_string),
+            span,
+            labels: map_at(Some(t), &["metadata", "labels"]),
+            annotations: map_at(Some(t), &["metadata", "annotations"]),
+            restored_from: None,
+            release: None,
+            ns: res.namespace.as_deref(),
+        });
+    }
+}
+
+/// Keys of a common chart's persistence block (as opposed to the bjw-s
+/// app-template's map of named entries).
+const COMMON_KEYS: &[&str] =
+    &["enabled", "size", "storageClass", "storageClassName", "existingClaim", "accessMode", "accessModes"];
+
+/// Volume types of the bjw-s app-template that are not claims.
+const NOT_CLAIMS: &[&str] = &["emptyDir", "hostPath", "nfs", "configMap", "secret", "custom", "image"];
+
+/// Where the items of one values tree are declared: in the resource itself,
+/// or (for values written as a YAML string) the string as a whole.
+#[derive(Clone, Copy)]
+struct Values<'m> {
+    index: usize,
+    res: &'m Resource,
+    /// Point every item at this span (values parsed from a string).
+    at: Option<Span>,
+    /// The namespace the release installs into.
+    ns: Option<&'m str>,
+}
+
+fn helm_values<'m>(v: Values<'m>, release: &str, values: &Node, out: &mut Vec<StatefulItem<'m>>) {
+    values.walk(&mut |node: &Node| {
+        for (key, value) in node.as_map() {
+            if key.as_str() == Some("persistence") && value.is_map() {
+                persistence_block(v, release, key, value, out);
+            }
+        }
+    });
+}
+
+/// Argo CD `helm.values`: Helm values written as a YAML string.
+fn helm_values_text<'m>(v: Values<'m>, release: &str, text: &Node, out: &mut Vec<StatefulItem<'m>>) {
+    let Some(src) = text.as_str() else { return };
+    let loaded = crate::yaml::load_str(text.span.file, src);
+    for doc in &loaded.documents {
+        helm_values(Values { at: Some(text.span), ..v }, release, &doc.root, out);
+    }
+}
+
+fn is_disabled(node: &Node) -> bool {
+    node.get("enabled").and_then(Node::as_bool) == Some(false)
+}
+
+fn persistence_block<'m>(v: Values<'m>, release: &str, key: &Node, block: &Node, out: &mut Vec<StatefulItem<'m>>) {
+    let common =
+        block.as_map().iter().any(|(k, v)| k.as_str().is_some_and(|k| COMMON_KEYS.contains(&k)) && !v.is_map());
+    if common {
+        // `persistence: {enabled: true, size: …}` (Bitnami and most charts).
+        // Without `enabled`, the chart's default decides: only a size or a
+        // claim is evidence of data.
+        let enabled = block.get("enabled").and_then(Node::as_bool);
+        let evidence = block.get("size").is_some() || block.get("existingClaim").is_some();
+        if enabled == Some(false) || (enabled.is_none() && !evidence) {
+            return;
+        }
+        out.push(helm_item(v, release, None, key.span.through(block.span), block));
+        return;
+    }
+    // bjw-s app-template: `persistence: {config: {existingClaim: …}, cache: {type: emptyDir}}`.
+    for (name, entry) in block.as_map() {
+        let Some(name_text) = name.as_str() else { continue };
+        if !entry.is_map() || is_disabled(entry) {
+            continue;
+        }
+        let kind = entry.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim");
+        if NOT_CLAIMS.contains(&kind) {
+            continue;
+        }
+        if kind != "persistentVolumeClaim" && entry.get("existingClaim").is_none() {
+            continue;
+        }
+        out.push(helm_item(v, release, Some(name_text), name.span, entry));
+    }
+}
+
+fn helm_item<'m>(v: Values<'m>, release: &str, key: Option<&str>, span: Span, entry: &Node) -> StatefulItem<'m> {
+    let existing = entry.get("existingClaim").and_then(Node::as_nonempty_str);
+    let claim = match existing {
+        Some(name) => Claim::Exact(release_template(name, release, v.res.namespace.as_deref())),
+        None => {
+            let suffix = entry.get("suffix").and_then(Node::as_nonempty_str);
+            let key = suffix.or(key).map(str::to_string);
+            Claim::Chart { release: release.to_string(), key }
+        }
+    };
+    StatefulItem {
+        index: v.index,
+        res: v.res,
+        kind: ItemKind::HelmPersistence,
+        claim,
+        size: entry.get("size").and_then(Node::as_nonempty_str).map(str::to_string),
+        storage_class: entry
+            .get("storageClass")
+            .or_else(|| entry.get("storageClassName"))
+            .and_then(Node::as_nonempty_str)
+            .map(str::to_string),
+        span: v.at.unwrap_or(span),
+        labels: &[],
+        annotations: &[],
+        restored_from: None,
+        release: Some(release.to_string()),
+        ns: v.ns,
+    }
+}
+
+/// Expand the Helm templates charts allow in `existingClaim`
+/// (`{{ .Release.Name }}-cache`, with or without spaces).
+fn release_template(text: &str, release: &str, namespace: Option<&str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else { break };
+        let inner = rest[start + 2..start + len].trim().trim_start_matches('-').trim_end_matches('-').trim();
+        let value = match inner {
+            ".Release.Name" => Some(release),
+            ".Release.Namespace" => namespace,
+            _ => None,
+        };
+        out.push_str(&rest[..start]);
+        match value {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A Helm persistence entry with `existingClaim` is the data of that PVC:
+/// one item, not two. The PVC remembers the release that mounts it.
+pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
+    use std::collections::HashMap;
+    let mut pvcs: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in items.iter().enumerate() {
+        if let (ItemKind::Pvc, Claim::Exact(name)) = (p.kind, &p.claim) {
+            pvcs.entry(name.as_str()).or_default().push(i);
+        }
+    }
+    let mut seen: HashMap<(Option<&str>, &str), ()> = HashMap::new();
+    let mut releases: Vec<(usize, String)> = Vec::new();
+    let mut merged = vec![false; items.len()];
+    for (i, helm) in items.iter().enumerate() {
+        let (ItemKind::HelmPersistence, Claim::Exact(name)) = (helm.kind, &helm.claim) else { continue };
+        let ns = helm.namespace();
+        let pvc = pvcs.get(name.as_str()).and_then(|candidates| {
+            candidates.iter().copied().find(|&p| items.get(p).is_some_and(|p| super::same_namespace(p.namespace(), ns)))
+        });
+        // Two releases mounting one claim: one item too.
+        let earlier = seen.insert((ns, name.as_str()), ()).is_some();
+        if let (Some(p), Some(release)) = (pvc, &helm.release) {
+            releases.push((p, release.clone()));
+        }
+        if pvc.is_some() || earlier {
+            if let Some(m) = merged.get_mut(i) {
+                *m = true;
+            }
+        }
+    }
+    for (p, release) in releases {
+        if let Some(item) = items.get_mut(p) {
+            if item.release.is_none() {
+                item.release = Some(release);
+            }
+        }
+    }
+    let mut flags = merged.into_iter();
+    items.retain(|_| !flags.next().unwrap_or(false));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_token, Claim};
+
+    #[test]
+    fn claim_names() {
+        let ordinal = Claim::Ordinal("data-gitea-".into());
+        assert!(ordinal.matches("data-gitea-0"));
+        assert!(!ordinal.matches("data-gitea-"));
+        assert!(!ordinal.matches("data-gitea-x"));
+        let chart = Claim::Chart { release: "n8n".into(), key: None };
+        assert!(chart.matches("n8n-main-persistence"));
+        assert!(chart.matches("data-n8n-0"));
+        assert!(!chart.matches("n8nx"));
+        let bjws = Claim::Chart { release: "abs".into(), key: Some("config".into()) };
+        assert!(bjws.matches("abs-config"));
+        assert!(bjws.matches("abs"));
+        assert!(!bjws.matches("abs-cache"));
+    }
+
+    #[test]
+    fn release_templates() {
+        assert_eq!(super::release_template("{{ .Release.Name }}-cache", "plex", None), "plex-cache");
+        assert_eq!(super::release_template("{{.Release.Name}}", "plex", None), "plex");
+        assert_eq!(super::release_template("{{ .Values.x }}", "plex", None), "{{ .Values.x }}");
+        assert_eq!(super::release_template("a{{ .Release.Name", "plex", None), "a{{ .Release.Name");
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(contains_token("prometheus-kube-prometheus-stack-db-0", "kube-prometheus-stack"));
+        assert!(!contains_token("grafana-pvc", "graf"));
+        assert!(!contains_token("x", ""));
+    }
+}

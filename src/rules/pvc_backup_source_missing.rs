@@ -1,0 +1,76 @@
+//! `pvc-backup-source-missing`: a mechanism names a PVC that does not exist
+//! in its namespace, so it backs up nothing.
+
+use super::{Check, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::inventory::Inventory;
+use crate::model::{is_unresolved, Resource};
+use crate::yaml::Node;
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "pvc-backup-source-missing",
+        severity: Severity::Error,
+        summary: "backup that names a PVC which does not exist in its namespace",
+        doc: include_str!("../../rules/pvc-backup-source-missing.md"),
+        coverage: false,
+    },
+    check: Check::Inventory(check),
+};
+
+fn check(inv: &Inventory, out: &mut Vec<Finding>) {
+    for rs in &inv.replication_sources {
+        if let Some(node) = rs.source_pvc {
+            missing(inv, out, rs.index, rs.res, "ReplicationSource", "sourcePVC", node);
+        }
+    }
+    for job in &inv.backup_jobs {
+        for m in job.sources() {
+            missing(inv, out, job.index, job.res, "CronJob", "claimName", m.claim);
+        }
+    }
+    for s in &inv.schedules {
+        if s.what != "kopiur SnapshotPolicy" {
+            continue;
+        }
+        let sources = s.res.spec().and_then(|sp| sp.get("sources")).map_or(&[][..], Node::as_seq);
+        for node in sources.iter().filter_map(|src| src.path(&["pvc", "name"])) {
+            missing(inv, out, s.index, s.res, "SnapshotPolicy", "pvc.name", node);
+        }
+    }
+}
+
+fn missing(
+    inv: &Inventory,
+    out: &mut Vec<Finding>,
+    index: usize,
+    res: &Resource,
+    kind: &str,
+    field: &str,
+    node: &Node,
+) {
+    let Some(name) = node.as_nonempty_str() else { return };
+    let ns = res.namespace.as_deref();
+    if is_unresolved(name) || inv.claim_exists(ns, name) || inv.claim_creator(ns, name).is_some() {
+        return;
+    }
+    let where_ = ns.map(|n| format!("namespace `{n}`")).unwrap_or_else(|| "its namespace".into());
+    let known = inv.claim_names(ns);
+    let hint = if known.is_empty() {
+        format!("no PVC, claim template or Helm persistence is declared in {where_}")
+    } else {
+        let list: Vec<String> = known.iter().take(5).map(|k| format!("`{k}`")).collect();
+        format!("the claims declared there are {}", list.join(", "))
+    };
+    out.push(
+        RULE.meta
+            .finding(
+                format!("{kind} `{}` backs up PVC `{name}`, which does not exist in {where_}: it protects nothing ({hint})", res.qualified_name()),
+                node.span,
+                "no such PVC",
+            )
+            .help(format!("Point `{field}` at the claim the app really mounts (`kubectl get pvc -n <namespace>` on the cluster), or declare that PVC in the repo."))
+            .on(index, res)
+            .key(name),
+    );
+}

@@ -1,0 +1,45 @@
+//! `pvc-unprotected`: data that no mechanism backs up and no exclusion names.
+
+use super::{Check, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::inventory::coverage::near_misses;
+use crate::inventory::Inventory;
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "pvc-unprotected",
+        severity: Severity::Error,
+        summary: "PVC, claim template or Helm persistence that nothing backs up",
+        doc: include_str!("../../rules/pvc-unprotected.md"),
+        coverage: true,
+    },
+    check: Check::Inventory(check),
+};
+
+fn check(inv: &Inventory, out: &mut Vec<Finding>) {
+    for (i, item) in inv.items.iter().enumerate() {
+        if inv.coverage.get(i).is_some_and(|c| !c.is_empty()) {
+            continue;
+        }
+        let mut message = format!(
+            "{} holds data that nothing backs up: no VolSync ReplicationSource, kopiur SnapshotPolicy, backup CronJob, K8up, Velero or Longhorn backup job covers it",
+            item.describe()
+        );
+        for hint in near_misses(inv, item) {
+            message.push_str("; ");
+            message.push_str(&hint);
+        }
+        let claim = item.claim.likely_name();
+        let excluded = inv.item_exclusion(i).is_some();
+        out.push(
+            RULE.meta
+                .finding(message, item.span, "not backed up")
+                .help(format!(
+                    "Back it up (e.g. a VolSync ReplicationSource with `sourcePVC: {claim}`), or, if losing it is fine (a cache, re-downloadable media), say so: annotate the resource `lifeboat.dev/exclude: \"<reason>\"` or add an `exclude:` entry with a `reason` to `.lifeboat.yaml`."
+                ))
+                .on(item.index, item.res)
+                .key(claim)
+                .excluded(excluded),
+        );
+    }
+}
