@@ -100,7 +100,7 @@ fn main() {
         sources.documents.len()
     );
 
-    let (best, median, model) = measure(runs, || lifeboat::model::build(&sources));
+    let (best, median, model) = measure(runs, || lifeboat::model::build(&sources, &root));
     println!(
         "model (kustomize, namespaces)        best {:>7.1} ms   median {:>7.1} ms   {} resources",
         ms(best),

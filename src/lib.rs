@@ -102,7 +102,8 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         let id = sources.add(path, config.text.clone());
         config.set_file(id);
     }
-    let model = model::build(&sources);
+    let root = paths.first().cloned().unwrap_or_default();
+    let model = model::build(&sources, &root);
     Ok((sources, model, found.skipped))
 }
 
@@ -164,7 +165,19 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
             &b.message,
         ))
     });
-    findings.dedup_by(|a, b| a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message);
+    // Provenance: what instantiated the resource (a Flux Kustomization).
+    for f in &mut findings {
+        let Some(r) = f.subject.and_then(|i| model.resources.get(i)) else { continue };
+        for via in r.via.iter().filter(|v| v.shown) {
+            if !f.related.iter().any(|l| l.span == via.span) {
+                f.related.push(finding::Label { span: via.span, message: via.message.clone() });
+            }
+        }
+    }
+    // One finding per instance: ten instances of one component file are ten.
+    findings.dedup_by(|a, b| {
+        a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message && a.resource == b.resource
+    });
 
     let rules = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
     Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped })

@@ -69,6 +69,7 @@ rule_tests! {
     cronjob_writable_mount => "cronjob-writable-mount",
     exclusion_missing_reason => "exclusion-missing-reason",
     exclusion_unused => "exclusion-unused",
+    flux_substitution_undefined => "flux-substitution-undefined",
     pvc_backup_source_missing => "pvc-backup-source-missing",
     pvc_unprotected => "pvc-unprotected",
     volsync_no_retention => "volsync-no-retention",
@@ -144,6 +145,9 @@ fn documentation_examples_do_what_they_say() {
             let sub = dir.path().join(kind);
             std::fs::create_dir_all(&sub).expect("create");
             let path = sub.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create");
+            }
             let mut text = std::fs::read_to_string(&path).unwrap_or_default();
             if !text.is_empty() {
                 text.push_str("---\n");

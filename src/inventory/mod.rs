@@ -31,6 +31,8 @@ use volsync::{ReplicationSource, VOLSYNC_GROUP};
 
 pub struct Inventory<'m> {
     pub resources: &'m [Resource],
+    /// `${VAR}`s with no value in what Flux Kustomizations build.
+    pub substitution_gaps: &'m [model::SubstitutionGap],
     pub load_errors: &'m [(FileId, LoadError)],
     pub clusters: Vec<Cluster<'m>>,
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
@@ -63,6 +65,7 @@ impl<'m> Inventory<'m> {
         let resources = &model.resources[..];
         let mut inv = Inventory {
             resources,
+            substitution_gaps: &model.substitution_gaps,
             load_errors,
             clusters: Vec::new(),
             scheduled_backups: Vec::new(),

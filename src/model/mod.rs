@@ -8,12 +8,15 @@
 //! unreached, never linted and never silently dropped. Files outside any
 //! kustomization are read one by one.
 
+mod flux;
 pub mod kustomize;
 mod resource;
+pub mod substitute;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+pub use flux::{is_flux_root, SubstitutionGap};
 pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
 
 use crate::yaml::{Document, FileId, Sources, Span};
@@ -40,11 +43,21 @@ pub struct Model {
     pub resources: Vec<Resource>,
     pub unreached: Vec<Unreached>,
     pub notes: Vec<ModelNote>,
+    /// `${VAR}`s with no value that Flux Kustomizations substitute.
+    pub substitution_gaps: Vec<SubstitutionGap>,
 }
 
 struct Builder<'s> {
     sources: &'s Sources,
+    /// Where Flux paths are relative to (the scanned path).
+    root: PathBuf,
     index: PathIndex,
+    /// YAML files (not kustomizations) by their directory.
+    dirs: HashMap<PathBuf, Vec<FileId>>,
+    /// Each directory's direct subdirectories that hold YAML.
+    subdirs: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Flux Kustomizations whose parent patches their `postBuild`.
+    patched_vars: HashSet<(FileId, usize)>,
     kustomizations: HashMap<FileId, Kustomization>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
     model: Model,
@@ -52,8 +65,35 @@ struct Builder<'s> {
     reached_files: HashSet<FileId>,
 }
 
-pub fn build(sources: &Sources) -> Model {
+/// Build the model of `sources`; `root` is the scanned path (Flux paths are
+/// relative to the repository root: it or one of its parents).
+pub fn build(sources: &Sources, root: &Path) -> Model {
     let index = PathIndex::new(&sources.files);
+    let mut dirs: HashMap<PathBuf, Vec<FileId>> = HashMap::new();
+    let mut subdirs: HashMap<PathBuf, HashSet<PathBuf>> = HashMap::new();
+    let mut paths: Vec<(&PathBuf, &FileId)> = index.files.iter().collect();
+    paths.sort();
+    for (path, &id) in paths {
+        let Some(dir) = path.parent() else { continue };
+        if !kustomize::is_kustomization_file(path) {
+            dirs.entry(dir.to_path_buf()).or_default().push(id);
+        }
+        let mut child = dir;
+        while let Some(parent) = child.parent() {
+            if !subdirs.entry(parent.to_path_buf()).or_default().insert(child.to_path_buf()) {
+                break;
+            }
+            child = parent;
+        }
+    }
+    let subdirs = subdirs
+        .into_iter()
+        .map(|(k, v)| {
+            let mut v: Vec<PathBuf> = v.into_iter().collect();
+            v.sort();
+            (k, v)
+        })
+        .collect();
     let mut docs_by_file: HashMap<FileId, Vec<&Document>> = HashMap::new();
     for doc in &sources.documents {
         docs_by_file.entry(doc.file).or_default().push(doc);
@@ -69,7 +109,11 @@ pub fn build(sources: &Sources) -> Model {
     }
     let mut b = Builder {
         sources,
+        root: kustomize::normalize(root),
         index,
+        dirs,
+        subdirs,
+        patched_vars: HashSet::new(),
         kustomizations,
         docs_by_file,
         model: Model::default(),
@@ -117,7 +161,11 @@ impl Builder<'_> {
             .collect();
         roots.sort_unstable();
         for root in roots {
-            self.visit(root, None, &mut Vec::new());
+            let mut out = Vec::new();
+            self.visit(root, None, &mut Vec::new(), &mut out);
+            for r in out {
+                self.push_instance(r);
+            }
         }
 
         let kustomization_files: HashSet<FileId> = self.kustomizations.keys().copied().collect();
@@ -160,10 +208,17 @@ impl Builder<'_> {
                 }
             }
         }
+        self.run_flux();
     }
 
     /// Instantiate kustomization `kid` under the namespace its includers set.
-    fn visit(&mut self, kid: FileId, outer_ns: Option<(String, Span)>, stack: &mut Vec<FileId>) {
+    fn visit(
+        &mut self,
+        kid: FileId,
+        outer_ns: Option<(String, Span)>,
+        stack: &mut Vec<FileId>,
+        out: &mut Vec<Resource>,
+    ) {
         if stack.contains(&kid) {
             return; // a cycle: kustomize would refuse it; nothing more to add
         }
@@ -174,29 +229,42 @@ impl Builder<'_> {
         let ns = outer_ns.or_else(|| k.namespace.clone());
         for entry in k.resources.iter().chain(&k.components) {
             if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
-                self.visit(child, ns.clone(), stack);
+                self.visit(child, ns.clone(), stack, out);
             } else if let Some(&file) = self.index.files.get(&entry.path) {
                 if self.kustomizations.contains_key(&file) {
                     continue;
                 }
-                self.reached_files.insert(file);
-                let docs = self.docs_by_file.get(&file).cloned().unwrap_or_default();
-                for doc in docs {
-                    let Some(mut r) = Resource::from_document(doc) else {
-                        continue;
-                    };
-                    r.via.push(Via { span: entry.span, message: "included here".into() });
-                    if let Some((namespace, span)) = &ns {
-                        if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace) {
-                            r.namespace = Some(namespace.clone());
-                            r.via.push(Via { span: *span, message: format!("namespace `{namespace}` set here") });
-                        }
-                    }
-                    self.push_instance(r);
-                }
+                self.instantiate_file(file, Some(entry.span), ns.clone(), out);
             }
         }
         stack.pop();
+    }
+
+    /// The documents of `file` as instances in namespace `ns`.
+    fn instantiate_file(
+        &mut self,
+        file: FileId,
+        entry: Option<Span>,
+        ns: Option<(String, Span)>,
+        out: &mut Vec<Resource>,
+    ) {
+        self.reached_files.insert(file);
+        let docs = self.docs_by_file.get(&file).cloned().unwrap_or_default();
+        for doc in docs {
+            let Some(mut r) = Resource::from_document(doc) else {
+                continue;
+            };
+            if let Some(span) = entry {
+                r.via.push(Via { span, message: "included here".into(), shown: false });
+            }
+            if let Some((namespace, span)) = &ns {
+                if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace) {
+                    r.namespace = Some(namespace.clone());
+                    r.via.push(Via { span: *span, message: format!("namespace `{namespace}` set here"), shown: false });
+                }
+            }
+            out.push(r);
+        }
     }
 
     fn push_instance(&mut self, r: Resource) {

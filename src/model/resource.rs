@@ -12,6 +12,9 @@ use crate::yaml::{Document, FileId, Node, Span};
 pub struct Via {
     pub span: Span,
     pub message: String,
+    /// Shown with findings as a related location (a Flux Kustomization that
+    /// instantiated a component is; a plain `resources:` entry is not).
+    pub shown: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +53,12 @@ impl Resource {
             via: Vec::new(),
             sops: root.get("sops").is_some_and(Node::is_map),
         })
+    }
+
+    /// Read kind, apiVersion, name and namespace again from `r.root` (after
+    /// substitution).
+    pub fn from_root(r: &Resource) -> Option<Resource> {
+        Resource::from_document(&Document { file: r.file, index: r.doc_index, root: Arc::clone(&r.root) })
     }
 
     /// The API group (`postgresql.cnpg.io` of `postgresql.cnpg.io/v1`; "" for core).

@@ -6,6 +6,9 @@ use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
 use crate::yaml::Node;
 
+/// The annotation that turns off CNPG's "Expected empty archive" check.
+const SKIP_EMPTY_CHECK: &str = "cnpg.io/skipEmptyWalArchiveCheck";
+
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "cnpg-recovery-writes-to-source",
@@ -19,6 +22,11 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for cluster in inv.clusters.iter().filter(|c| !c.replica) {
+        // `cnpg.io/skipEmptyWalArchiveCheck: enabled` says the rebuild in
+        // place is deliberate (the stanza itself is `cnpg-recovery-left-in`'s).
+        if cluster.res.annotation(SKIP_EMPTY_CHECK).and_then(Node::as_str) == Some("enabled") {
+            continue;
+        }
         let Some((_, recovery)) = cluster.bootstrap_method("recovery") else {
             continue;
         };

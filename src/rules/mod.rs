@@ -23,6 +23,7 @@ mod cronjob_suspended;
 mod cronjob_writable_mount;
 mod exclusion_missing_reason;
 mod exclusion_unused;
+mod flux_substitution_undefined;
 mod pvc_backup_source_missing;
 mod pvc_unprotected;
 mod volsync_no_retention;
@@ -103,6 +104,7 @@ pub static RULES: &[Rule] = &[
     cronjob_writable_mount::RULE,
     exclusion_missing_reason::RULE,
     exclusion_unused::RULE,
+    flux_substitution_undefined::RULE,
     pvc_backup_source_missing::RULE,
     pvc_unprotected::RULE,
     volsync_no_retention::RULE,

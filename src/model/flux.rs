@@ -1,0 +1,371 @@
+//! Flux: `Kustomization`s (`kustomize.toolkit.fluxcd.io`) and `FluxInstance`
+//! sync paths are the roots of a Flux repository. Each one builds its
+//! `spec.path` (a kustomization, or every YAML file below it), adds
+//! `spec.components`, sets `spec.targetNamespace`, and substitutes
+//! `postBuild` variables. A Kustomization it produces is expanded in turn.
+//! In a Flux repository, what no Flux root reaches is not deployed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::kustomize::normalize;
+use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
+use super::{is_cluster_scoped, Builder, Resource, Via};
+use crate::yaml::{FileId, Node, Span};
+
+pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
+pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
+
+/// A `${VAR}` with no value and no default, in what a Flux Kustomization built.
+#[derive(Debug, Clone)]
+pub struct SubstitutionGap {
+    pub var: String,
+    pub span: Span,
+    /// The Kustomization that instantiated it (`namespace/name`) and where.
+    pub kustomization: String,
+    pub kustomization_span: Span,
+}
+
+/// What one Flux root asks for.
+#[derive(Debug, Clone)]
+struct Root {
+    label: String,
+    span: Span,
+    path: String,
+    components: Vec<String>,
+    target_namespace: Option<(String, Span)>,
+    /// The Kustomization's own namespace: where objects without one land
+    /// (what repos copy into targetNamespace with kustomize replacements).
+    default_namespace: Option<(String, Span)>,
+    vars: Option<Vars>,
+    /// Its `spec.patches` change `postBuild` of the Kustomizations it builds.
+    patches_post_build: bool,
+}
+
+pub fn is_flux_root(r: &Resource) -> bool {
+    r.is(FLUX_KUSTOMIZE_GROUP, "Kustomization") || r.is("fluxcd.controlplane.io", "FluxInstance")
+}
+
+fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
+    node?.path(path).and_then(Node::as_nonempty_str)
+}
+
+impl Builder<'_> {
+    /// Variables of a Flux Kustomization's `postBuild` (`None`: no postBuild,
+    /// so Flux substitutes nothing).
+    fn flux_vars(&self, r: &Resource) -> Option<Vars> {
+        // A parent's `spec.patches` may add variables lifeboat does not apply.
+        let patched = self.patched_vars.contains(&(r.file, r.doc_index));
+        let Some(post) = r.spec().and_then(|s| s.get("postBuild")) else {
+            return patched.then(|| Vars { incomplete: true, ..Vars::default() });
+        };
+        let mut vars = Vars::default();
+        for (k, v) in post.get("substitute").map_or(&[][..], Node::as_map) {
+            if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                vars.values.insert(k.to_string(), Binding::Value(v.to_string()));
+            }
+        }
+        // `substituteFrom`: later sources win over earlier ones, and
+        // `substitute` wins over all.
+        let mut from = Vars::default();
+        for source in post.get("substituteFrom").map_or(&[][..], Node::as_seq) {
+            let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+            let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
+            let optional = source.get("optional").and_then(Node::as_bool) == Some(true);
+            match self.find_config(kind, name, r.namespace.as_deref()).as_ref().map(|(n, h)| (n, *h)) {
+                Some((node, true)) => {
+                    for (k, _) in node.as_map() {
+                        if let Some(k) = k.as_str() {
+                            from.values.insert(k.to_string(), Binding::Unknown);
+                        }
+                    }
+                    from.incomplete = true;
+                }
+                Some((node, false)) => {
+                    for (k, v) in node.as_map() {
+                        if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                            from.values.insert(k.to_string(), Binding::Value(v.to_string()));
+                        }
+                    }
+                }
+                None => from.incomplete |= !optional || kind == "Secret",
+            }
+        }
+        for (k, v) in from.values {
+            vars.values.entry(k).or_insert(v);
+        }
+        vars.incomplete = from.incomplete || patched;
+        Some(vars)
+    }
+
+    /// The `data`/`stringData` of a ConfigMap or Secret anywhere in the repo
+    /// (deployed or not: cluster settings often live beside the Flux roots),
+    /// and whether its values are hidden (SOPS, or base64 `data`).
+    fn find_config(&self, kind: &str, name: &str, namespace: Option<&str>) -> Option<(Node, bool)> {
+        // Several clusters in one repo often each define it (one per cluster
+        // directory): their keys are merged, the first definition of a key wins.
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        let mut hidden = false;
+        let mut found = false;
+        let mut docs: Vec<&crate::yaml::Document> = self.sources.documents.iter().collect();
+        // Prefer the namespace asked for.
+        docs.sort_by_key(|d| d.root.path(&["metadata", "namespace"]).and_then(Node::as_str) != namespace);
+        for doc in docs {
+            let root = &doc.root;
+            if root.get("kind").and_then(Node::as_str) != Some(kind)
+                || root.path(&["metadata", "name"]).and_then(Node::as_str) != Some(name)
+            {
+                continue;
+            }
+            let sops = root.get("sops").is_some_and(Node::is_map);
+            let (data, secret_data) = match root.get("stringData") {
+                Some(d) if kind == "Secret" => (Some(d), false),
+                _ => (root.get("data"), kind == "Secret"),
+            };
+            found = true;
+            hidden |= sops || secret_data;
+            for (k, v) in data.map_or(&[][..], Node::as_map) {
+                if !merged.iter().any(|(m, _)| m.as_str() == k.as_str()) {
+                    merged.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        let span = crate::yaml::Span::default();
+        found.then_some((Node { value: crate::yaml::Value::Map(merged), span }, hidden))
+    }
+
+    fn flux_root(&self, r: &Resource) -> Option<Root> {
+        let spec = r.spec();
+        if r.is("fluxcd.controlplane.io", "FluxInstance") {
+            return Some(Root {
+                label: format!("FluxInstance `{}`", r.qualified_name()),
+                span: r.name_span(),
+                path: str_at(spec, &["sync", "path"])?.to_string(),
+                components: Vec::new(),
+                target_namespace: None,
+                default_namespace: None,
+                vars: None,
+                patches_post_build: false,
+            });
+        }
+        if r.annotation("kustomize.toolkit.fluxcd.io/reconcile").and_then(Node::as_str) == Some("disabled") {
+            return None;
+        }
+        if spec.and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true) {
+            return None;
+        }
+        let path = str_at(spec, &["path"]).unwrap_or("./");
+        let components = spec
+            .and_then(|s| s.get("components"))
+            .map_or(&[][..], Node::as_seq)
+            .iter()
+            .filter_map(Node::as_nonempty_str)
+            .map(str::to_string)
+            .collect();
+        let target_namespace =
+            spec.and_then(|s| s.get("targetNamespace")).and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span)));
+        Some(Root {
+            label: format!("Flux Kustomization `{}`", r.qualified_name()),
+            span: r.name_span(),
+            path: path.to_string(),
+            components,
+            target_namespace,
+            default_namespace: r.namespace.clone().map(|n| (n, r.name_span())),
+            vars: self.flux_vars(r),
+            patches_post_build: spec.and_then(|s| s.get("patches")).is_some_and(|p| {
+                let mut found = false;
+                p.walk(&mut |n: &Node| found = found || n.as_str().is_some_and(|t| t.contains("postBuild")));
+                found
+            }),
+        })
+    }
+
+    /// The directory a Flux path names. Paths are relative to the source's
+    /// root: this repository's root (the scanned path or one of its parents),
+    /// or, for an `OCIRepository` or another source rooted in a subdirectory,
+    /// the one directory whose path ends with it.
+    fn flux_dir(&self, path: &str) -> Option<PathBuf> {
+        let rel = normalize(Path::new(path.trim_start_matches('/')));
+        let known = |d: &Path| self.dirs.contains_key(d) || self.index.kustomization_dirs.contains_key(d);
+        for base in self.root.ancestors().take(8) {
+            let candidate = normalize(&base.join(&rel));
+            if known(&candidate) {
+                return Some(candidate);
+            }
+        }
+        if rel.as_os_str().is_empty() {
+            return None;
+        }
+        let mut matches: Vec<&PathBuf> = self.dirs.keys().filter(|d| d.ends_with(&rel)).collect();
+        matches.sort_by_key(|d| d.components().count());
+        matches.first().map(|d| (*d).clone())
+    }
+
+    /// Build one root: its path, its components, then substitution and
+    /// targetNamespace on every instance.
+    fn expand_root(&mut self, root: &Root, gaps: &mut Vec<SubstitutionGap>) -> Vec<Resource> {
+        let mut out = Vec::new();
+        let Some(dir) = self.flux_dir(&root.path) else {
+            self.model.notes.push(super::ModelNote {
+                span: root.span,
+                message: format!("{}: path `{}` is not a directory lifeboat read", root.label, root.path),
+            });
+            return out;
+        };
+        let ns = root.target_namespace.clone();
+        self.build_dir(&dir, ns.clone(), &mut out);
+        for c in &root.components {
+            let path = normalize(&dir.join(c));
+            match self.index.kustomization_dirs.get(&path).copied() {
+                Some(kid) => self.visit(kid, ns.clone(), &mut Vec::new(), &mut out),
+                None => self.model.notes.push(super::ModelNote {
+                    span: root.span,
+                    message: format!("{}: component `{c}` is not a kustomization lifeboat read", root.label),
+                }),
+            }
+        }
+        for r in &mut out {
+            if root.patches_post_build && is_flux_root(r) {
+                self.patched_vars.insert((r.file, r.doc_index));
+            }
+            r.via.push(Via { span: root.span, message: format!("instantiated by {}", root.label), shown: true });
+            if let Some(vars) = &root.vars {
+                let disabled = r.annotation(SUBSTITUTE_ANNOTATION).and_then(Node::as_str) == Some("disabled");
+                if !disabled {
+                    let mut undefined: Vec<UndefinedUse> = Vec::new();
+                    let tree = substitute_tree(&r.root, vars, &mut undefined);
+                    r.root = Arc::new(tree);
+                    r.name = substitute(&r.name, vars).text;
+                    if let Some(n) = &r.namespace {
+                        r.namespace = Some(substitute(n, vars).text);
+                    }
+                    if let Some(fresh) = Resource::from_root(r) {
+                        r.api_version = fresh.api_version;
+                        r.kind = fresh.kind;
+                        if ns.is_none() {
+                            r.namespace = r.namespace.clone().or(fresh.namespace);
+                        }
+                    }
+                    gaps.extend(undefined.into_iter().map(|u| SubstitutionGap {
+                        var: u.var,
+                        span: u.span,
+                        kustomization: root.label.clone(),
+                        kustomization_span: root.span,
+                    }));
+                }
+            }
+            if let Some((target, span)) = &ns {
+                if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(target) {
+                    r.namespace = Some(target.clone());
+                    r.via.push(Via { span: *span, message: format!("targetNamespace `{target}`"), shown: false });
+                }
+            } else if let Some((default, span)) = &root.default_namespace {
+                if !is_cluster_scoped(&r.kind) && r.namespace.is_none() && !is_flux_root(r) {
+                    r.namespace = Some(default.clone());
+                    r.via.push(Via {
+                        span: *span,
+                        message: format!("namespace `{default}` of its Kustomization"),
+                        shown: false,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// A directory as Flux builds it: its kustomization, or (when it has
+    /// none) every YAML file below it, with subdirectories that have a
+    /// kustomization built as kustomizations.
+    fn build_dir(&mut self, dir: &Path, ns: Option<(String, Span)>, out: &mut Vec<Resource>) {
+        if let Some(&kid) = self.index.kustomization_dirs.get(dir) {
+            if self.kustomizations.contains_key(&kid) {
+                self.visit(kid, ns, &mut Vec::new(), out);
+                return;
+            }
+        }
+        let files = self.dirs.get(dir).cloned().unwrap_or_default();
+        for file in files {
+            self.instantiate_file(file, None, ns.clone(), out);
+        }
+        let subdirs = self.subdirs.get(dir).cloned().unwrap_or_default();
+        for sub in subdirs {
+            self.build_dir(&sub, ns.clone(), out);
+        }
+    }
+
+    /// Flux mode: replace the plain-kustomize instances by what the Flux
+    /// roots deploy. Returns false (nothing changed) when the repository has
+    /// no Flux root, or none of its roots resolves here.
+    pub(super) fn run_flux(&mut self) -> bool {
+        let raw: Vec<Resource> = self.model.resources.iter().filter(|r| is_flux_root(r)).cloned().collect();
+        if raw.is_empty() {
+            return false;
+        }
+        // A root that another root produces is expanded through it (with
+        // its parent's substitution), not on its own.
+        let mut produced: HashSet<(FileId, usize)> = HashSet::new();
+        let mut scratch = Vec::new();
+        for r in &raw {
+            let Some(root) = self.flux_root(r) else { continue };
+            let key = (r.file, r.doc_index);
+            for child in self.expand_root(&root, &mut scratch) {
+                if is_flux_root(&child) && (child.file, child.doc_index) != key {
+                    produced.insert((child.file, child.doc_index));
+                }
+            }
+        }
+        self.model.notes.clear();
+        let mut queue: Vec<Resource> = raw.into_iter().filter(|r| !produced.contains(&(r.file, r.doc_index))).collect();
+        let mut resources: Vec<Resource> = queue.clone();
+        let mut seen_roots: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
+        let mut seen: HashSet<(FileId, usize, Option<String>, String)> =
+            queue.iter().map(|r| (r.file, r.doc_index, r.namespace.clone(), r.name.clone())).collect();
+        let mut gaps = Vec::new();
+        let mut rounds = 0;
+        while let Some(r) = queue.pop() {
+            rounds += 1;
+            if rounds > 100_000 || !seen_roots.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+                continue;
+            }
+            let Some(root) = self.flux_root(&r) else { continue };
+            for child in self.expand_root(&root, &mut gaps) {
+                if !seen.insert((child.file, child.doc_index, child.namespace.clone(), child.name.clone())) {
+                    continue;
+                }
+                if is_flux_root(&child) {
+                    queue.push(child.clone());
+                }
+                resources.push(child);
+            }
+        }
+        let reached: HashSet<FileId> = resources.iter().map(|r| r.file).collect();
+        if reached.len() <= resources.iter().filter(|r| is_flux_root(r)).map(|r| r.file).collect::<HashSet<_>>().len() {
+            // No root resolved to anything but itself: not a Flux repo we can read.
+            return false;
+        }
+        self.model.unreached.retain(|u| !reached.contains(&u.file));
+        let old = std::mem::take(&mut self.model.resources);
+        let mut unreached_files: HashMap<FileId, Vec<Resource>> = HashMap::new();
+        for r in old {
+            if !reached.contains(&r.file) {
+                unreached_files.entry(r.file).or_default().push(r);
+            }
+        }
+        let mut files: Vec<_> = unreached_files.into_iter().collect();
+        files.sort_by_key(|(f, _)| *f);
+        for (file, rs) in files {
+            for r in rs {
+                self.model.unreached.push(super::Unreached {
+                    file,
+                    kind: r.kind,
+                    name: r.name,
+                    reason: "not deployed by any Flux Kustomization".into(),
+                });
+            }
+        }
+        self.model.resources = resources;
+        self.model.substitution_gaps = gaps;
+        true
+    }
+}
