@@ -264,29 +264,23 @@ impl<'m> Inventory<'m> {
     /// clear text (a plain Secret, or an ExternalSecret template without
     /// `{{ }}`). Only ever compared, never printed.
     pub fn secret_value(&self, namespace: Option<&str>, name: &str, key: &str) -> Option<String> {
-        self.resources.iter().find_map(|r| {
-            if !same_namespace(r.namespace.as_deref(), namespace) || r.sops {
-                return None;
-            }
-            let value = if r.is("", "Secret") && r.name == name {
-                r.root.path(&["stringData", key]).and_then(Node::as_str).map(str::to_string).or_else(|| {
-                    use base64::Engine;
-                    let data = r.root.path(&["data", key]).and_then(Node::as_str)?;
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).ok()?;
-                    String::from_utf8(bytes).ok()
-                })
-            } else if r.is("external-secrets.io", "ExternalSecret") {
-                let spec = r.spec()?;
-                let target = spec.path(&["target", "name"]).and_then(Node::as_str).unwrap_or(&r.name);
-                if target != name {
-                    return None;
-                }
-                spec.path(&["target", "template", "data", key]).and_then(Node::as_str).map(str::to_string)
-            } else {
-                None
-            }?;
-            let known = !value.trim().is_empty() && !value.contains("{{") && !model::is_unresolved(&value);
-            known.then(|| value.trim().to_string())
-        })
+        let index = match self.secrets.find(namespace, name)? {
+            secrets::SecretSource::Plain { index, .. } => *index,
+            secrets::SecretSource::Generated { index, kind } if kind == "ExternalSecret" => *index,
+            _ => return None,
+        };
+        let r = self.resources.get(index)?;
+        let value = if r.is("", "Secret") {
+            r.root.path(&["stringData", key]).and_then(Node::as_str).map(str::to_string).or_else(|| {
+                use base64::Engine;
+                let data = r.root.path(&["data", key]).and_then(Node::as_str)?;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).ok()?;
+                String::from_utf8(bytes).ok()
+            })
+        } else {
+            r.spec()?.path(&["target", "template", "data", key]).and_then(Node::as_str).map(str::to_string)
+        }?;
+        let known = !value.trim().is_empty() && !value.contains("{{") && !model::is_unresolved(&value);
+        known.then(|| value.trim().to_string())
     }
 }
