@@ -39,6 +39,12 @@ impl std::fmt::Display for CronError {
     }
 }
 
+/// A six-field schedule (seconds first) written as the five fields a
+/// standard cron parser expects: the seconds dropped.
+pub fn without_seconds(expr: &str) -> String {
+    expr.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+}
+
 /// How many whitespace-separated fields `expr` has (Go's `strings.Fields`).
 pub fn field_count(expr: &str) -> usize {
     expr.split_whitespace().count()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::cron;
 use crate::yaml::{Node, Span};
 
-use super::schedules::{BackupSchedule, Selector};
+use super::schedules::{describe_map, BackupSchedule, Selector};
 use super::stateful::{Claim, StatefulItem};
 use super::volsync::ReplicationSource;
 use super::{same_namespace, Inventory};
@@ -35,16 +35,7 @@ pub fn describe_standard(schedule: Option<&Node>) -> String {
 }
 
 fn retain_text(node: Option<&Node>) -> String {
-    let pairs: Vec<String> = node
-        .map_or(&[][..], Node::as_map)
-        .iter()
-        .filter_map(|(k, v)| Some(format!("{} {}", k.as_str()?, v.as_str()?)))
-        .collect();
-    if pairs.is_empty() {
-        "no retention".into()
-    } else {
-        format!("retain {}", pairs.join(", "))
-    }
+    describe_map(node).map_or_else(|| "no retention".into(), |r| format!("retain {r}"))
 }
 
 fn replication_source(rs: &ReplicationSource) -> Protection {
@@ -116,7 +107,9 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
     for (i, s) in inv.schedules.iter().enumerate() {
         match &s.selector {
             Selector::Kopiur { names, labels } if labels.is_empty() => {
-                names.iter().for_each(|n| by_claim.entry(n).or_default().push(Named::Schedule(i)));
+                for n in names.iter().filter_map(|n| n.as_nonempty_str()) {
+                    by_claim.entry(n).or_default().push(Named::Schedule(i));
+                }
             }
             _ => selecting.push(i),
         }
@@ -201,10 +194,9 @@ pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
         ));
     }
     if let Some(v) = item.annotation(K8UP_ANNOTATION) {
-        let k8up_here = inv
-            .schedules
-            .iter()
-            .any(|s| s.what == "K8up Schedule" && same_namespace(s.res.namespace.as_deref(), item.namespace()));
+        let k8up_here = inv.schedules.iter().any(|s| {
+            matches!(s.selector, Selector::K8up { .. }) && same_namespace(s.res.namespace.as_deref(), item.namespace())
+        });
         if k8up_here && parse_bool(v).is_none() {
             out.push(format!(
                 "its `{K8UP_ANNOTATION}: \"{v}\"` is not a Go boolean, so K8up reads it as false and skips it"

@@ -23,7 +23,7 @@ pub enum Selector<'m> {
     /// Longhorn `backup` RecurringJob: its name and groups.
     Longhorn { groups: Vec<&'m str> },
     /// kopiur SnapshotPolicy: PVC names and label selectors.
-    Kopiur { names: Vec<&'m str>, labels: Vec<&'m [(Node, Node)]> },
+    Kopiur { names: Vec<&'m Node>, labels: Vec<&'m [(Node, Node)]> },
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +41,8 @@ fn strs(node: Option<&Node>) -> Vec<&str> {
     node.map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_nonempty_str).collect()
 }
 
-fn describe_map(node: Option<&Node>) -> Option<String> {
+/// "daily 7, weekly 4": a retention block in words (`None` when empty).
+pub fn describe_map(node: Option<&Node>) -> Option<String> {
     let pairs: Vec<String> =
         node?.as_map().iter().filter_map(|(k, v)| Some(format!("{} {}", k.as_str()?, v.as_str()?))).collect();
     (!pairs.is_empty()).then(|| pairs.join(", "))
@@ -92,7 +93,7 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
         }
         ("kopiur.home-operations.com", "SnapshotPolicy") => {
             let sources = at(&["sources"]).map_or(&[][..], Node::as_seq);
-            let names = sources.iter().filter_map(|s| s.path(&["pvc", "name"])?.as_nonempty_str()).collect();
+            let names = sources.iter().filter_map(|s| s.path(&["pvc", "name"])).collect();
             let labels =
                 sources.iter().filter_map(|s| s.path(&["pvc", "selector", "matchLabels"]).map(Node::as_map)).collect();
             let retention = describe_map(at(&["retention"]));
@@ -175,7 +176,7 @@ impl BackupSchedule<'_> {
             }
             Selector::Kopiur { names, labels } => {
                 same_ns
-                    && (names.iter().any(|n| item.claim.matches(n))
+                    && (names.iter().filter_map(|n| n.as_nonempty_str()).any(|n| item.claim.matches(n))
                         || labels.iter().any(|l| !l.is_empty() && labels_match(l, item)))
             }
         }

@@ -35,7 +35,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 format!("Write `schedule: \"{}\"` and `timeZone: \"{zone}\"`.", rest.trim()),
             )
         } else if !expr.starts_with('@') && cron::field_count(expr) == 6 {
-            let fix = expr.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+            let fix = cron::without_seconds(expr);
             (
                 format!("schedule `\"{expr}\"` of backup CronJob `{name}` has six fields: Kubernetes CronJobs take five (no seconds) and the API server rejects it, so the backup never runs"),
                 "six fields",

@@ -3,6 +3,7 @@
 
 use super::{Check, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
+use crate::inventory::schedules::Selector;
 use crate::inventory::Inventory;
 use crate::model::{is_unresolved, Resource};
 use crate::yaml::Node;
@@ -30,12 +31,10 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         }
     }
     for s in &inv.schedules {
-        if s.what != "kopiur SnapshotPolicy" {
-            continue;
-        }
-        let sources = s.res.spec().and_then(|sp| sp.get("sources")).map_or(&[][..], Node::as_seq);
-        for node in sources.iter().filter_map(|src| src.path(&["pvc", "name"])) {
-            missing(inv, out, s.index, s.res, "SnapshotPolicy", "pvc.name", node);
+        if let Selector::Kopiur { names, .. } = &s.selector {
+            for node in names {
+                missing(inv, out, s.index, s.res, "SnapshotPolicy", "pvc.name", node);
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 "Write five numeric fields (minute hour day-of-month month day-of-week), e.g. `\"0 3 * * *\"`, or a descriptor such as `@daily`.".to_string(),
             )
         } else if fields == 6 && !expr.starts_with('@') {
-            let fix = expr.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+            let fix = cron::without_seconds(expr);
             (
                 format!(
                     "schedule `\"{expr}\"` of ReplicationSource `{}` has six fields: VolSync's CRD lets it through, but the controller parses five (`expected exactly 5 fields, found 6`), so no scheduled sync ever runs",
