@@ -9,6 +9,11 @@ use crate::yaml::Span;
 pub const EXCLUDE_ANNOTATION: &str = "lifeboat.dev/exclude";
 pub const IGNORE_CHECK_PREFIX: &str = "ignore-check.lifeboat.dev/";
 
+/// The reason an annotation gives (blank is none).
+fn reason_of(value: &crate::yaml::Node) -> Option<&str> {
+    value.as_str().map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// A `lifeboat.dev/exclude` or `ignore-check.lifeboat.dev/<rule>` annotation.
 #[derive(Debug, Clone)]
 pub struct Annotation {
@@ -48,7 +53,7 @@ impl Exclusions {
                 annotations.push(Annotation {
                     resource: index,
                     rule,
-                    reason: value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+                    reason: reason_of(value).map(str::to_string),
                     span: key.span.through(value.span),
                 });
             }
@@ -106,8 +111,7 @@ impl Exclusions {
             return Some(e);
         }
         if let Some((k, v)) = own.annotations.iter().find(|(k, _)| k.as_str() == Some(EXCLUDE_ANNOTATION)) {
-            let reason = v.as_str().map(str::trim).filter(|s| !s.is_empty());
-            return Some(ExclusionRef { reason, span: k.span.through(v.span) });
+            return Some(ExclusionRef { reason: reason_of(v), span: k.span.through(v.span) });
         }
         self.config
             .iter()

@@ -4,7 +4,7 @@
 //! too; they are read by [`super::cnpg`] and covered by the `cnpg-*` rules.
 
 use crate::model::Resource;
-use crate::yaml::{Node, Span};
+use crate::yaml::{str_at, Node, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemKind {
@@ -191,10 +191,6 @@ impl<'m> StatefulItem<'m> {
 
 fn lookup<'a>(pairs: &'a [(Node, Node)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k.as_str() == Some(key)).and_then(|(_, v)| v.as_str())
-}
-
-fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
-    node?.path(path).and_then(Node::as_nonempty_str)
 }
 
 fn map_at<'a>(node: Option<&'a Node>, path: &[&str]) -> &'a [(Node, Node)] {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::kustomize::normalize;
 use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
 use super::{is_cluster_scoped, Builder, Resource, Via};
-use crate::yaml::{FileId, Node, Span};
+use crate::yaml::{str_at, FileId, Node, Span};
 
 pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
 pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
@@ -45,10 +45,6 @@ struct Root {
 
 pub fn is_flux_root(r: &Resource) -> bool {
     r.is(FLUX_KUSTOMIZE_GROUP, "Kustomization") || r.is("fluxcd.controlplane.io", "FluxInstance")
-}
-
-fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
-    node?.path(path).and_then(Node::as_nonempty_str)
 }
 
 impl Builder<'_> {
@@ -107,23 +103,25 @@ impl Builder<'_> {
         // directory): their keys are merged, the first definition of a key wins.
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
-        let mut found = false;
-        let mut docs: Vec<&crate::yaml::Document> = self.sources.documents.iter().collect();
-        // Prefer the namespace asked for.
+        let mut docs: Vec<&crate::yaml::Document> = self
+            .sources
+            .documents
+            .iter()
+            .filter(|d| {
+                d.root.get("kind").and_then(Node::as_str) == Some(kind)
+                    && d.root.path(&["metadata", "name"]).and_then(Node::as_str) == Some(name)
+            })
+            .collect();
+        // Prefer the namespace asked for (a stable sort keeps file order).
         docs.sort_by_key(|d| d.root.path(&["metadata", "namespace"]).and_then(Node::as_str) != namespace);
+        let found = !docs.is_empty();
         for doc in docs {
             let root = &doc.root;
-            if root.get("kind").and_then(Node::as_str) != Some(kind)
-                || root.path(&["metadata", "name"]).and_then(Node::as_str) != Some(name)
-            {
-                continue;
-            }
             let sops = root.get("sops").is_some_and(Node::is_map);
             let (data, secret_data) = match root.get("stringData") {
                 Some(d) if kind == "Secret" => (Some(d), false),
                 _ => (root.get("data"), kind == "Secret"),
             };
-            found = true;
             hidden |= sops || secret_data;
             for (k, v) in data.map_or(&[][..], Node::as_map) {
                 if !merged.iter().any(|(m, _)| m.as_str() == k.as_str()) {

@@ -142,6 +142,11 @@ impl Node {
     }
 }
 
+/// The non-empty string at `path` below `node`, if any.
+pub fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
+    node?.path(path).and_then(Node::as_nonempty_str)
+}
+
 fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
