@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::kustomize::normalize;
+use super::kustomize::{normalize, Patch, PatchBody, Selector};
 use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
 use super::{is_cluster_scoped, Builder, Resource, Via};
 use crate::yaml::{str_at, FileId, Node, Span};
@@ -39,8 +39,8 @@ struct Root {
     /// (what repos copy into targetNamespace with kustomize replacements).
     default_namespace: Option<(String, Span)>,
     vars: Option<Vars>,
-    /// Its `spec.patches` change `postBuild` of the Kustomizations it builds.
-    patches_post_build: bool,
+    /// `spec.patches` (inline, with optional targets).
+    patches: Vec<Patch>,
 }
 
 pub fn is_flux_root(r: &Resource) -> bool {
@@ -51,11 +51,7 @@ impl Builder<'_> {
     /// Variables of a Flux Kustomization's `postBuild` (`None`: no postBuild,
     /// so Flux substitutes nothing).
     fn flux_vars(&self, r: &Resource) -> Option<Vars> {
-        // A parent's `spec.patches` may add variables lifeboat does not apply.
-        let patched = self.patched_vars.contains(&(r.file, r.doc_index));
-        let Some(post) = r.spec().and_then(|s| s.get("postBuild")) else {
-            return patched.then(|| Vars { incomplete: true, ..Vars::default() });
-        };
+        let post = r.spec().and_then(|s| s.get("postBuild"))?;
         let mut vars = Vars::default();
         for (k, v) in post.get("substitute").map_or(&[][..], Node::as_map) {
             if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
@@ -91,7 +87,7 @@ impl Builder<'_> {
         for (k, v) in from.values {
             vars.values.entry(k).or_insert(v);
         }
-        vars.incomplete = from.incomplete || patched;
+        vars.incomplete = from.incomplete;
         Some(vars)
     }
 
@@ -144,7 +140,7 @@ impl Builder<'_> {
                 target_namespace: None,
                 default_namespace: None,
                 vars: None,
-                patches_post_build: false,
+                patches: Vec::new(),
             });
         }
         if r.annotation("kustomize.toolkit.fluxcd.io/reconcile").and_then(Node::as_str) == Some("disabled") {
@@ -171,11 +167,19 @@ impl Builder<'_> {
             target_namespace,
             default_namespace: r.namespace.clone().map(|n| (n, r.name_span())),
             vars: self.flux_vars(r),
-            patches_post_build: spec.and_then(|s| s.get("patches")).is_some_and(|p| {
-                let mut found = false;
-                p.walk(&mut |n: &Node| found = found || n.as_str().is_some_and(|t| t.contains("postBuild")));
-                found
-            }),
+            patches: spec
+                .and_then(|s| s.get("patches"))
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .filter_map(|item| {
+                    let inline = item.get("patch").filter(|p| p.as_str().is_some())?;
+                    Some(Patch {
+                        body: PatchBody::Inline(inline.clone()),
+                        target: item.get("target").map(Selector::parse),
+                        span: item.span,
+                    })
+                })
+                .collect(),
         })
     }
 
@@ -185,7 +189,9 @@ impl Builder<'_> {
     /// the one directory whose path ends with it.
     fn flux_dir(&self, path: &str) -> Option<PathBuf> {
         let rel = normalize(Path::new(path.trim_start_matches('/')));
-        let known = |d: &Path| self.dirs.contains_key(d) || self.index.kustomization_dirs.contains_key(d);
+        let known = |d: &Path| {
+            self.dirs.contains_key(d) || self.index.kustomization_dirs.contains_key(d) || self.subdirs.contains_key(d)
+        };
         for base in self.root.ancestors().take(8) {
             let candidate = normalize(&base.join(&rel));
             if known(&candidate) {
@@ -195,7 +201,9 @@ impl Builder<'_> {
         if rel.as_os_str().is_empty() {
             return None;
         }
-        let mut matches: Vec<&PathBuf> = self.dirs.keys().filter(|d| d.ends_with(&rel)).collect();
+        let mut matches: Vec<&PathBuf> =
+            self.dirs.keys().chain(self.subdirs.keys()).filter(|d| d.ends_with(&rel)).collect();
+        matches.dedup();
         matches.sort_by_key(|d| d.components().count());
         matches.first().map(|d| (*d).clone())
     }
@@ -212,21 +220,27 @@ impl Builder<'_> {
             return out;
         };
         let ns = root.target_namespace.clone();
-        self.build_dir(&dir, ns.clone(), &mut out);
+        self.build_dir(&dir, &mut out);
         for c in &root.components {
             let path = normalize(&dir.join(c));
             match self.index.kustomization_dirs.get(&path).copied() {
-                Some(kid) => self.visit(kid, ns.clone(), &mut Vec::new(), &mut out),
+                Some(kid) => self.accumulate(kid, &mut Vec::new(), &mut out),
                 None => self.model.notes.push(super::ModelNote {
                     span: root.span,
                     message: format!("{}: component `{c}` is not a kustomization lifeboat read", root.label),
                 }),
             }
         }
+        // Flux adds its patches and targetNamespace to the kustomization it
+        // builds; substitution comes after the build.
+        for patch in &root.patches {
+            self.apply_patch(patch, &mut out);
+        }
+        if let Some(target) = &ns {
+            super::transform::set_namespace(&mut out, target, "targetNamespace");
+        }
+        super::transform::finish_build(&mut out);
         for r in &mut out {
-            if root.patches_post_build && is_flux_root(r) {
-                self.patched_vars.insert((r.file, r.doc_index));
-            }
             r.via.push(Via { span: root.span, message: format!("instantiated by {}", root.label), shown: true });
             if let Some(vars) = &root.vars {
                 let disabled = r.annotation(SUBSTITUTE_ANNOTATION).and_then(Node::as_str) == Some("disabled");
@@ -253,19 +267,16 @@ impl Builder<'_> {
                     }));
                 }
             }
-            if let Some((target, span)) = &ns {
-                if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(target) {
-                    r.namespace = Some(target.clone());
-                    r.via.push(Via { span: *span, message: format!("targetNamespace `{target}`"), shown: false });
-                }
-            } else if let Some((default, span)) = &root.default_namespace {
-                if !is_cluster_scoped(&r.kind) && r.namespace.is_none() && !is_flux_root(r) {
-                    r.namespace = Some(default.clone());
-                    r.via.push(Via {
-                        span: *span,
-                        message: format!("namespace `{default}` of its Kustomization"),
-                        shown: false,
-                    });
+            if ns.is_none() {
+                if let Some((default, span)) = &root.default_namespace {
+                    if !is_cluster_scoped(&r.kind) && r.namespace.is_none() && !is_flux_root(r) {
+                        r.namespace = Some(default.clone());
+                        r.via.push(Via {
+                            span: *span,
+                            message: format!("namespace `{default}` of its Kustomization"),
+                            shown: false,
+                        });
+                    }
                 }
             }
         }
@@ -275,20 +286,23 @@ impl Builder<'_> {
     /// A directory as Flux builds it: its kustomization, or (when it has
     /// none) every YAML file below it, with subdirectories that have a
     /// kustomization built as kustomizations.
-    fn build_dir(&mut self, dir: &Path, ns: Option<(String, Span)>, out: &mut Vec<Resource>) {
+    fn build_dir(&mut self, dir: &Path, out: &mut Vec<Resource>) {
         if let Some(&kid) = self.index.kustomization_dirs.get(dir) {
             if self.kustomizations.contains_key(&kid) {
-                self.visit(kid, ns, &mut Vec::new(), out);
+                // A build of its own: its transformers touch only what it builds.
+                let mut built = Vec::new();
+                self.accumulate(kid, &mut Vec::new(), &mut built);
+                out.extend(built);
                 return;
             }
         }
         let files = self.dirs.get(dir).cloned().unwrap_or_default();
         for file in files {
-            self.instantiate_file(file, None, ns.clone(), out);
+            self.instantiate_file(file, None, out);
         }
         let subdirs = self.subdirs.get(dir).cloned().unwrap_or_default();
         for sub in subdirs {
-            self.build_dir(&sub, ns.clone(), out);
+            self.build_dir(&sub, out);
         }
     }
 

@@ -15,15 +15,85 @@ pub struct Entry {
     pub span: Span,
 }
 
+/// Which resources a patch or replacement applies to (`target:`/`select:`).
+/// `name` and `namespace` are regular expressions, anchored as kustomize does.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+}
+
+impl Selector {
+    pub fn parse(node: &Node) -> Selector {
+        let field = |key: &str| node.get(key).and_then(Node::as_nonempty_str).map(str::to_string);
+        Selector {
+            group: field("group"),
+            version: field("version"),
+            kind: field("kind"),
+            name: field("name"),
+            namespace: field("namespace"),
+            label_selector: field("labelSelector"),
+            annotation_selector: field("annotationSelector"),
+        }
+    }
+}
+
+/// Where a patch's text is.
+#[derive(Debug, Clone)]
+pub enum PatchBody {
+    /// A file of the repository.
+    File(PathBuf),
+    /// Inline YAML (`patch: |`), with the node that holds it.
+    Inline(Node),
+}
+
+#[derive(Debug, Clone)]
+pub struct Patch {
+    pub body: PatchBody,
+    pub target: Option<Selector>,
+    /// The entry in the kustomization (for provenance and notes).
+    pub span: Span,
+}
+
+/// A `replacements:` entry: inline, or a file holding a list of them.
+#[derive(Debug, Clone)]
+pub enum Replacement {
+    Inline(Node),
+    File(PathBuf, Span),
+}
+
 #[derive(Debug, Clone)]
 pub struct Kustomization {
     pub file: FileId,
     pub is_component: bool,
     pub namespace: Option<(String, Span)>,
+    pub name_prefix: Option<(String, Span)>,
+    pub name_suffix: Option<(String, Span)>,
     pub resources: Vec<Entry>,
     pub components: Vec<Entry>,
-    /// Files named by `patches[].path`, `patchesStrategicMerge` and `patchesJson6902[].path`.
-    pub patches: Vec<PathBuf>,
+    /// `patchesStrategicMerge`, then `patches`, then `patchesJson6902`: the
+    /// order kustomize runs them in (the last after namespace and prefix).
+    pub strategic_merge_patches: Vec<Patch>,
+    pub patches: Vec<Patch>,
+    pub json6902_patches: Vec<Patch>,
+    /// Files named by any patch entry: they are not resources.
+    pub patch_files: Vec<PathBuf>,
+    pub replacements: Vec<Replacement>,
+    /// `commonLabels` (also on selectors and templates) and `labels` entries.
+    pub common_labels: Option<Node>,
+    pub labels: Vec<Node>,
+    pub common_annotations: Option<Node>,
+    /// `configMapGenerator` and `secretGenerator` entries with their kind.
+    pub generators: Vec<(&'static str, Node)>,
+    pub generator_options: Option<Node>,
+    /// `helmCharts` entries (inflated charts are not rendered; their values
+    /// are read for the inventory).
+    pub helm_charts: Vec<Node>,
     /// Entries that point outside the repository (URLs, git refs): not fetched.
     pub remote: Vec<Entry>,
 }
@@ -42,13 +112,26 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
     }
     let dir = source.path.parent().map(Path::to_path_buf).unwrap_or_default();
     let is_component = root.get("kind").and_then(Node::as_str) == Some("Component");
+    let string_at = |key: &str| root.get(key).and_then(|n| n.as_nonempty_str().map(|s| (s.to_string(), n.span)));
     let mut k = Kustomization {
         file,
         is_component,
-        namespace: root.get("namespace").and_then(|n| n.as_nonempty_str().map(|s| (s.to_string(), n.span))),
+        namespace: string_at("namespace"),
+        name_prefix: string_at("namePrefix"),
+        name_suffix: string_at("nameSuffix"),
         resources: Vec::new(),
         components: Vec::new(),
+        strategic_merge_patches: Vec::new(),
         patches: Vec::new(),
+        json6902_patches: Vec::new(),
+        patch_files: Vec::new(),
+        replacements: Vec::new(),
+        common_labels: root.get("commonLabels").filter(|n| n.is_map()).cloned(),
+        labels: root.get("labels").map_or(&[][..], Node::as_seq).to_vec(),
+        common_annotations: root.get("commonAnnotations").filter(|n| n.is_map()).cloned(),
+        generators: Vec::new(),
+        generator_options: root.get("generatorOptions").cloned(),
+        helm_charts: root.get("helmCharts").map_or(&[][..], Node::as_seq).to_vec(),
         remote: Vec::new(),
     };
     // `bases:` is the deprecated spelling of directory resources.
@@ -60,17 +143,48 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
     for item in root.get("components").map_or(&[][..], Node::as_seq) {
         push_entry(&dir, item, &mut k.components, &mut k.remote);
     }
-    for key in ["patches", "patchesJson6902"] {
+    for item in root.get("patchesStrategicMerge").map_or(&[][..], Node::as_seq) {
+        // An entry is a file path, or an inline patch (YAML text with a newline).
+        let body = match item.as_str() {
+            Some(text) if !text.contains('\n') => PatchBody::File(normalize(&dir.join(text.trim()))),
+            Some(_) => PatchBody::Inline(item.clone()),
+            None => continue,
+        };
+        k.strategic_merge_patches.push(Patch { body, target: None, span: item.span });
+    }
+    for (key, json6902) in [("patches", false), ("patchesJson6902", true)] {
         for item in root.get(key).map_or(&[][..], Node::as_seq) {
-            if let Some(path) = item.get("path").and_then(Node::as_str) {
-                k.patches.push(normalize(&dir.join(path)));
+            let body = match (item.get("path").and_then(Node::as_str), item.get("patch")) {
+                (Some(path), _) => PatchBody::File(normalize(&dir.join(path))),
+                (None, Some(inline)) if inline.as_str().is_some() => PatchBody::Inline(inline.clone()),
+                _ => continue,
+            };
+            let patch = Patch { body, target: item.get("target").map(Selector::parse), span: item.span };
+            if json6902 {
+                k.json6902_patches.push(patch);
+            } else {
+                k.patches.push(patch);
             }
         }
     }
-    for item in root.get("patchesStrategicMerge").map_or(&[][..], Node::as_seq) {
-        // An entry is a file path, or an inline patch (YAML text with a newline).
-        if let Some(text) = item.as_str().filter(|t| !t.contains('\n')) {
-            k.patches.push(normalize(&dir.join(text.trim())));
+    for p in k.strategic_merge_patches.iter().chain(&k.patches).chain(&k.json6902_patches) {
+        if let PatchBody::File(path) = &p.body {
+            k.patch_files.push(path.clone());
+        }
+    }
+    for item in root.get("replacements").map_or(&[][..], Node::as_seq) {
+        match item.get("path").and_then(Node::as_str) {
+            Some(path) => {
+                let path = normalize(&dir.join(path));
+                k.patch_files.push(path.clone());
+                k.replacements.push(Replacement::File(path, item.span));
+            }
+            None => k.replacements.push(Replacement::Inline(item.clone())),
+        }
+    }
+    for (key, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
+        for item in root.get(key).map_or(&[][..], Node::as_seq) {
+            k.generators.push((kind, item.clone()));
         }
     }
     Some(k)

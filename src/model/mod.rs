@@ -10,11 +10,14 @@
 
 mod flux;
 pub mod kustomize;
+pub mod patch;
 mod resource;
 pub mod substitute;
+mod transform;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use flux::{is_flux_root, SubstitutionGap};
 pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
@@ -56,9 +59,11 @@ struct Builder<'s> {
     dirs: HashMap<PathBuf, Vec<FileId>>,
     /// Each directory's direct subdirectories that hold YAML.
     subdirs: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Flux Kustomizations whose parent patches their `postBuild`.
-    patched_vars: HashSet<(FileId, usize)>,
-    kustomizations: HashMap<FileId, Kustomization>,
+    kustomizations: HashMap<FileId, Arc<Kustomization>>,
+    /// Inline patches parsed once, by the span of their text.
+    inline_cache: transform::InlineCache,
+    /// Compiled patch-target patterns (`None`: not a valid expression).
+    regex_cache: HashMap<String, Option<regex::Regex>>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
     model: Model,
     seen_instances: HashSet<(FileId, usize, Option<String>)>,
@@ -104,7 +109,7 @@ pub fn build(sources: &Sources, root: &Path) -> Model {
             continue;
         };
         if let Some(k) = kustomize::parse(id, source, &doc.root) {
-            kustomizations.insert(id, k);
+            kustomizations.insert(id, Arc::new(k));
         }
     }
     let mut b = Builder {
@@ -113,8 +118,9 @@ pub fn build(sources: &Sources, root: &Path) -> Model {
         index,
         dirs,
         subdirs,
-        patched_vars: HashSet::new(),
         kustomizations,
+        inline_cache: HashMap::new(),
+        regex_cache: HashMap::new(),
         docs_by_file,
         model: Model::default(),
         seen_instances: HashSet::new(),
@@ -149,7 +155,7 @@ impl Builder<'_> {
                     ),
                 });
             }
-            patches.extend(k.patches.iter().filter_map(|p| self.index.files.get(p).copied()));
+            patches.extend(k.patch_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
         self.model.notes = notes;
 
@@ -162,7 +168,8 @@ impl Builder<'_> {
         roots.sort_unstable();
         for root in roots {
             let mut out = Vec::new();
-            self.visit(root, None, &mut Vec::new(), &mut out);
+            self.accumulate(root, &mut Vec::new(), &mut out);
+            transform::finish_build(&mut out);
             for r in out {
                 self.push_instance(r);
             }
@@ -211,14 +218,10 @@ impl Builder<'_> {
         self.run_flux();
     }
 
-    /// Instantiate kustomization `kid` under the namespace its includers set.
-    fn visit(
-        &mut self,
-        kid: FileId,
-        outer_ns: Option<(String, Span)>,
-        stack: &mut Vec<FileId>,
-        out: &mut Vec<Resource>,
-    ) {
+    /// Build kustomization `kid` into `acc`: its resources (each directory a
+    /// build of its own), its components (which act on everything
+    /// accumulated so far), then its generators and transformers.
+    fn accumulate(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>) {
         if stack.contains(&kid) {
             return; // a cycle: kustomize would refuse it; nothing more to add
         }
@@ -226,28 +229,28 @@ impl Builder<'_> {
             return;
         };
         stack.push(kid);
-        let ns = outer_ns.or_else(|| k.namespace.clone());
-        for entry in k.resources.iter().chain(&k.components) {
+        for entry in &k.resources {
             if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
-                self.visit(child, ns.clone(), stack, out);
+                let mut built = Vec::new();
+                self.accumulate(child, stack, &mut built);
+                acc.extend(built);
             } else if let Some(&file) = self.index.files.get(&entry.path) {
-                if self.kustomizations.contains_key(&file) {
-                    continue;
+                if !self.kustomizations.contains_key(&file) {
+                    self.instantiate_file(file, Some(entry.span), acc);
                 }
-                self.instantiate_file(file, Some(entry.span), ns.clone(), out);
             }
         }
+        for entry in &k.components {
+            if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
+                self.accumulate(child, stack, acc);
+            }
+        }
+        self.generate_and_transform(&k, acc);
         stack.pop();
     }
 
-    /// The documents of `file` as instances in namespace `ns`.
-    fn instantiate_file(
-        &mut self,
-        file: FileId,
-        entry: Option<Span>,
-        ns: Option<(String, Span)>,
-        out: &mut Vec<Resource>,
-    ) {
+    /// The documents of `file` as instances.
+    fn instantiate_file(&mut self, file: FileId, entry: Option<Span>, out: &mut Vec<Resource>) {
         self.reached_files.insert(file);
         let docs = self.docs_by_file.get(&file).cloned().unwrap_or_default();
         for doc in docs {
@@ -256,12 +259,6 @@ impl Builder<'_> {
             };
             if let Some(span) = entry {
                 r.via.push(Via { span, message: "included here".into(), shown: false });
-            }
-            if let Some((namespace, span)) = &ns {
-                if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace) {
-                    r.namespace = Some(namespace.clone());
-                    r.via.push(Via { span: *span, message: format!("namespace `{namespace}` set here"), shown: false });
-                }
             }
             out.push(r);
         }

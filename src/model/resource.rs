@@ -31,6 +31,12 @@ pub struct Resource {
     pub via: Vec<Via>,
     /// The document is SOPS-encrypted (a top-level `sops:` key).
     pub sops: bool,
+    /// Name and namespace before any kustomize transformer (patch targets
+    /// and replacements match either, as kustomize does).
+    pub original_name: String,
+    pub original_namespace: Option<String>,
+    /// Made by a kustomize generator whose name gets a content hash.
+    pub hashed_name: bool,
 }
 
 impl Resource {
@@ -45,6 +51,9 @@ impl Resource {
         Some(Resource {
             api_version,
             kind,
+            original_name: name.clone(),
+            original_namespace: namespace.clone(),
+            hashed_name: false,
             name,
             namespace,
             root: Arc::clone(&doc.root),

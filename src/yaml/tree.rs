@@ -128,6 +128,59 @@ impl Node {
         matches!(self.value, Value::Map(_))
     }
 
+    /// A string scalar (quoted, so never read as null, a number or a bool).
+    pub fn string(text: impl Into<String>, span: Span) -> Node {
+        Node { value: Value::Scalar { text: text.into(), plain: false }, span }
+    }
+
+    /// A mapping of `entries`.
+    pub fn mapping(entries: Vec<(Node, Node)>, span: Span) -> Node {
+        Node { value: Value::Map(entries), span }
+    }
+
+    /// The value under `key`, mutable.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Set `key` to `value` in a mapping (replacing in place, else appending;
+    /// a new key takes the value's span). No effect on a non-mapping.
+    pub fn set(&mut self, key: &str, value: Node) {
+        if let Value::Map(entries) = &mut self.value {
+            match entries.iter_mut().find(|(k, _)| k.as_str() == Some(key)) {
+                Some((_, v)) => *v = value,
+                None => entries.push((Node::string(key, value.span), value)),
+            }
+        }
+    }
+
+    /// Remove `key` from a mapping, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        match &mut self.value {
+            Value::Map(entries) => {
+                let at = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
+                Some(entries.remove(at).1)
+            }
+            _ => None,
+        }
+    }
+
+    /// The mapping under `key`, created (empty, at this node's span) when
+    /// absent or not a mapping. `None` when this node is not a mapping.
+    pub fn entry_map(&mut self, key: &str) -> Option<&mut Node> {
+        if !self.is_map() {
+            return None;
+        }
+        let span = self.span;
+        if !self.get(key).is_some_and(Node::is_map) {
+            self.set(key, Node::mapping(Vec::new(), span));
+        }
+        self.get_mut(key)
+    }
+
     /// Visit every node of the subtree, depth first, this one included.
     pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
         visit(self);
