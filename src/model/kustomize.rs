@@ -81,8 +81,9 @@ pub struct Kustomization {
     pub strategic_merge_patches: Vec<Patch>,
     pub patches: Vec<Patch>,
     pub json6902_patches: Vec<Patch>,
-    /// Files named by any patch entry: they are not resources.
-    pub patch_files: Vec<PathBuf>,
+    /// Files the kustomization reads that are not resources: patches,
+    /// replacements, generator inputs.
+    pub input_files: Vec<PathBuf>,
     pub replacements: Vec<Replacement>,
     /// `commonLabels` (also on selectors and templates) and `labels` entries.
     pub common_labels: Option<Node>,
@@ -124,7 +125,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         strategic_merge_patches: Vec::new(),
         patches: Vec::new(),
         json6902_patches: Vec::new(),
-        patch_files: Vec::new(),
+        input_files: Vec::new(),
         replacements: Vec::new(),
         common_labels: root.get("commonLabels").filter(|n| n.is_map()).cloned(),
         labels: root.get("labels").map_or(&[][..], Node::as_seq).to_vec(),
@@ -169,14 +170,14 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
     }
     for p in k.strategic_merge_patches.iter().chain(&k.patches).chain(&k.json6902_patches) {
         if let PatchBody::File(path) = &p.body {
-            k.patch_files.push(path.clone());
+            k.input_files.push(path.clone());
         }
     }
     for item in root.get("replacements").map_or(&[][..], Node::as_seq) {
         match item.get("path").and_then(Node::as_str) {
             Some(path) => {
                 let path = normalize(&dir.join(path));
-                k.patch_files.push(path.clone());
+                k.input_files.push(path.clone());
                 k.replacements.push(Replacement::File(path, item.span));
             }
             None => k.replacements.push(Replacement::Inline(item.clone())),
@@ -184,10 +185,20 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
     }
     for (key, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
         for item in root.get(key).map_or(&[][..], Node::as_seq) {
+            for source in ["files", "envs"].iter().flat_map(|f| item.get(f).map_or(&[][..], Node::as_seq)) {
+                if let Some(path) = source.as_str().map(generator_file) {
+                    k.input_files.push(normalize(&dir.join(path)));
+                }
+            }
             k.generators.push((kind, item.clone()));
         }
     }
     Some(k)
+}
+
+/// The file of a generator `files:` entry (`key=path` or `path`).
+pub fn generator_file(entry: &str) -> &str {
+    entry.split_once('=').map_or(entry, |(_, path)| path).trim()
 }
 
 fn push_entry(dir: &Path, item: &Node, local: &mut Vec<Entry>, remote: &mut Vec<Entry>) {

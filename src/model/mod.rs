@@ -73,64 +73,80 @@ struct Builder<'s> {
 /// Build the model of `sources`; `root` is the scanned path (Flux paths are
 /// relative to the repository root: it or one of its parents).
 pub fn build(sources: &Sources, root: &Path) -> Model {
-    let index = PathIndex::new(&sources.files);
-    let mut dirs: HashMap<PathBuf, Vec<FileId>> = HashMap::new();
-    let mut subdirs: HashMap<PathBuf, HashSet<PathBuf>> = HashMap::new();
-    let mut paths: Vec<(&PathBuf, &FileId)> = index.files.iter().collect();
-    paths.sort();
-    for (path, &id) in paths {
-        let Some(dir) = path.parent() else { continue };
-        if !kustomize::is_kustomization_file(path) {
-            dirs.entry(dir.to_path_buf()).or_default().push(id);
-        }
-        let mut child = dir;
-        while let Some(parent) = child.parent() {
-            if !subdirs.entry(parent.to_path_buf()).or_default().insert(child.to_path_buf()) {
-                break;
-            }
-            child = parent;
-        }
-    }
-    let subdirs = subdirs
-        .into_iter()
-        .map(|(k, v)| {
-            let mut v: Vec<PathBuf> = v.into_iter().collect();
-            v.sort();
-            (k, v)
-        })
-        .collect();
-    let mut docs_by_file: HashMap<FileId, Vec<&Document>> = HashMap::new();
-    for doc in &sources.documents {
-        docs_by_file.entry(doc.file).or_default().push(doc);
-    }
-    let mut kustomizations = HashMap::new();
-    for &id in index.kustomization_dirs.values() {
-        let (Some(source), Some(doc)) = (sources.file(id), docs_by_file.get(&id).and_then(|d| d.first())) else {
-            continue;
-        };
-        if let Some(k) = kustomize::parse(id, source, &doc.root) {
-            kustomizations.insert(id, Arc::new(k));
-        }
-    }
-    let mut b = Builder {
-        sources,
-        root: kustomize::normalize(root),
-        index,
-        dirs,
-        subdirs,
-        kustomizations,
-        inline_cache: HashMap::new(),
-        regex_cache: HashMap::new(),
-        docs_by_file,
-        model: Model::default(),
-        seen_instances: HashSet::new(),
-        reached_files: HashSet::new(),
-    };
+    let mut b = Builder::new(sources, root);
     b.run();
     b.model
 }
 
-impl Builder<'_> {
+/// What `kustomize build dir` gives: the kustomization in `dir` built on its
+/// own (no Flux, no Argo CD), and the notes made on the way. `None` when
+/// `dir` holds no kustomization lifeboat read.
+pub fn build_kustomization(sources: &Sources, dir: &Path) -> Option<(Vec<Resource>, Vec<ModelNote>)> {
+    let mut b = Builder::new(sources, dir);
+    let kid = *b.index.kustomization_dirs.get(&kustomize::normalize(dir))?;
+    let mut out = Vec::new();
+    b.accumulate(kid, &mut Vec::new(), &mut out);
+    transform::finish_build(&mut out);
+    Some((out, b.model.notes))
+}
+
+impl<'s> Builder<'s> {
+    fn new(sources: &'s Sources, root: &Path) -> Builder<'s> {
+        let index = PathIndex::new(&sources.files);
+        let mut dirs: HashMap<PathBuf, Vec<FileId>> = HashMap::new();
+        let mut subdirs: HashMap<PathBuf, HashSet<PathBuf>> = HashMap::new();
+        let mut paths: Vec<(&PathBuf, &FileId)> = index.files.iter().collect();
+        paths.sort();
+        for (path, &id) in paths {
+            let Some(dir) = path.parent() else { continue };
+            if !kustomize::is_kustomization_file(path) {
+                dirs.entry(dir.to_path_buf()).or_default().push(id);
+            }
+            let mut child = dir;
+            while let Some(parent) = child.parent() {
+                if !subdirs.entry(parent.to_path_buf()).or_default().insert(child.to_path_buf()) {
+                    break;
+                }
+                child = parent;
+            }
+        }
+        let subdirs = subdirs
+            .into_iter()
+            .map(|(k, v)| {
+                let mut v: Vec<PathBuf> = v.into_iter().collect();
+                v.sort();
+                (k, v)
+            })
+            .collect();
+        let mut docs_by_file: HashMap<FileId, Vec<&Document>> = HashMap::new();
+        for doc in &sources.documents {
+            docs_by_file.entry(doc.file).or_default().push(doc);
+        }
+        let mut kustomizations = HashMap::new();
+        for &id in index.kustomization_dirs.values() {
+            let (Some(source), Some(doc)) = (sources.file(id), docs_by_file.get(&id).and_then(|d| d.first())) else {
+                continue;
+            };
+            if let Some(k) = kustomize::parse(id, source, &doc.root) {
+                kustomizations.insert(id, Arc::new(k));
+            }
+        }
+        Builder {
+            sources,
+            root: kustomize::normalize(root),
+            index,
+            dirs,
+            subdirs,
+            kustomizations,
+            inline_cache: HashMap::new(),
+            regex_cache: HashMap::new(),
+            docs_by_file,
+            model: Model::default(),
+            seen_instances: HashSet::new(),
+            reached_files: HashSet::new(),
+        }
+    }
+
     fn run(&mut self) {
         let mut included: HashSet<FileId> = HashSet::new();
         let mut patches: HashSet<FileId> = HashSet::new();
@@ -155,7 +171,7 @@ impl Builder<'_> {
                     ),
                 });
             }
-            patches.extend(k.patch_files.iter().filter_map(|p| self.index.files.get(p).copied()));
+            patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
         self.model.notes = notes;
 

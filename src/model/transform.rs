@@ -12,9 +12,11 @@ use base64::Engine;
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use super::kustomize::{Kustomization, Patch, PatchBody, Replacement, Selector};
+use std::path::Path;
+
+use super::kustomize::{generator_file, normalize, Kustomization, Patch, PatchBody, Replacement, Selector};
 use super::patch::{is_json6902, json6902, strategic_merge};
-use super::{is_cluster_scoped, Builder, ModelNote, Resource, Via};
+use super::{Builder, ModelNote, Resource, Via};
 use crate::yaml::{load_str, Node, Span, Value};
 
 /// A rename kustomize makes (prefix, suffix, hash) that references follow.
@@ -102,6 +104,12 @@ impl Builder<'_> {
         }
     }
 
+    /// The text of a file of the run, by path.
+    fn file_text(&self, path: &Path) -> Option<String> {
+        let id = self.index.files.get(&normalize(path))?;
+        self.sources.file(*id).map(|f| f.text.clone())
+    }
+
     pub(super) fn note(&mut self, span: Span, message: String) {
         self.model.notes.push(ModelNote { span, message });
     }
@@ -116,17 +124,45 @@ impl Builder<'_> {
             let mut known = true;
             for literal in item.get("literals").map_or(&[][..], Node::as_seq) {
                 let Some((key, value)) = literal.as_str().and_then(|t| t.split_once('=')) else { continue };
-                let value = unquote(value);
-                let value = if *kind == "Secret" {
-                    base64::engine::general_purpose::STANDARD.encode(value.as_bytes())
-                } else {
-                    value.to_string()
-                };
+                let value = encode(kind, unquote(value));
                 data.push((Node::string(key.trim(), literal.span), Node::string(value, literal.span)));
             }
-            // `files:` and `envs:` name files lifeboat does not read (they are
-            // rarely YAML): their keys are unknown, and so is the hash.
-            known &= ["files", "envs", "env"].iter().all(|key| item.get(key).is_none_or(|n| n.as_seq().is_empty()));
+            // `files:` and `envs:` are read when lifeboat loaded them (YAML
+            // files); others leave the content, and so the hash, unknown.
+            let dir =
+                self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+            for entry in item.get("files").map_or(&[][..], Node::as_seq) {
+                let Some(text) = entry.as_str() else { continue };
+                let file = generator_file(text);
+                let key = text.split_once('=').map_or_else(
+                    || Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    |(key, _)| key.trim().to_string(),
+                );
+                match self.file_text(&dir.join(file)) {
+                    Some(content) => {
+                        data.push((Node::string(key, entry.span), Node::string(encode(kind, &content), entry.span)))
+                    }
+                    None => known = false,
+                }
+            }
+            for entry in ["envs", "env"].iter().flat_map(|f| match item.get(f) {
+                Some(n) if n.as_str().is_some() => std::slice::from_ref(n),
+                Some(n) => n.as_seq(),
+                None => &[],
+            }) {
+                let Some(content) = entry.as_str().and_then(|f| self.file_text(&dir.join(f.trim()))) else {
+                    known = false;
+                    continue;
+                };
+                for line in content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                    if let Some((key, value)) = line.split_once('=') {
+                        data.push((
+                            Node::string(key.trim(), entry.span),
+                            Node::string(encode(kind, value), entry.span),
+                        ));
+                    }
+                }
+            }
             let option = |key: &str| item.path(&["options", key]).or_else(|| global.and_then(|g| g.get(key)));
             let behavior = item.get("behavior").and_then(Node::as_str).unwrap_or("create");
             if behavior != "create" {
@@ -380,6 +416,26 @@ impl Builder<'_> {
 /// The cache of parsed inline patches, by the span of their text.
 pub(super) type InlineCache = HashMap<Span, Vec<Arc<Node>>>;
 
+/// A generated value: as is in a ConfigMap, base64 in a Secret, wrapped as
+/// kustomize (kyaml's `encodeBase64`) wraps it: 70 characters a line, every
+/// line ended by a newline once there is more than one.
+fn encode(kind: &str, value: &str) -> String {
+    if kind != "Secret" {
+        return value.to_string();
+    }
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+    if encoded.len() / LINE == 0 {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
 /// kustomize strips one pair of surrounding double quotes from a literal value.
 fn unquote(value: &str) -> &str {
     value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)
@@ -409,11 +465,48 @@ pub(super) fn set_namespace(acc: &mut [Resource], ns: &(String, Span), what: &st
                 r.name = namespace.clone();
                 r.via.push(Via { span: *span, message: format!("named by {what} `{namespace}`"), shown: false });
             }
-        } else if !is_cluster_scoped(&r.kind) && r.namespace.as_deref() != Some(namespace) {
+        } else if !kustomize_cluster_scoped(r) && r.namespace.as_deref() != Some(namespace) {
             r.namespace = Some(namespace.clone());
             r.via.push(Via { span: *span, message: format!("{what} `{namespace}` set here"), shown: false });
         }
     }
+}
+
+/// Kinds kustomize knows to be cluster-scoped (from the built-in API
+/// schema). Custom kinds are namespaced to kustomize, whatever the cluster
+/// says, so they take the namespace too.
+fn kustomize_cluster_scoped(r: &Resource) -> bool {
+    let builtin = is_builtin_group(r.group());
+    builtin
+        && matches!(
+            r.kind.as_str(),
+            "Namespace"
+                | "ClusterRole"
+                | "ClusterRoleBinding"
+                | "CustomResourceDefinition"
+                | "StorageClass"
+                | "PersistentVolume"
+                | "PriorityClass"
+                | "MutatingWebhookConfiguration"
+                | "ValidatingWebhookConfiguration"
+                | "ValidatingAdmissionPolicy"
+                | "ValidatingAdmissionPolicyBinding"
+                | "IngressClass"
+                | "APIService"
+                | "RuntimeClass"
+                | "CSIDriver"
+                | "CSINode"
+                | "VolumeAttachment"
+                | "Node"
+                | "CertificateSigningRequest"
+                | "FlowSchema"
+                | "PriorityLevelConfiguration"
+                | "ComponentStatus"
+                | "PodSecurityPolicy"
+                | "TokenReview"
+                | "SelfSubjectAccessReview"
+                | "SubjectAccessReview"
+        )
 }
 
 /// Add `pairs` to every object's metadata (and to pod templates and claim
