@@ -187,7 +187,7 @@ impl Builder<'_> {
     /// root: this repository's root (the scanned path or one of its parents),
     /// or, for an `OCIRepository` or another source rooted in a subdirectory,
     /// the one directory whose path ends with it.
-    fn flux_dir(&self, path: &str) -> Option<PathBuf> {
+    pub(super) fn flux_dir(&self, path: &str) -> Option<PathBuf> {
         let rel = normalize(Path::new(path.trim_start_matches('/')));
         let known = |d: &Path| {
             self.dirs.contains_key(d) || self.index.kustomization_dirs.contains_key(d) || self.subdirs.contains_key(d)
@@ -201,10 +201,16 @@ impl Builder<'_> {
         if rel.as_os_str().is_empty() {
             return None;
         }
-        let mut matches: Vec<&PathBuf> =
-            self.dirs.keys().chain(self.subdirs.keys()).filter(|d| d.ends_with(&rel)).collect();
+        let mut matches: Vec<&PathBuf> = self
+            .dirs
+            .keys()
+            .chain(self.subdirs.keys())
+            .chain(self.index.kustomization_dirs.keys())
+            .filter(|d| d.ends_with(&rel))
+            .collect();
+        matches.sort();
         matches.dedup();
-        matches.sort_by_key(|d| d.components().count());
+        matches.sort_by_key(|d| d.components().count()); // stable: ties stay sorted by path
         matches.first().map(|d| (*d).clone())
     }
 
@@ -220,21 +226,33 @@ impl Builder<'_> {
             return out;
         };
         let ns = root.target_namespace.clone();
-        self.build_dir(&dir, &mut out);
+        // Flux appends `spec.components` to the components of the
+        // kustomization at the path (one it generates when there is none), so
+        // they come before that kustomization's own patches and namespace.
+        let mut components = Vec::new();
         for c in &root.components {
             let path = normalize(&dir.join(c));
             match self.index.kustomization_dirs.get(&path).copied() {
-                Some(kid) => self.accumulate(kid, &mut Vec::new(), &mut out),
+                Some(kid) => components.push(kid),
                 None => self.model.notes.push(super::ModelNote {
                     span: root.span,
                     message: format!("{}: component `{c}` is not a kustomization lifeboat read", root.label),
                 }),
             }
         }
+        match self.index.kustomization_dirs.get(&dir).copied().filter(|k| self.kustomizations.contains_key(k)) {
+            Some(kid) => self.accumulate_with(kid, &mut Vec::new(), &mut out, &components),
+            None => {
+                self.build_dir(&dir, &mut out);
+                for kid in components {
+                    self.accumulate(kid, &mut Vec::new(), &mut out);
+                }
+            }
+        }
         // Flux adds its patches and targetNamespace to the kustomization it
         // builds; substitution comes after the build.
         for patch in &root.patches {
-            self.apply_patch(patch, &mut out);
+            self.apply_patch(patch, &mut out, false);
         }
         if let Some(target) = &ns {
             super::transform::set_namespace(&mut out, target, "targetNamespace");

@@ -8,6 +8,7 @@
 //! unreached, never linted and never silently dropped. Files outside any
 //! kustomization are read one by one.
 
+mod argo;
 mod flux;
 pub mod kustomize;
 pub mod patch;
@@ -231,13 +232,23 @@ impl<'s> Builder<'s> {
                 }
             }
         }
-        self.run_flux();
+        let flux = self.run_flux();
+        self.run_argo(flux);
+        // A kustomization built by several roots notes the same thing each time.
+        self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+        self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);
     }
 
     /// Build kustomization `kid` into `acc`: its resources (each directory a
     /// build of its own), its components (which act on everything
     /// accumulated so far), then its generators and transformers.
     fn accumulate(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>) {
+        self.accumulate_with(kid, stack, acc, &[]);
+    }
+
+    /// [`Self::accumulate`] with `extra` components appended to the
+    /// kustomization's own (what Flux does with `spec.components`).
+    fn accumulate_with(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>, extra: &[FileId]) {
         if stack.contains(&kid) {
             return; // a cycle: kustomize would refuse it; nothing more to add
         }
@@ -256,10 +267,9 @@ impl<'s> Builder<'s> {
                 }
             }
         }
-        for entry in &k.components {
-            if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
-                self.accumulate(child, stack, acc);
-            }
+        let own = k.components.iter().filter_map(|e| self.index.kustomization_dirs.get(&e.path).copied());
+        for child in own.collect::<Vec<_>>().into_iter().chain(extra.iter().copied()) {
+            self.accumulate(child, stack, acc);
         }
         self.generate_and_transform(&k, acc);
         stack.pop();

@@ -156,8 +156,9 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
     )
 }
 
-/// True when `text` still holds a Flux `${VAR}` placeholder: a value that is
-/// unknown until substitution and so never equal to anything.
+/// True when `text` still holds a Flux `${VAR}` placeholder or a template
+/// expression (`{{ … }}` of Helm or an ApplicationSet): a value that is
+/// unknown until rendering and so never equal to anything.
 pub fn is_unresolved(text: &str) -> bool {
-    text.contains("${")
+    text.contains("${") || text.contains("{{")
 }

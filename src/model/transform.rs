@@ -31,11 +31,13 @@ impl Builder<'_> {
     /// Generators, then transformers, of kustomization `k` over `acc`.
     pub(super) fn generate_and_transform(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
         self.generate(k, acc);
+        // With a remote base, patch targets may be in what was not fetched.
+        let quiet = self.builds_remote(k, 0);
         for p in &k.strategic_merge_patches {
-            self.apply_patch(p, acc);
+            self.apply_patch(p, acc, quiet);
         }
         for p in &k.patches {
-            self.apply_patch(p, acc);
+            self.apply_patch(p, acc, quiet);
         }
         if let Some(ns) = &k.namespace {
             set_namespace(acc, ns, "namespace");
@@ -78,7 +80,7 @@ impl Builder<'_> {
             add_metadata(acc, "annotations", annotations, true);
         }
         for p in &k.json6902_patches {
-            self.apply_patch(p, acc);
+            self.apply_patch(p, acc, quiet);
         }
         for replacement in &k.replacements {
             match replacement {
@@ -102,6 +104,19 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `k` or what it includes names a remote base.
+    fn builds_remote(&self, k: &Kustomization, depth: usize) -> bool {
+        !k.remote.is_empty()
+            || (depth < 32
+                && k.resources.iter().chain(&k.components).any(|e| {
+                    self.index
+                        .kustomization_dirs
+                        .get(&e.path)
+                        .and_then(|id| self.kustomizations.get(id))
+                        .is_some_and(|child| self.builds_remote(child, depth + 1))
+                }))
     }
 
     /// The text of a file of the run, by path.
@@ -259,7 +274,7 @@ impl Builder<'_> {
     }
 
     /// Apply one patch entry to the resources it targets.
-    pub(super) fn apply_patch(&mut self, p: &Patch, acc: &mut Vec<Resource>) {
+    pub(super) fn apply_patch(&mut self, p: &Patch, acc: &mut Vec<Resource>, quiet: bool) {
         let label = match &p.body {
             PatchBody::File(path) => {
                 let display = self.index.files.get(path).and_then(|f| self.sources.file(*f)).map(|f| f.display.clone());
@@ -310,7 +325,7 @@ impl Builder<'_> {
                 })
                 .collect();
             if !selected.contains(&true) {
-                if p.target.is_none() {
+                if p.target.is_none() && !quiet {
                     let what = format!("{} `{}`", kind.unwrap_or("?"), name.unwrap_or("?"));
                     self.note(p.span, format!("patch for {what} matches nothing this kustomization builds"));
                 }

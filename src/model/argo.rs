@@ -1,0 +1,491 @@
+//! Argo CD: `Application`s and `ApplicationSet`s (`argoproj.io`) are roots.
+//!
+//! An Application deploys each source `path` in this repository: a
+//! kustomization is built, a Helm chart's files are read as they are (charts
+//! are not rendered), a plain directory gives its YAML files (and its
+//! subdirectories' with `directory.recurse`). `destination.namespace` is the
+//! namespace of objects that set none. In-repo Helm `valueFiles` are merged
+//! under `valuesObject` so the inventory sees the values the chart gets.
+//!
+//! An ApplicationSet renders its `template` once per parameter set of its
+//! `git` directory and file generators (with `exclude`s and `selector`) and
+//! `list` generators; other generators are noted, not modelled. Go templates
+//! and fasttemplate placeholders that name a parameter are filled; anything
+//! else (functions, pipelines) is left as written, and unresolved.
+//!
+//! In a repository with Argo CD roots, what no root reaches is not deployed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use globset::GlobBuilder;
+use regex::Regex;
+
+use super::patch::strategic_merge;
+use super::transform::finish_build;
+use super::{is_cluster_scoped, Builder, Resource, Unreached, Via};
+use crate::yaml::{str_at, Document, FileId, Node, Value};
+
+const ARGO_GROUP: &str = "argoproj.io";
+
+pub fn is_argo_root(r: &Resource) -> bool {
+    r.is(ARGO_GROUP, "Application") || r.is(ARGO_GROUP, "ApplicationSet")
+}
+
+/// One parameter set of an ApplicationSet generator: flat, dotted keys
+/// (`path.basename`, `namespace`, `values.appName`).
+type Params = BTreeMap<String, String>;
+
+static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\{\{-?\s*(.*?)\s*-?\}\}").ok());
+
+impl Builder<'_> {
+    /// Argo CD mode: what Applications and ApplicationSets deploy replaces
+    /// the file-by-file reading (or adds to what Flux deploys). Returns
+    /// false when there is no Argo root, or none resolves in this repository.
+    pub(super) fn run_argo(&mut self, flux_ran: bool) -> bool {
+        let roots: Vec<Resource> = self.model.resources.iter().filter(|r| is_argo_root(r)).cloned().collect();
+        if roots.is_empty() {
+            return false;
+        }
+        let mut queue = roots.clone();
+        let mut built: Vec<Resource> = Vec::new();
+        let mut apps: Vec<Resource> = Vec::new();
+        let mut seen: HashSet<(FileId, usize, String)> = HashSet::new();
+        let mut rounds = 0;
+        while let Some(r) = queue.pop() {
+            rounds += 1;
+            if rounds > 100_000 || !seen.insert((r.file, r.doc_index, r.name.clone())) {
+                continue;
+            }
+            if r.is(ARGO_GROUP, "ApplicationSet") {
+                queue.extend(self.render_application_set(&r));
+                continue;
+            }
+            let (app, children) = self.expand_application(r);
+            for child in children {
+                if is_argo_root(&child) {
+                    queue.push(child.clone());
+                }
+                built.push(child);
+            }
+            apps.push(app);
+        }
+        let reached: HashSet<FileId> = built.iter().map(|r| r.file).collect();
+        let root_files: HashSet<FileId> = roots.iter().map(|r| r.file).collect();
+        if reached.is_subset(&root_files) {
+            return false; // nothing but the roots themselves: their sources live elsewhere
+        }
+        let mut keep: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
+        let mut resources: Vec<Resource> = Vec::new();
+        let rendered_apps: Vec<Resource> = apps.into_iter().collect();
+        let previous = std::mem::take(&mut self.model.resources);
+        let app_keys: HashSet<(FileId, usize)> = rendered_apps.iter().map(|a| (a.file, a.doc_index)).collect();
+        for r in rendered_apps.into_iter().chain(built) {
+            if keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+                resources.push(r);
+            }
+        }
+        let reached_all: HashSet<FileId> = resources.iter().map(|r| r.file).collect();
+        let mut unreached = Vec::new();
+        for r in previous {
+            if app_keys.contains(&(r.file, r.doc_index)) {
+                continue;
+            }
+            if flux_ran || reached_all.contains(&r.file) {
+                // Flux deployed it, or Argo reached the file: keep what the
+                // Flux model made unless Argo built the same object.
+                if flux_ran && keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+                    resources.push(r);
+                }
+                continue;
+            }
+            unreached.push(Unreached {
+                file: r.file,
+                kind: r.kind,
+                name: r.name,
+                reason: "not deployed by any Argo CD Application".into(),
+            });
+        }
+        self.model.unreached.retain(|u| !reached_all.contains(&u.file));
+        self.model.unreached.extend(unreached);
+        self.model.resources = resources;
+        true
+    }
+
+    /// What one Application deploys; the Application comes back with the
+    /// in-repo `valueFiles` merged into its `valuesObject`.
+    fn expand_application(&mut self, mut app: Resource) -> (Resource, Vec<Resource>) {
+        let label = format!("Argo CD Application `{}`", app.name);
+        let span = app.name_span();
+        let spec = app.spec().cloned();
+        let destination = str_at(spec.as_ref(), &["destination", "namespace"]).map(str::to_string);
+        let single = spec.as_ref().and_then(|s| s.get("source")).cloned();
+        let many: Vec<Node> = spec.as_ref().and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq).to_vec();
+        // `$ref/…` value files name the root of the source with that `ref`.
+        let refs: Vec<String> =
+            many.iter().filter_map(|s| s.get("ref").and_then(Node::as_str)).map(|r| format!("${r}/")).collect();
+        let mut out = Vec::new();
+        for (index, source) in
+            single.iter().map(|s| (None, s)).chain(many.iter().enumerate().map(|(i, s)| (Some(i), s)))
+        {
+            let Some(path) = source.get("path").and_then(Node::as_str) else { continue };
+            if source.get("chart").is_some() {
+                continue;
+            }
+            if super::is_unresolved(path) {
+                self.note(span, format!("{label}: source path `{path}` is not resolved"));
+                continue;
+            }
+            let Some(dir) = self.flux_dir(path) else {
+                self.note(span, format!("{label}: path `{path}` is not a directory lifeboat read"));
+                continue;
+            };
+            let mut built = Vec::new();
+            let recurse = source.path(&["directory", "recurse"]).and_then(Node::as_bool) == Some(true);
+            if self.index.kustomization_dirs.contains_key(&dir) {
+                if let Some(&kid) = self.index.kustomization_dirs.get(&dir) {
+                    self.accumulate(kid, &mut Vec::new(), &mut built);
+                    finish_build(&mut built);
+                }
+            } else if self.is_chart(&dir) {
+                self.all_files(&dir, &mut built);
+                if let Some(values) = self.value_files(&dir, source, &refs) {
+                    merge_values(&mut app, index, values);
+                }
+            } else {
+                for file in self.dirs.get(&dir).cloned().unwrap_or_default() {
+                    self.instantiate_file(file, None, &mut built);
+                }
+                if recurse {
+                    for sub in self.subdirs.get(&dir).cloned().unwrap_or_default() {
+                        self.all_files(&sub, &mut built);
+                    }
+                }
+            }
+            for r in &mut built {
+                r.via.push(Via { span, message: format!("deployed by {label}"), shown: true });
+                if let Some(ns) = &destination {
+                    if r.namespace.is_none() && !is_cluster_scoped(&r.kind) {
+                        r.namespace = Some(ns.clone());
+                    }
+                }
+            }
+            out.extend(built);
+        }
+        (app, out)
+    }
+
+    fn is_chart(&self, dir: &Path) -> bool {
+        ["Chart.yaml", "Chart.yml"].iter().any(|name| self.index.files.contains_key(&dir.join(name)))
+    }
+
+    /// Every YAML file below `dir` as it is.
+    fn all_files(&mut self, dir: &Path, out: &mut Vec<Resource>) {
+        for file in self.dirs.get(dir).cloned().unwrap_or_default() {
+            self.instantiate_file(file, None, out);
+        }
+        for sub in self.subdirs.get(dir).cloned().unwrap_or_default() {
+            self.all_files(&sub, out);
+        }
+    }
+
+    /// The in-repo `helm.valueFiles` of a chart source, merged in order.
+    fn value_files(&mut self, dir: &Path, source: &Node, refs: &[String]) -> Option<Node> {
+        let files = source.path(&["helm", "valueFiles"]).map_or(&[][..], Node::as_seq);
+        let mut merged: Option<Node> = None;
+        for entry in files.iter().filter_map(Node::as_str) {
+            let path = match refs.iter().find_map(|r| entry.strip_prefix(r.as_str())) {
+                Some(rest) => self.flux_dir(".").map(|root| root.join(rest)),
+                None => Some(dir.join(entry)),
+            };
+            let Some(path) = path.map(|p| super::kustomize::normalize(&p)) else { continue };
+            let Some(doc) = self.index.files.get(&path).and_then(|f| self.docs_by_file.get(f)).and_then(|d| d.first())
+            else {
+                continue;
+            };
+            let values = (*doc.root).clone();
+            match &mut merged {
+                Some(m) => strategic_merge(m, &values, false),
+                None => merged = Some(values),
+            }
+        }
+        merged
+    }
+
+    /// The Applications an ApplicationSet renders.
+    fn render_application_set(&mut self, set: &Resource) -> Vec<Resource> {
+        let label = format!("Argo CD ApplicationSet `{}`", set.name);
+        let span = set.name_span();
+        let Some(spec) = set.spec().cloned() else { return Vec::new() };
+        let Some(template) = spec.get("template").filter(|t| t.is_map()) else { return Vec::new() };
+        let mut apps = Vec::new();
+        for generator in spec.get("generators").map_or(&[][..], Node::as_seq) {
+            let mut sets: Vec<Params> = Vec::new();
+            if let Some(git) = generator.get("git") {
+                sets.extend(self.git_directories(git));
+                sets.extend(self.git_files(git));
+            } else if let Some(list) = generator.get("list") {
+                for element in list.get("elements").map_or(&[][..], Node::as_seq) {
+                    let mut params = Params::new();
+                    flatten("", element, &mut params);
+                    sets.push(params);
+                }
+            } else {
+                let kind = generator.as_map().first().and_then(|(k, _)| k.as_str()).unwrap_or("?");
+                self.note(span, format!("{label}: the `{kind}` generator is not modelled"));
+                continue;
+            }
+            let values = generator.get("git").or_else(|| generator.get("list")).and_then(|g| g.get("values"));
+            for mut params in sets {
+                for (k, v) in values.map_or(&[][..], Node::as_map) {
+                    if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                        let rendered = render_text(v, &params);
+                        params.insert(format!("values.{k}"), rendered);
+                    }
+                }
+                if !selected(generator.get("selector"), &params) {
+                    continue;
+                }
+                let mut root = template.clone();
+                render(&mut root, &params);
+                // `templatePatch` (Go-templated YAML) is not evaluated; an
+                // Application left without a path deploys the generator's
+                // directory, what git generators are for.
+                let has_path = root.path(&["spec", "source", "path"]).is_some()
+                    || root.path(&["spec", "sources"]).is_some_and(|s| !s.as_seq().is_empty());
+                if let (false, Some(dir)) = (has_path, params.get("path.path")) {
+                    if let Some(spec) = root.entry_map("spec") {
+                        if let Some(source) = spec.entry_map("source") {
+                            source.set("path", Node::string(dir.clone(), span));
+                        }
+                    }
+                }
+                let mut entries = vec![
+                    (Node::string("apiVersion", span), Node::string("argoproj.io/v1alpha1", span)),
+                    (Node::string("kind", span), Node::string("Application", span)),
+                ];
+                entries.extend(root.as_map().iter().cloned());
+                let doc = Document {
+                    file: set.file,
+                    index: set.doc_index,
+                    root: Arc::new(Node::mapping(entries, root.span)),
+                };
+                if let Some(mut app) = Resource::from_document(&doc) {
+                    app.via.push(Via { span, message: format!("rendered by {label}"), shown: true });
+                    apps.push(app);
+                }
+            }
+        }
+        apps
+    }
+
+    /// Directories of this repository relative to its root (the scanned path
+    /// or the parent where the generator's globs match).
+    fn repo_dirs(&self, patterns: &[&str]) -> Vec<(String, PathBuf)> {
+        let mut all: Vec<&PathBuf> =
+            self.dirs.keys().chain(self.subdirs.keys()).chain(self.index.kustomization_dirs.keys()).collect();
+        all.sort();
+        all.dedup();
+        for base in self.root.ancestors().take(8) {
+            let rel: Vec<(String, PathBuf)> = all
+                .iter()
+                .filter_map(|d| {
+                    let r = d.strip_prefix(base).ok()?.to_string_lossy().replace('\\', "/");
+                    (!r.is_empty()).then(|| (r, (*d).clone()))
+                })
+                .collect();
+            if patterns.iter().any(|p| rel.iter().any(|(r, _)| glob_match(p, r))) {
+                return rel;
+            }
+        }
+        Vec::new()
+    }
+
+    fn git_directories(&self, git: &Node) -> Vec<Params> {
+        let entries = git.get("directories").map_or(&[][..], Node::as_seq);
+        let include: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.get("exclude").and_then(Node::as_bool) != Some(true))
+            .filter_map(|e| e.get("path").and_then(Node::as_str))
+            .collect();
+        let exclude: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.get("exclude").and_then(Node::as_bool) == Some(true))
+            .filter_map(|e| e.get("path").and_then(Node::as_str))
+            .collect();
+        if include.is_empty() {
+            return Vec::new();
+        }
+        self.repo_dirs(&include)
+            .into_iter()
+            .filter(|(rel, _)| {
+                include.iter().any(|p| glob_match(p, rel)) && !exclude.iter().any(|p| glob_match(p, rel))
+            })
+            .map(|(rel, _)| path_params(&rel))
+            .collect()
+    }
+
+    fn git_files(&self, git: &Node) -> Vec<Params> {
+        let patterns: Vec<&str> = git
+            .get("files")
+            .map_or(&[][..], Node::as_seq)
+            .iter()
+            .filter_map(|e| e.get("path").and_then(Node::as_str))
+            .collect();
+        if patterns.is_empty() {
+            return Vec::new();
+        }
+        let dirs: Vec<&str> = patterns.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d)).collect();
+        let mut out = Vec::new();
+        for (rel_dir, dir) in self.repo_dirs(&dirs) {
+            for &file in self.dirs.get(&dir).map_or(&[][..], Vec::as_slice) {
+                let Some(name) =
+                    self.sources.file(file).and_then(|f| f.path.file_name()).map(|n| n.to_string_lossy().into_owned())
+                else {
+                    continue;
+                };
+                let rel = format!("{rel_dir}/{name}");
+                if !patterns.iter().any(|p| glob_match(p, &rel)) {
+                    continue;
+                }
+                for doc in self.docs_by_file.get(&file).map_or(&[][..], Vec::as_slice) {
+                    let items: Vec<&Node> = match &doc.root.value {
+                        Value::Seq(items) => items.iter().collect(),
+                        _ => vec![&doc.root],
+                    };
+                    for item in items {
+                        let mut params = path_params(&rel_dir);
+                        params.insert("path.filename".into(), name.clone());
+                        params.insert("path.filenameNormalized".into(), normalized(&name));
+                        flatten("", item, &mut params);
+                        out.push(params);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Argo's glob: `*` stays within one path segment, `**` crosses them.
+fn glob_match(pattern: &str, path: &str) -> bool {
+    GlobBuilder::new(pattern.trim_start_matches("./"))
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher().is_match(path))
+        .unwrap_or(false)
+}
+
+fn normalized(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect()
+}
+
+/// The `path` parameters of a git generator for directory `rel`.
+fn path_params(rel: &str) -> Params {
+    let mut p = Params::new();
+    let basename = rel.rsplit('/').next().unwrap_or(rel).to_string();
+    p.insert("path".into(), rel.to_string());
+    p.insert("path.path".into(), rel.to_string());
+    p.insert("path.basenameNormalized".into(), normalized(&basename));
+    p.insert("path.basename".into(), basename);
+    for (i, segment) in rel.split('/').enumerate() {
+        p.insert(format!("path.segments.{i}"), segment.to_string());
+        p.insert(format!("path[{i}]"), segment.to_string());
+    }
+    p
+}
+
+/// Flatten a YAML value into dotted keys (`a.b.c`).
+fn flatten(prefix: &str, node: &Node, out: &mut Params) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                if let Some(k) = k.as_str() {
+                    let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+                    flatten(&key, v, out);
+                }
+            }
+        }
+        Value::Scalar { text, .. } if !prefix.is_empty() => {
+            out.insert(prefix.to_string(), text.clone());
+        }
+        _ => {}
+    }
+}
+
+/// The parameter a placeholder names (`.path.basename`, `path.basename`,
+/// `path[0]`, `index .path.segments 0`), if it is only that.
+fn placeholder_value<'p>(expr: &str, params: &'p Params) -> Option<&'p String> {
+    let expr = expr.trim();
+    if let Some(rest) = expr.strip_prefix("index ") {
+        let mut parts = rest.split_whitespace();
+        let (list, at) = (parts.next()?, parts.next()?);
+        return params.get(&format!("{}.{at}", list.trim_start_matches('.')));
+    }
+    if expr.contains(char::is_whitespace) || expr.contains('|') {
+        return None;
+    }
+    params.get(expr.trim_start_matches('.'))
+}
+
+fn render_text(text: &str, params: &Params) -> String {
+    let Some(re) = PLACEHOLDER.as_ref() else { return text.to_string() };
+    re.replace_all(text, |c: &regex::Captures| {
+        let whole = c.get(0).map_or("", |m| m.as_str());
+        c.get(1).and_then(|e| placeholder_value(e.as_str(), params)).cloned().unwrap_or_else(|| whole.to_string())
+    })
+    .into_owned()
+}
+
+fn render(node: &mut Node, params: &Params) {
+    match &mut node.value {
+        Value::Scalar { text, .. } if text.contains("{{") => *text = render_text(text, params),
+        Value::Scalar { .. } => {}
+        Value::Seq(items) => items.iter_mut().for_each(|n| render(n, params)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            render(k, params);
+            render(v, params);
+        }),
+    }
+}
+
+/// A generator `selector` (`matchLabels`, `matchExpressions`) on parameters.
+fn selected(selector: Option<&Node>, params: &Params) -> bool {
+    let Some(selector) = selector else { return true };
+    let labels = selector.get("matchLabels").map_or(&[][..], Node::as_map);
+    let labels_ok =
+        labels.iter().all(|(k, v)| k.as_str().and_then(|k| params.get(k)).map(String::as_str) == v.as_str());
+    let expressions = selector.get("matchExpressions").map_or(&[][..], Node::as_seq);
+    labels_ok
+        && expressions.iter().all(|e| {
+            let value = e.get("key").and_then(Node::as_str).and_then(|k| params.get(k));
+            let values: Vec<&str> =
+                e.get("values").map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str).collect();
+            match e.get("operator").and_then(Node::as_str) {
+                Some("In") => value.is_some_and(|v| values.contains(&v.as_str())),
+                Some("NotIn") => !value.is_some_and(|v| values.contains(&v.as_str())),
+                Some("Exists") => value.is_some(),
+                Some("DoesNotExist") => value.is_none(),
+                _ => true,
+            }
+        })
+}
+
+/// Merge value files under a source's `helm.valuesObject` (which wins over them).
+fn merge_values(app: &mut Resource, index: Option<usize>, mut values: Node) {
+    let root = Arc::make_mut(&mut app.root);
+    let Some(spec) = root.get_mut("spec") else { return };
+    let source = match index {
+        None => spec.get_mut("source"),
+        Some(i) => match spec.get_mut("sources").map(|s| &mut s.value) {
+            Some(Value::Seq(items)) => items.get_mut(i),
+            _ => None,
+        },
+    };
+    let Some(helm) = source.and_then(|s| s.entry_map("helm")) else { return };
+    if let Some(object) = helm.get("valuesObject") {
+        strategic_merge(&mut values, object, false);
+    }
+    helm.set("valuesObject", values);
+}
