@@ -209,6 +209,12 @@ pub fn read<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulItem<'m>>
                 helm_values(Values { index, res, at: None, ns }, release, values, out);
             }
         }
+        ("", "HelmChartInflationGenerator") if res.api_version == "builtin" => {
+            let release = str_at(Some(&res.root), &["releaseName"]).unwrap_or(&res.name);
+            if let Some(values) = res.root.get("valuesInline") {
+                helm_values(Values { index, res, at: None, ns: res.namespace.as_deref() }, release, values, out);
+            }
+        }
         ("argoproj.io", "Application") => {
             let spec = res.spec();
             let sources = spec

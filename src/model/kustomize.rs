@@ -183,6 +183,11 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
             None => k.replacements.push(Replacement::Inline(item.clone())),
         }
     }
+    for chart in &k.helm_charts {
+        if let Some(file) = chart.get("valuesFile").and_then(Node::as_str) {
+            k.input_files.push(normalize(&dir.join(file)));
+        }
+    }
     for (key, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
         for item in root.get(key).map_or(&[][..], Node::as_seq) {
             for source in ["files", "envs"].iter().flat_map(|f| item.get(f).map_or(&[][..], Node::as_seq)) {

@@ -169,7 +169,7 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
     }
     if !run.model.unreached.is_empty() && !verbose {
         out.push_str(&format!(
-            " {} not deployed by any kustomization (--verbose lists them).",
+            " {} not deployed (--verbose lists them).",
             plural(run.model.unreached.len(), "document")
         ));
     }

@@ -230,7 +230,8 @@ impl InventoryReport {
         }
         out.push_str(&format!("\n{}\n", self.summary()));
         if !self.unreached.is_empty() {
-            out.push_str(&format!("\n{} documents are not deployed by any kustomization:\n", self.unreached.len()));
+            let n = self.unreached.len();
+            out.push_str(&format!("\n{n} {} not deployed:\n", if n == 1 { "document is" } else { "documents are" }));
             for u in &self.unreached {
                 out.push_str(&format!("  {u}\n"));
             }

@@ -1,0 +1,157 @@
+//! The model stage on fixture trees, one per mechanism: a kustomize overlay
+//! whose patch adds `spec.backup`, replacements (and namePrefix) naming
+//! PVCs, an Argo CD ApplicationSet with an exclude, a Flux component with
+//! two levels of substitution and a dead copy. Each asserts the findings
+//! and what is not deployed, and snapshots the real binary's output.
+
+mod common;
+
+use common::{json_report, run, stdout};
+use std::path::Path;
+
+/// `(rule, namespace/name, file)` of every finding, sorted.
+fn findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let r = &f["resource"];
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                format!("{}/{}", r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")),
+                f["file"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn related(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["related"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn unreached(tree: &str) -> Vec<String> {
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    report["unreached"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_string)).collect()
+}
+
+fn snapshots(name: &str, tree: &str) {
+    let human = run(&["check", tree, "--verbose", "--fail-on", "never"]);
+    insta::assert_snapshot!(format!("{name}.check"), stdout(&human));
+    let inventory = run(&["inventory", tree, "--format", "json"]);
+    insta::assert_snapshot!(format!("{name}.inventory"), stdout(&inventory));
+}
+
+const OVERLAY: &str = "fixtures/model/overlay-patch";
+const REPLACEMENTS: &str = "fixtures/model/replacements";
+const ARGO: &str = "fixtures/model/argo-appset";
+const FLUX: &str = "fixtures/model/flux-component";
+
+#[test]
+fn an_overlay_patch_adds_the_backup() {
+    let report = json_report(Path::new(OVERLAY), &[]);
+    let base = format!("{OVERLAY}/base/cluster.yaml");
+    let patch = format!("{OVERLAY}/overlays/prod/backup-patch.yaml");
+    assert_eq!(
+        findings(&report),
+        vec![
+            ("cnpg-credentials-missing".into(), "prod/app-db".into(), patch),
+            ("cnpg-no-wal-archive".into(), "staging/app-db".into(), base),
+        ],
+        "prod archives WAL through its patch (and the patch's Secret is not deployed); staging has no backup"
+    );
+    let related = related(&report);
+    assert!(related.iter().any(|m| m.contains("patched by") && m.contains("backup-patch.yaml")), "{related:?}");
+    assert!(related.iter().any(|m| m == "patched by an inline patch"), "{related:?}");
+    assert!(unreached(OVERLAY).iter().any(|u| u.contains("secret.yaml") && u.contains("not listed by")));
+    snapshots("overlay-patch", OVERLAY);
+}
+
+#[test]
+fn replacements_and_name_prefix_name_the_claims() {
+    let report = json_report(Path::new(REPLACEMENTS), &[]);
+    let pvc = format!("{REPLACEMENTS}/pvc.yaml");
+    let rs = format!("{REPLACEMENTS}/replicationsource.yaml");
+    assert_eq!(
+        findings(&report),
+        vec![
+            ("pvc-backup-source-missing".into(), "photos/photos-thumbnails".into(), rs),
+            ("pvc-unprotected".into(), "photos/photos-thumbnails".into(), pvc),
+        ],
+        "library and cache get their claim names from replacements; thumbnails' hand-written name misses the prefix"
+    );
+    snapshots("replacements", REPLACEMENTS);
+}
+
+#[test]
+fn an_application_set_deploys_its_directories_but_not_the_excluded_one() {
+    let report = json_report(Path::new(ARGO), &[]);
+    assert_eq!(
+        findings(&report),
+        vec![("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml"))],
+        "notes is backed up; legacy is excluded from the generator, so not deployed"
+    );
+    let related = related(&report);
+    assert!(related.iter().any(|m| m == "deployed by Argo CD Application `photos`"), "{related:?}");
+    assert!(related.iter().any(|m| m == "rendered by Argo CD ApplicationSet `apps`"), "{related:?}");
+    let unreached = unreached(ARGO);
+    assert_eq!(unreached.len(), 1, "{unreached:?}");
+    assert!(unreached.iter().all(|u| u.contains("apps/legacy/pvc.yaml")), "{unreached:?}");
+    snapshots("argo-appset", ARGO);
+}
+
+#[test]
+fn a_flux_component_is_instantiated_with_its_variables_and_the_dead_copy_is_not() {
+    let report = json_report(Path::new(FLUX), &[]);
+    assert_eq!(findings(&report), Vec::new(), "the component's Cluster is fully backed up once substituted");
+    let out = run(&["inventory", FLUX, "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    let items = inventory["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let cluster = &items[0];
+    assert_eq!(cluster["namespace"], "wiki", "targetNamespace");
+    assert_eq!(cluster["name"], "wiki-postgres", "${{APP}} substituted");
+    let protection = cluster["protection"].to_string();
+    assert!(
+        protection.contains("s3://homelab-backups/wiki"),
+        "a variable substituted by the parent first: {protection}"
+    );
+    assert!(unreached(FLUX).iter().any(|u| u.contains("archive/old-wiki-cluster.yaml")));
+    snapshots("flux-component", FLUX);
+}
+
+#[test]
+fn a_value_from_an_inline_patch_points_into_the_kustomization() {
+    // The same overlay, with the inline JSON 6902 patch adding a retention
+    // CNPG rejects: the finding points at the value inside the block scalar.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for rel in ["base/kustomization.yaml", "base/cluster.yaml", "overlays/prod/backup-patch.yaml"] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(OVERLAY).join(rel), &to).expect("copy");
+    }
+    let kustomization = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(OVERLAY).join("overlays/prod/kustomization.yaml"),
+    )
+    .expect("read")
+    .replace("  - scheduledbackup.yaml\n", "")
+    .replace("value: 30d", "value: 30days");
+    std::fs::write(dir.path().join("overlays/prod/kustomization.yaml"), &kustomization).expect("write");
+    let report = json_report(dir.path(), &["--select", "cnpg-retention-invalid"]);
+    let f = &report["findings"][0];
+    assert!(f["file"].as_str().is_some_and(|p| p.ends_with("overlays/prod/kustomization.yaml")), "{f}");
+    let line = kustomization.lines().position(|l| l.contains("value: 30days")).map(|i| i + 1);
+    let column =
+        kustomization.lines().find(|l| l.contains("value: 30days")).and_then(|l| l.find("30days")).map(|c| c + 1);
+    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (line.map(|l| l as u64), column.map(|c| c as u64)), "{f}");
+    assert_eq!(f["end_column"].as_u64(), column.map(|c| c as u64 + 6));
+}
