@@ -301,6 +301,46 @@ impl Builder<'_> {
         out
     }
 
+    /// The files a root's path and components reach (what it would build,
+    /// without building it).
+    fn files_reached(&self, root: &Root) -> HashSet<FileId> {
+        let mut files = HashSet::new();
+        let mut seen = HashSet::new();
+        let Some(dir) = self.flux_dir(&root.path) else { return files };
+        self.reach_dir(&dir, &mut files, &mut seen);
+        for c in &root.components {
+            if let Some(&kid) = self.index.kustomization_dirs.get(&normalize(&dir.join(c))) {
+                self.reach_kustomization(kid, &mut files, &mut seen);
+            }
+        }
+        files
+    }
+
+    fn reach_dir(&self, dir: &Path, files: &mut HashSet<FileId>, seen: &mut HashSet<FileId>) {
+        if let Some(&kid) = self.index.kustomization_dirs.get(dir).filter(|k| self.kustomizations.contains_key(k)) {
+            self.reach_kustomization(kid, files, seen);
+            return;
+        }
+        files.extend(self.dirs.get(dir).map_or(&[][..], Vec::as_slice));
+        for sub in self.subdirs.get(dir).map_or(&[][..], Vec::as_slice) {
+            self.reach_dir(sub, files, seen);
+        }
+    }
+
+    fn reach_kustomization(&self, kid: FileId, files: &mut HashSet<FileId>, seen: &mut HashSet<FileId>) {
+        if !seen.insert(kid) {
+            return;
+        }
+        let Some(k) = self.kustomizations.get(&kid) else { return };
+        for entry in k.resources.iter().chain(&k.components) {
+            if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
+                self.reach_kustomization(child, files, seen);
+            } else if let Some(&file) = self.index.files.get(&entry.path) {
+                files.insert(file);
+            }
+        }
+    }
+
     /// A directory as Flux builds it: its kustomization, or (when it has
     /// none) every YAML file below it, with subdirectories that have a
     /// kustomization built as kustomizations.
@@ -334,18 +374,20 @@ impl Builder<'_> {
         }
         // A root that another root produces is expanded through it (with
         // its parent's substitution), not on its own.
+        // Only which files each root reaches matters here, not the build.
         let mut produced: HashSet<(FileId, usize)> = HashSet::new();
-        let mut scratch = Vec::new();
         for r in &raw {
             let Some(root) = self.flux_root(r) else { continue };
-            let key = (r.file, r.doc_index);
-            for child in self.expand_root(&root, &mut scratch) {
-                if is_flux_root(&child) && (child.file, child.doc_index) != key {
-                    produced.insert((child.file, child.doc_index));
+            let reached = self.files_reached(&root);
+            for other in &raw {
+                if (other.file, other.doc_index) != (r.file, r.doc_index) && reached.contains(&other.file) {
+                    produced.insert((other.file, other.doc_index));
                 }
             }
         }
-        self.model.notes.clear();
+        // Notes of the plain-kustomize pass do not hold for what Flux builds
+        // (components it adds, say); those about the files themselves do.
+        self.model.notes.truncate(self.static_notes);
         let mut queue: Vec<Resource> = raw.into_iter().filter(|r| !produced.contains(&(r.file, r.doc_index))).collect();
         let mut resources: Vec<Resource> = queue.clone();
         let mut seen_roots: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();

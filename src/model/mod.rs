@@ -61,6 +61,9 @@ struct Builder<'s> {
     /// Each directory's direct subdirectories that hold YAML.
     subdirs: HashMap<PathBuf, Vec<PathBuf>>,
     kustomizations: HashMap<FileId, Arc<Kustomization>>,
+    /// How many notes are about files themselves (remote bases, missing
+    /// paths), made before any build.
+    static_notes: usize,
     /// Inline patches parsed once, by the span of their text.
     inline_cache: transform::InlineCache,
     /// Compiled patch-target patterns (`None`: not a valid expression).
@@ -139,6 +142,7 @@ impl<'s> Builder<'s> {
             dirs,
             subdirs,
             kustomizations,
+            static_notes: 0,
             inline_cache: HashMap::new(),
             regex_cache: HashMap::new(),
             docs_by_file,
@@ -174,6 +178,7 @@ impl<'s> Builder<'s> {
             }
             patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
+        self.static_notes = notes.len();
         self.model.notes = notes;
 
         let mut roots: Vec<FileId> = self
