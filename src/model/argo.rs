@@ -166,6 +166,7 @@ impl Builder<'_> {
             let rendered: Vec<Via> = app.via.iter().filter(|v| v.shown).cloned().collect();
             for r in &mut built {
                 r.via.push(Via { span, message: format!("deployed by {label}"), shown: true });
+                r.deployed_by = Some(app.name.clone());
                 r.via.extend(rendered.iter().cloned());
                 if let Some(ns) = &destination {
                     if r.namespace.is_none() && !is_cluster_scoped(&r.kind) {

@@ -31,6 +31,8 @@ pub struct SubstitutionGap {
 #[derive(Debug, Clone)]
 struct Root {
     label: String,
+    /// The Kustomization's name (`None` for a FluxInstance).
+    name: Option<String>,
     span: Span,
     path: String,
     components: Vec<String>,
@@ -134,6 +136,7 @@ impl Builder<'_> {
         if r.is("fluxcd.controlplane.io", "FluxInstance") {
             return Some(Root {
                 label: format!("FluxInstance `{}`", r.qualified_name()),
+                name: None,
                 span: r.name_span(),
                 path: str_at(spec, &["sync", "path"])?.to_string(),
                 components: Vec::new(),
@@ -161,6 +164,7 @@ impl Builder<'_> {
             spec.and_then(|s| s.get("targetNamespace")).and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span)));
         Some(Root {
             label: format!("Flux Kustomization `{}`", r.qualified_name()),
+            name: Some(r.name.clone()),
             span: r.name_span(),
             path: path.to_string(),
             components,
@@ -260,6 +264,9 @@ impl Builder<'_> {
         super::transform::finish_build(&mut out);
         for r in &mut out {
             r.via.push(Via { span: root.span, message: format!("instantiated by {}", root.label), shown: true });
+            if root.name.is_some() {
+                r.deployed_by.clone_from(&root.name);
+            }
             if let Some(vars) = &root.vars {
                 let disabled = r.annotation(SUBSTITUTE_ANNOTATION).and_then(Node::as_str) == Some("disabled");
                 if !disabled {

@@ -37,6 +37,9 @@ pub struct Resource {
     pub original_namespace: Option<String>,
     /// Made by a kustomize generator whose name gets a content hash.
     pub hashed_name: bool,
+    /// The Flux Kustomization or Argo CD Application that deployed it (its
+    /// name: usually the app's).
+    pub deployed_by: Option<String>,
 }
 
 impl Resource {
@@ -54,6 +57,7 @@ impl Resource {
             original_name: name.clone(),
             original_namespace: namespace.clone(),
             hashed_name: false,
+            deployed_by: None,
             name,
             namespace,
             root: Arc::clone(&doc.root),

@@ -50,7 +50,9 @@ pub struct InventoryReport {
 const GENERIC_DIRS: &[&str] = &["app", "apps", "base", "resources", "config", "manifests", "deploy", "templates", "."];
 
 /// Which app a resource belongs to: the Helm release that declares or mounts
-/// it, else a release in the same directory, else the directory's name.
+/// it, else a release in the same directory, else the Flux Kustomization or
+/// Argo CD Application that deployed it (a shared component's file is in no
+/// app's directory), else the directory's name.
 struct Apps<'a> {
     releases_by_dir: HashMap<&'a str, &'a str>,
 }
@@ -71,13 +73,16 @@ impl<'a> Apps<'a> {
         Apps { releases_by_dir }
     }
 
-    fn app(&self, release: Option<&str>, file: &str) -> String {
+    fn app(&self, release: Option<&str>, deployed_by: Option<&str>, file: &str) -> String {
         if let Some(r) = release {
             return r.to_string();
         }
         let dir = dir_of(file);
         if let Some(r) = self.releases_by_dir.get(dir) {
             return (*r).to_string();
+        }
+        if let Some(owner) = deployed_by {
+            return owner.to_string();
         }
         dir.split('/')
             .rev()
@@ -127,7 +132,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     }
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
-        app: apps.app(None, &file),
+        app: apps.app(None, c.res.deployed_by.as_deref(), &file),
         kind: "CNPG Cluster".into(),
         namespace: c.namespace().unwrap_or("").to_string(),
         name: c.name().to_string(),
@@ -149,7 +154,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         ItemKind::HelmPersistence => "Helm persistence",
     };
     Row {
-        app: apps.app(item.release.as_deref(), &file),
+        app: apps.app(item.release.as_deref(), item.res.deployed_by.as_deref(), &file),
         kind: kind.into(),
         namespace: item.namespace().unwrap_or("").to_string(),
         name: item.claim.display(),
