@@ -75,3 +75,57 @@ fn hostile_files_are_reported_not_fatal() {
         assert!(!syntax.iter().any(|s| s == fine), "{fine} parses");
     }
 }
+
+/// Kustomizations, patches, replacements and Argo CD sets that kustomize or
+/// Argo would refuse: each is a note (or nothing), never a crash or a hang.
+#[test]
+fn hostile_builds_are_notes_not_crashes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for sub in ["a", "b", "c", "comp", "apps/x"] {
+        std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+    }
+    let k = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+    // a and b include each other; comp is its own component.
+    write(d, "a/kustomization.yaml", format!("{k}resources: [../b, pvc.yaml]\n").as_bytes());
+    write(d, "b/kustomization.yaml", format!("{k}resources: [../a]\nnamePrefix: p-\n").as_bytes());
+    write(d, "a/pvc.yaml", b"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\n");
+    write(
+        d,
+        "c/kustomization.yaml",
+        format!(
+            "{k}components: [../comp]\nresources: [cm.yaml]\n\
+             patches:\n  - patch: \"not: [valid\"\n  - patch: |-\n      - op: replace\n        path: /nope/deeper\n        value: 1\n    target: {{kind: ConfigMap}}\n\
+             \x20 - patch: |-\n      - op: move\n        from: /data\n        path: /data/inside\n    target: {{kind: ConfigMap}}\n\
+             \x20 - target: {{kind: ConfigMap, name: \"[\"}}\n    patch: |-\n      - op: remove\n        path: /data\n\
+             \x20 - path: missing-patch.yaml\n\
+             replacements:\n  - source: {{kind: Nothing}}\n    targets: [{{select: {{kind: ConfigMap}}, fieldPaths: [data.x]}}]\n\
+             \x20 - source: {{kind: ConfigMap, fieldPath: data.x, options: {{delimiter: '/', index: 99}}}}\n    targets: [{{select: {{kind: ConfigMap}}, fieldPaths: [\"a.[b=c].[d\", \"0.1.2\", \"\"]}}]\n  - path: missing.yaml\n\
+             configMapGenerator:\n  - name: g\n    files: [missing.txt]\n    envs: [missing.env]\n    literals: [novalue, \"=\", \"k=v=w\"]\n    behavior: merge\n"
+        )
+        .as_bytes(),
+    );
+    write(
+        d,
+        "comp/kustomization.yaml",
+        b"apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncomponents: [../comp]\nnamespace: x\n",
+    );
+    write(d, "c/cm.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {x: a/b}\n");
+    write(
+        d,
+        "appset.yaml",
+        b"apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n    - git: {directories: [{path: '['}, {path: 'apps/*'}], files: [{path: '**'}]}\n    - matrix: {}\n    - list: {elements: [1, {a: {b: c}}]}\n  template: {metadata: {name: '{{ .path.basename | upper }}{{'}, spec: {source: {path: '{{index .path.segments 99}}'}}}\n",
+    );
+    write(d, "apps/x/app.yaml", b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec: {source: {path: apps/x}, sources: [{path: ../../..}, {chart: c}]}\n");
+    let start = Instant::now();
+    let out = lifeboat().args(["check", "--verbose", "--fail-on", "never"]).arg(d).output().expect("runs");
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "no crash: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("inline patch does not parse"), "{text}");
+    assert!(text.contains("patch not applied to ConfigMap `cm`"), "{text}");
+    assert!(text.contains("is not a file lifeboat read"), "{text}");
+    assert!(text.contains("the `matrix` generator is not modelled"), "{text}");
+}

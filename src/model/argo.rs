@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use globset::GlobBuilder;
+use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 
 use super::patch::strategic_merge;
@@ -285,7 +285,7 @@ impl Builder<'_> {
 
     /// Directories of this repository relative to its root (the scanned path
     /// or the parent where the generator's globs match).
-    fn repo_dirs(&self, patterns: &[&str]) -> Vec<(String, PathBuf)> {
+    fn repo_dirs(&self, patterns: &Globs) -> Vec<(String, PathBuf)> {
         let mut all: Vec<&PathBuf> =
             self.dirs.keys().chain(self.subdirs.keys()).chain(self.index.kustomization_dirs.keys()).collect();
         all.sort();
@@ -298,7 +298,7 @@ impl Builder<'_> {
                     (!r.is_empty()).then(|| (r, (*d).clone()))
                 })
                 .collect();
-            if patterns.iter().any(|p| rel.iter().any(|(r, _)| glob_match(p, r))) {
+            if rel.iter().any(|(r, _)| patterns.any(r)) {
                 return rel;
             }
         }
@@ -320,11 +320,10 @@ impl Builder<'_> {
         if include.is_empty() {
             return Vec::new();
         }
+        let (include, exclude) = (Globs::new(&include), Globs::new(&exclude));
         self.repo_dirs(&include)
             .into_iter()
-            .filter(|(rel, _)| {
-                include.iter().any(|p| glob_match(p, rel)) && !exclude.iter().any(|p| glob_match(p, rel))
-            })
+            .filter(|(rel, _)| include.any(rel) && !exclude.any(rel))
             .map(|(rel, _)| path_params(&rel))
             .collect()
     }
@@ -340,6 +339,7 @@ impl Builder<'_> {
             return Vec::new();
         }
         let dirs: Vec<&str> = patterns.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d)).collect();
+        let (patterns, dirs) = (Globs::new(&patterns), Globs::new(&dirs));
         let mut out = Vec::new();
         for (rel_dir, dir) in self.repo_dirs(&dirs) {
             for &file in self.dirs.get(&dir).map_or(&[][..], Vec::as_slice) {
@@ -349,7 +349,7 @@ impl Builder<'_> {
                     continue;
                 };
                 let rel = format!("{rel_dir}/{name}");
-                if !patterns.iter().any(|p| glob_match(p, &rel)) {
+                if !patterns.any(&rel) {
                     continue;
                 }
                 for doc in self.docs_by_file.get(&file).map_or(&[][..], Vec::as_slice) {
@@ -371,13 +371,24 @@ impl Builder<'_> {
     }
 }
 
-/// Argo's glob: `*` stays within one path segment, `**` crosses them.
-fn glob_match(pattern: &str, path: &str) -> bool {
-    GlobBuilder::new(pattern.trim_start_matches("./"))
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher().is_match(path))
-        .unwrap_or(false)
+/// Argo's globs: `*` stays within one path segment, `**` crosses them. A
+/// pattern that does not compile matches nothing.
+struct Globs(Vec<GlobMatcher>);
+
+impl Globs {
+    fn new(patterns: &[&str]) -> Globs {
+        Globs(
+            patterns
+                .iter()
+                .filter_map(|p| GlobBuilder::new(p.trim_start_matches("./")).literal_separator(true).build().ok())
+                .map(|g| g.compile_matcher())
+                .collect(),
+        )
+    }
+
+    fn any(&self, path: &str) -> bool {
+        self.0.iter().any(|g| g.is_match(path))
+    }
 }
 
 fn normalized(name: &str) -> String {

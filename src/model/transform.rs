@@ -987,7 +987,7 @@ impl BlockMap {
             Some(crate::yaml::Pos {
                 offset: file_start + indent as usize + p.offset.checked_sub(text_start)?,
                 line,
-                col: p.col + indent,
+                col: p.col.saturating_add(indent),
             })
         };
         match (pos(span.start), pos(span.end)) {
