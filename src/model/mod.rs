@@ -192,6 +192,21 @@ impl<'s> Builder<'s> {
             let mut out = Vec::new();
             self.accumulate(root, &mut Vec::new(), &mut out);
             transform::finish_build(&mut out);
+            // An instance of a shared base says which overlay built it.
+            if let (Some(file), Some(doc)) =
+                (self.sources.file(root), self.docs_by_file.get(&root).and_then(|d| d.first()))
+            {
+                let dir = kustomize::normalize(file.path.parent().unwrap_or(Path::new("")));
+                let span = doc.root.key_node("resources").map_or(doc.root.span, |k| k.span);
+                let label = "built by this kustomization".to_string();
+                for r in &mut out {
+                    let inside =
+                        self.sources.file(r.file).is_some_and(|f| kustomize::normalize(&f.path).starts_with(&dir));
+                    if !inside {
+                        r.via.push(Via { span, message: label.clone(), shown: true });
+                    }
+                }
+            }
             for r in out {
                 self.push_instance(r);
             }

@@ -1,7 +1,7 @@
 //! `--format github`: workflow commands that GitHub Actions turns into
 //! annotations on the pull request.
 
-use super::location;
+use super::{location, related_text};
 use crate::finding::Severity;
 use crate::Run;
 
@@ -23,6 +23,10 @@ pub fn render(run: &Run) -> String {
         };
         let l = location(run, f.primary.span);
         let mut message = f.message.clone();
+        for related in related_text(run, f) {
+            message.push_str("\n↳ ");
+            message.push_str(&related);
+        }
         if let Some(help) = &f.help {
             message.push_str("\n\nhelp: ");
             message.push_str(help);

@@ -1,6 +1,6 @@
 //! `--format markdown`: a table for a pull-request comment or a job summary.
 
-use super::location;
+use super::{location, related_text};
 use crate::finding::Severity;
 use crate::Run;
 
@@ -16,6 +16,10 @@ pub fn render(run: &Run) -> String {
         out.push_str("| Severity | Rule | Location | Finding |\n|---|---|---|---|\n");
         for f in &run.findings {
             let l = location(run, f.primary.span);
+            let mut finding = cell(&f.message);
+            for related in related_text(run, f) {
+                finding.push_str(&format!("<br>↳ {}", cell(&related)));
+            }
             out.push_str(&format!(
                 "| {} | [`{}`]({}) | `{}:{}` | {} |\n",
                 f.severity,
@@ -23,7 +27,7 @@ pub fn render(run: &Run) -> String {
                 crate::rules::doc_url(f.rule),
                 l.file,
                 l.line,
-                cell(&f.message)
+                finding
             ));
         }
         out.push('\n');

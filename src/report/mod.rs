@@ -23,6 +23,18 @@ pub struct Location {
     pub end_column: u32,
 }
 
+/// A finding's related places as text (`patched by … (file:line)`), for the
+/// formats that have no structured field for them.
+pub fn related_text(run: &Run, f: &crate::finding::Finding) -> Vec<String> {
+    f.related
+        .iter()
+        .map(|r| {
+            let l = location(run, r.span);
+            format!("{} ({}:{})", r.message, l.file, l.line)
+        })
+        .collect()
+}
+
 pub fn location(run: &Run, span: Span) -> Location {
     let file = run.sources.file(span.file).map(|f| f.display.clone()).unwrap_or_default();
     let (end_line, end_column) = if span.end.line == 0 || span.end < span.start {
