@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::kustomize::{normalize, Patch, PatchBody, Selector};
 use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
-use super::{is_cluster_scoped, Builder, Resource, Via};
+use super::{Builder, Resource, Via};
 use crate::yaml::{str_at, FileId, Node, Span};
 
 pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
@@ -37,9 +37,6 @@ struct Root {
     path: String,
     components: Vec<String>,
     target_namespace: Option<(String, Span)>,
-    /// The Kustomization's own namespace: where objects without one land
-    /// (what repos copy into targetNamespace with kustomize replacements).
-    default_namespace: Option<(String, Span)>,
     vars: Option<Vars>,
     /// `spec.patches` (inline, with optional targets).
     patches: Vec<Patch>,
@@ -141,7 +138,6 @@ impl Builder<'_> {
                 path: str_at(spec, &["sync", "path"])?.to_string(),
                 components: Vec::new(),
                 target_namespace: None,
-                default_namespace: None,
                 vars: None,
                 patches: Vec::new(),
             });
@@ -169,7 +165,6 @@ impl Builder<'_> {
             path: path.to_string(),
             components,
             target_namespace,
-            default_namespace: r.namespace.clone().map(|n| (n, r.name_span())),
             vars: self.flux_vars(r),
             patches: spec
                 .and_then(|s| s.get("patches"))
@@ -290,18 +285,6 @@ impl Builder<'_> {
                         kustomization: root.label.clone(),
                         kustomization_span: root.span,
                     }));
-                }
-            }
-            if ns.is_none() {
-                if let Some((default, span)) = &root.default_namespace {
-                    if !is_cluster_scoped(&r.kind) && r.namespace.is_none() && !is_flux_root(r) {
-                        r.namespace = Some(default.clone());
-                        r.via.push(Via {
-                            span: *span,
-                            message: format!("namespace `{default}` of its Kustomization"),
-                            shown: false,
-                        });
-                    }
                 }
             }
         }
