@@ -1,7 +1,8 @@
 //! The model stage on fixture trees, one per mechanism: a kustomize overlay
 //! whose patch adds `spec.backup`, replacements (and namePrefix) naming
 //! PVCs, an Argo CD ApplicationSet with an exclude, a Flux component with
-//! two levels of substitution and a dead copy. Each asserts the findings
+//! two levels of substitution and a dead copy (and a Flux Kustomization's
+//! namePrefix and commonMetadata). Each asserts the findings
 //! and what is not deployed, and snapshots the real binary's output.
 
 mod common;
@@ -116,8 +117,8 @@ fn a_flux_component_is_instantiated_with_its_variables_and_the_dead_copy_is_not(
     let out = run(&["inventory", FLUX, "--format", "json"]);
     let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
     let items = inventory["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(items.len(), 1, "{items:?}");
-    let cluster = &items[0];
+    assert_eq!(items.len(), 2, "{items:?}");
+    let cluster = items.iter().find(|i| i["kind"] == "CNPG Cluster").expect("the component's Cluster");
     assert_eq!(cluster["namespace"], "wiki", "targetNamespace");
     assert_eq!(cluster["name"], "wiki-postgres", "${{APP}} substituted");
     let protection = cluster["protection"].to_string();
@@ -126,6 +127,11 @@ fn a_flux_component_is_instantiated_with_its_variables_and_the_dead_copy_is_not(
         "a variable substituted by the parent first: {protection}"
     );
     assert!(unreached(FLUX).iter().any(|u| u.contains("archive/old-wiki-cluster.yaml")));
+    // Another Kustomization's namePrefix and commonMetadata: the claim is
+    // renamed and excluded, with the reason its annotation gives.
+    let cache = items.iter().find(|i| i["kind"] == "PVC").expect("the scratch claim");
+    assert_eq!((&cache["namespace"], &cache["name"]), (&"scratch".into(), &"scratch-cache".into()));
+    assert_eq!(cache["excluded"], "build cache, rebuilt from the registry");
     snapshots("flux-component", FLUX);
 }
 

@@ -38,6 +38,11 @@ struct Root {
     components: Vec<String>,
     target_namespace: Option<(String, Span)>,
     vars: Option<Vars>,
+    /// `spec.namePrefix`/`spec.nameSuffix`.
+    name_prefix: Option<(String, Span)>,
+    name_suffix: Option<(String, Span)>,
+    /// `spec.commonMetadata` (labels and annotations on every object).
+    common_metadata: Option<Node>,
     /// `spec.patches` (inline, with optional targets).
     patches: Vec<Patch>,
 }
@@ -139,6 +144,9 @@ impl Builder<'_> {
                 components: Vec::new(),
                 target_namespace: None,
                 vars: None,
+                name_prefix: None,
+                name_suffix: None,
+                common_metadata: None,
                 patches: Vec::new(),
             });
         }
@@ -166,6 +174,13 @@ impl Builder<'_> {
             components,
             target_namespace,
             vars: self.flux_vars(r),
+            name_prefix: spec
+                .and_then(|s| s.get("namePrefix"))
+                .and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span))),
+            name_suffix: spec
+                .and_then(|s| s.get("nameSuffix"))
+                .and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span))),
+            common_metadata: spec.and_then(|s| s.get("commonMetadata")).cloned(),
             patches: spec
                 .and_then(|s| s.get("patches"))
                 .map_or(&[][..], Node::as_seq)
@@ -255,6 +270,12 @@ impl Builder<'_> {
         }
         if let Some(target) = &ns {
             super::transform::set_namespace(&mut out, target, "targetNamespace");
+        }
+        super::transform::add_prefix_suffix(&mut out, root.name_prefix.as_ref(), root.name_suffix.as_ref());
+        for key in ["labels", "annotations"] {
+            if let Some(pairs) = root.common_metadata.as_ref().and_then(|m| m.get(key)) {
+                super::transform::add_metadata(&mut out, key, pairs, false);
+            }
         }
         super::transform::finish_build(&mut out);
         for r in &mut out {

@@ -42,29 +42,7 @@ impl Builder<'_> {
         if let Some(ns) = &k.namespace {
             set_namespace(acc, ns, "namespace");
         }
-        let mut renames = Vec::new();
-        for r in acc.iter_mut() {
-            if matches!(r.kind.as_str(), "CustomResourceDefinition" | "APIService" | "Namespace") {
-                continue;
-            }
-            let prefix = k.name_prefix.as_ref();
-            let suffix = k.name_suffix.as_ref();
-            if prefix.is_none() && suffix.is_none() {
-                break;
-            }
-            let to =
-                format!("{}{}{}", prefix.map_or("", |p| p.0.as_str()), r.name, suffix.map_or("", |s| s.0.as_str()));
-            if let Some(span) = prefix.or(suffix).map(|p| p.1) {
-                r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false });
-            }
-            renames.push(Rename {
-                kind: r.kind.clone(),
-                namespace: r.namespace.clone(),
-                from: std::mem::replace(&mut r.name, to.clone()),
-                to,
-            });
-        }
-        fix_references(acc, &renames);
+        add_prefix_suffix(acc, k.name_prefix.as_ref(), k.name_suffix.as_ref());
         if let Some(labels) = &k.common_labels {
             add_metadata(acc, "labels", labels, true);
         }
@@ -531,6 +509,31 @@ pub(super) fn set_namespace(acc: &mut [Resource], ns: &(String, Span), what: &st
     }
 }
 
+/// kustomize's prefix/suffix transformer (not on CRDs, APIServices and
+/// Namespaces); pod-spec references to renamed objects follow.
+pub(super) fn add_prefix_suffix(
+    acc: &mut [Resource],
+    prefix: Option<&(String, Span)>,
+    suffix: Option<&(String, Span)>,
+) {
+    let Some(span) = prefix.or(suffix).map(|p| p.1) else { return };
+    let mut renames = Vec::new();
+    for r in acc.iter_mut() {
+        if matches!(r.kind.as_str(), "CustomResourceDefinition" | "APIService" | "Namespace") {
+            continue;
+        }
+        let to = format!("{}{}{}", prefix.map_or("", |p| p.0.as_str()), r.name, suffix.map_or("", |s| s.0.as_str()));
+        r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false });
+        renames.push(Rename {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            from: std::mem::replace(&mut r.name, to.clone()),
+            to,
+        });
+    }
+    fix_references(acc, &renames);
+}
+
 /// Kinds kustomize knows to be cluster-scoped (from the built-in API
 /// schema). Custom kinds are namespaced to kustomize, whatever the cluster
 /// says, so they take the namespace too.
@@ -570,7 +573,7 @@ fn kustomize_cluster_scoped(r: &Resource) -> bool {
 
 /// Add `pairs` to every object's metadata (and to pod templates and claim
 /// templates when `templates`).
-fn add_metadata(acc: &mut [Resource], key: &str, pairs: &Node, templates: bool) {
+pub(super) fn add_metadata(acc: &mut [Resource], key: &str, pairs: &Node, templates: bool) {
     if pairs.as_map().is_empty() {
         return;
     }
