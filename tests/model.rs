@@ -94,12 +94,18 @@ fn replacements_and_name_prefix_name_the_claims() {
 }
 
 #[test]
-fn an_application_set_deploys_its_directories_but_not_the_excluded_one() {
+fn argo_cd_applications_and_an_application_set_with_an_exclude() {
     let report = json_report(Path::new(ARGO), &[]);
     assert_eq!(
         findings(&report),
-        vec![("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml"))],
-        "notes is backed up; legacy is excluded from the generator, so not deployed"
+        vec![
+            // The resource of a chart claim is what declares it: the Application.
+            ("pvc-unprotected".into(), "argocd/media".into(), format!("{ARGO}/charts/media/values-prod.yaml")),
+            ("pvc-unprotected".into(), "databases/db-data".into(), format!("{ARGO}/standalone/db/pvc.yaml")),
+            ("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml")),
+        ],
+        "notes is backed up; legacy is excluded from the generator, so not deployed; db takes the \
+         Application's kustomize namePrefix and namespace; media's claim comes from an in-repo value file"
     );
     let related = related(&report);
     assert!(related.iter().any(|m| m == "deployed by Argo CD Application `photos`"), "{related:?}");

@@ -22,8 +22,9 @@ use std::sync::{Arc, LazyLock};
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 
+use super::kustomize::{Patch, PatchBody, Selector};
 use super::patch::strategic_merge;
-use super::transform::finish_build;
+use super::transform::{add_metadata, add_prefix_suffix, finish_build, set_namespace};
 use super::{is_cluster_scoped, Builder, Resource, Unreached, Via};
 use crate::yaml::{str_at, Document, FileId, Node, Value};
 
@@ -143,11 +144,12 @@ impl Builder<'_> {
             };
             let mut built = Vec::new();
             let recurse = source.path(&["directory", "recurse"]).and_then(Node::as_bool) == Some(true);
-            if self.index.kustomization_dirs.contains_key(&dir) {
-                if let Some(&kid) = self.index.kustomization_dirs.get(&dir) {
-                    self.accumulate(kid, &mut Vec::new(), &mut built);
-                    finish_build(&mut built);
+            if let Some(&kid) = self.index.kustomization_dirs.get(&dir) {
+                self.accumulate(kid, &mut Vec::new(), &mut built);
+                if let Some(options) = source.get("kustomize") {
+                    self.argo_kustomize_options(options, &mut built);
                 }
+                finish_build(&mut built);
             } else if self.is_chart(&dir) {
                 self.all_files(&dir, &mut built);
                 if let Some(values) = self.value_files(&dir, source, &refs) {
@@ -177,6 +179,32 @@ impl Builder<'_> {
             out.extend(built);
         }
         (app, out)
+    }
+
+    /// A kustomize source's own options, which Argo CD adds to the
+    /// kustomization it builds: patches, namespace, name prefix and suffix,
+    /// common labels and annotations.
+    fn argo_kustomize_options(&mut self, options: &Node, built: &mut Vec<Resource>) {
+        for item in options.get("patches").map_or(&[][..], Node::as_seq) {
+            if let Some(inline) = item.get("patch").filter(|p| p.as_str().is_some()) {
+                let patch = Patch {
+                    body: PatchBody::Inline(inline.clone()),
+                    target: item.get("target").map(Selector::parse),
+                    span: item.span,
+                };
+                self.apply_patch(&patch, built, false);
+            }
+        }
+        let string = |key: &str| options.get(key).and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span)));
+        if let Some(ns) = string("namespace") {
+            set_namespace(built, &ns, "Argo CD kustomize namespace");
+        }
+        add_prefix_suffix(built, string("namePrefix").as_ref(), string("nameSuffix").as_ref());
+        for (key, field) in [("commonLabels", "labels"), ("commonAnnotations", "annotations")] {
+            if let Some(pairs) = options.get(key) {
+                add_metadata(built, field, pairs, key == "commonLabels");
+            }
+        }
     }
 
     fn is_chart(&self, dir: &Path) -> bool {
