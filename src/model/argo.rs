@@ -22,9 +22,10 @@ use std::sync::{Arc, LazyLock};
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 
+use super::generate::finish_build;
 use super::kustomize::{Patch, PatchBody, Selector};
 use super::patch::strategic_merge;
-use super::transform::{add_metadata, add_prefix_suffix, finish_build, set_namespace};
+use super::transform::{add_metadata, add_prefix_suffix, set_namespace};
 use super::{is_cluster_scoped, Builder, Resource, Unreached, Via};
 use crate::yaml::{str_at, Document, FileId, Node, Value};
 

@@ -277,7 +277,7 @@ impl Builder<'_> {
                 super::transform::add_metadata(&mut out, key, pairs, false);
             }
         }
-        super::transform::finish_build(&mut out);
+        super::generate::finish_build(&mut out);
         for r in &mut out {
             r.via.push(Via { span: root.span, message: format!("instantiated by {}", root.label), shown: true });
             if root.name.is_some() {

@@ -10,8 +10,11 @@
 
 mod argo;
 mod flux;
+mod generate;
+mod inline;
 pub mod kustomize;
 pub mod patch;
+mod replace;
 mod resource;
 pub mod substitute;
 mod transform;
@@ -65,7 +68,7 @@ struct Builder<'s> {
     /// paths), made before any build.
     static_notes: usize,
     /// Inline patches parsed once, by the span of their text.
-    inline_cache: transform::InlineCache,
+    inline_cache: inline::InlineCache,
     /// Compiled patch-target patterns (`None`: not a valid expression).
     regex_cache: HashMap<String, Option<regex::Regex>>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
@@ -90,7 +93,7 @@ pub fn build_kustomization(sources: &Sources, dir: &Path) -> Option<(Vec<Resourc
     let kid = *b.index.kustomization_dirs.get(&kustomize::normalize(dir))?;
     let mut out = Vec::new();
     b.accumulate(kid, &mut Vec::new(), &mut out);
-    transform::finish_build(&mut out);
+    generate::finish_build(&mut out);
     Some((out, b.model.notes))
 }
 
@@ -191,7 +194,7 @@ impl<'s> Builder<'s> {
         for root in roots {
             let mut out = Vec::new();
             self.accumulate(root, &mut Vec::new(), &mut out);
-            transform::finish_build(&mut out);
+            generate::finish_build(&mut out);
             // An instance of a shared base says which overlay built it.
             if let (Some(file), Some(doc)) =
                 (self.sources.file(root), self.docs_by_file.get(&root).and_then(|d| d.first()))

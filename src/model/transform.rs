@@ -1,29 +1,25 @@
-//! kustomize's generators and transformers, run on what one kustomization
-//! has accumulated, in the order kustomize runs them: generators, then
+//! kustomize's transformers, run on what one kustomization has accumulated,
+//! in the order kustomize runs them: its generators (`generate.rs`), then
 //! `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`/
-//! `nameSuffix`, labels, annotations, `patchesJson6902`, `replacements`.
-//! Generated ConfigMaps and Secrets get kustomize's content hash when the
-//! build ends, and references to renamed objects in pod specs follow.
+//! `nameSuffix`, labels, annotations, `patchesJson6902` and `replacements`
+//! (`replace.rs`). Target selection and the name-reference fixes for
+//! renamed objects live here; patch semantics in `patch.rs`.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine;
 use regex::Regex;
-use sha2::{Digest, Sha256};
 
-use super::kustomize::{generator_file, normalize, Kustomization, Patch, PatchBody, Replacement, Selector};
+use super::kustomize::{Kustomization, Patch, PatchBody, Replacement, Selector};
 use super::patch::{is_json6902, json6902, strategic_merge};
 use super::{Builder, ModelNote, Resource, Via};
-use crate::yaml::{load_str, Node, Span, Value};
+use crate::yaml::{Node, Span, Value};
 
 /// A rename kustomize makes (prefix, suffix, hash) that references follow.
-struct Rename {
-    kind: String,
-    namespace: Option<String>,
-    from: String,
-    to: String,
+pub(super) struct Rename {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub from: String,
+    pub to: String,
 }
 
 impl Builder<'_> {
@@ -97,157 +93,8 @@ impl Builder<'_> {
                 }))
     }
 
-    /// The text of a file of the run, by path.
-    fn file_text(&self, path: &Path) -> Option<String> {
-        let id = self.index.files.get(&normalize(path))?;
-        self.sources.file(*id).map(|f| f.text.clone())
-    }
-
     pub(super) fn note(&mut self, span: Span, message: String) {
         self.model.notes.push(ModelNote { span, message });
-    }
-
-    /// `configMapGenerator` and `secretGenerator`.
-    fn generate(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
-        let global = k.generator_options.as_ref();
-        for (i, (kind, item)) in k.generators.iter().enumerate() {
-            let Some(name) = item.get("name").and_then(Node::as_nonempty_str) else { continue };
-            let span = item.span;
-            let mut data: Vec<(Node, Node)> = Vec::new();
-            let mut known = true;
-            for literal in item.get("literals").map_or(&[][..], Node::as_seq) {
-                let Some((key, value)) = literal.as_str().and_then(|t| t.split_once('=')) else { continue };
-                let value = encode(kind, unquote(value));
-                data.push((Node::string(key.trim(), literal.span), Node::string(value, literal.span)));
-            }
-            // `files:` and `envs:` are read when lifeboat loaded them (YAML
-            // files); others leave the content, and so the hash, unknown.
-            let dir =
-                self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
-            for entry in item.get("files").map_or(&[][..], Node::as_seq) {
-                let Some(text) = entry.as_str() else { continue };
-                let file = generator_file(text);
-                let key = text.split_once('=').map_or_else(
-                    || Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                    |(key, _)| key.trim().to_string(),
-                );
-                match self.file_text(&dir.join(file)) {
-                    Some(content) => {
-                        data.push((Node::string(key, entry.span), Node::string(encode(kind, &content), entry.span)))
-                    }
-                    None => known = false,
-                }
-            }
-            for entry in ["envs", "env"].iter().flat_map(|f| match item.get(f) {
-                Some(n) if n.as_str().is_some() => std::slice::from_ref(n),
-                Some(n) => n.as_seq(),
-                None => &[],
-            }) {
-                let Some(content) = entry.as_str().and_then(|f| self.file_text(&dir.join(f.trim()))) else {
-                    known = false;
-                    continue;
-                };
-                for line in content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-                    if let Some((key, value)) = line.split_once('=') {
-                        data.push((
-                            Node::string(key.trim(), entry.span),
-                            Node::string(encode(kind, value), entry.span),
-                        ));
-                    }
-                }
-            }
-            let option = |key: &str| item.path(&["options", key]).or_else(|| global.and_then(|g| g.get(key)));
-            let behavior = item.get("behavior").and_then(Node::as_str).unwrap_or("create");
-            if behavior != "create" {
-                let existing = acc.iter_mut().find(|r| r.kind == *kind && r.original_name == name);
-                if let Some(r) = existing {
-                    let root = Arc::make_mut(&mut r.root);
-                    if behavior == "replace" {
-                        root.set("data", Node::mapping(data, span));
-                    } else if let Some(target) = root.entry_map("data") {
-                        for (key, value) in data {
-                            target.set(key.as_str().unwrap_or(""), value);
-                        }
-                    }
-                    r.hashed_name &= known;
-                    continue;
-                }
-            }
-            let mut metadata = vec![(Node::string("name", span), Node::string(name, span))];
-            if let Some(ns) = item.get("namespace").filter(|n| n.as_nonempty_str().is_some()) {
-                metadata.push((Node::string("namespace", ns.span), ns.clone()));
-            }
-            for key in ["labels", "annotations"] {
-                if let Some(map) = option(key).filter(|n| n.is_map()) {
-                    metadata.push((Node::string(key, map.span), map.clone()));
-                }
-            }
-            let mut entries = vec![
-                (Node::string("apiVersion", span), Node::string("v1", span)),
-                (Node::string("kind", span), Node::string(*kind, span)),
-                (Node::string("metadata", span), Node::mapping(metadata, span)),
-                (Node::string("data", span), Node::mapping(data, span)),
-            ];
-            if *kind == "Secret" {
-                let t = item.get("type").cloned().unwrap_or_else(|| Node::string("Opaque", span));
-                entries.push((Node::string("type", span), t));
-            }
-            let doc = crate::yaml::Document {
-                file: k.file,
-                index: usize::MAX - i,
-                root: Arc::new(Node::mapping(entries, span)),
-            };
-            if let Some(mut r) = Resource::from_document(&doc) {
-                let disabled = option("disableNameSuffixHash").and_then(Node::as_bool) == Some(true);
-                r.hashed_name = known && !disabled;
-                r.via.push(Via { span, message: format!("generated by this {kind} generator"), shown: false });
-                acc.push(r);
-            }
-        }
-    }
-
-    /// `helmCharts`: charts are not inflated (that needs the chart), but each
-    /// becomes a `HelmChartInflationGenerator` instance (kustomize's own
-    /// name for it) holding the release and its values (`valuesFile` under
-    /// `valuesInline`), so the inventory sees what the chart persists.
-    fn helm_charts(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
-        let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
-        for (i, chart) in k.helm_charts.iter().enumerate() {
-            let span = chart.span;
-            let Some(name) = chart.get("name").and_then(Node::as_nonempty_str) else { continue };
-            let release = chart.get("releaseName").and_then(Node::as_nonempty_str).unwrap_or(name);
-            let mut values = chart
-                .get("valuesFile")
-                .and_then(Node::as_str)
-                .and_then(|f| self.index.files.get(&normalize(&dir.join(f))))
-                .and_then(|id| self.docs_by_file.get(id))
-                .and_then(|d| d.first())
-                .map_or_else(|| Node::mapping(Vec::new(), span), |d| (*d.root).clone());
-            if let Some(inline) = chart.get("valuesInline") {
-                strategic_merge(&mut values, inline, false);
-            }
-            let mut metadata = vec![(Node::string("name", span), Node::string(release, span))];
-            if let Some(ns) = chart.get("namespace").filter(|n| n.as_nonempty_str().is_some()) {
-                metadata.push((Node::string("namespace", ns.span), ns.clone()));
-            }
-            let entries = vec![
-                (Node::string("apiVersion", span), Node::string("builtin", span)),
-                (Node::string("kind", span), Node::string("HelmChartInflationGenerator", span)),
-                (Node::string("metadata", span), Node::mapping(metadata, span)),
-                (Node::string("name", span), Node::string(name, span)),
-                (Node::string("releaseName", span), Node::string(release, span)),
-                (Node::string("valuesInline", span), values),
-            ];
-            let doc = crate::yaml::Document {
-                file: k.file,
-                index: usize::MAX - k.generators.len() - i,
-                root: Arc::new(Node::mapping(entries, span)),
-            };
-            if let Some(mut r) = Resource::from_document(&doc) {
-                r.via.push(Via { span, message: "helm chart (not rendered)".into(), shown: false });
-                acc.push(r);
-            }
-        }
     }
 
     /// The documents of a patch (a file's, or inline text's).
@@ -271,28 +118,6 @@ impl Builder<'_> {
                 docs
             }
         }
-    }
-
-    /// Parse YAML held in a string (an inline patch), with spans pointing
-    /// into the file that holds it when it is a literal block scalar.
-    fn parse_inline(&mut self, node: &Node) -> Vec<Arc<Node>> {
-        let Some(text) = node.as_str() else { return Vec::new() };
-        let loaded = load_str(node.span.file, text);
-        if let Some(error) = &loaded.error {
-            self.note(node.span, format!("inline patch does not parse: {}", error.message));
-            return Vec::new();
-        }
-        let source = self.sources.file(node.span.file).map_or("", |f| f.text.as_str());
-        let map = BlockMap::new(source, node.span, text);
-        loaded
-            .documents
-            .into_iter()
-            .map(|d| {
-                let mut root = (*d.root).clone();
-                remap(&mut root, &map);
-                Arc::new(root)
-            })
-            .collect()
     }
 
     /// Apply one patch entry to the resources it targets.
@@ -376,7 +201,7 @@ impl Builder<'_> {
 
     /// Whether selector `s` picks `r` (original or current name and
     /// namespace, as kustomize matches them).
-    fn selects(&mut self, s: &Selector, r: &Resource) -> bool {
+    pub(super) fn selects(&mut self, s: &Selector, r: &Resource) -> bool {
         let version = r.api_version.rsplit('/').next().unwrap_or("");
         if s.group.as_deref().is_some_and(|g| g != r.group())
             || s.version.as_deref().is_some_and(|v| v != version)
@@ -411,71 +236,6 @@ impl Builder<'_> {
             self.regex_cache.entry(pattern.to_string()).or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok());
         re.as_ref().is_some_and(|re| re.is_match(text))
     }
-
-    /// One `replacements` entry: copy the source field into the targets.
-    fn replace(&mut self, rep: &Node, acc: &mut [Resource]) {
-        let Some(source) = rep.get("source") else { return };
-        let select = Selector::parse(source);
-        let field = source.get("fieldPath").and_then(Node::as_str).unwrap_or("metadata.name");
-        let found: Vec<usize> =
-            (0..acc.len()).filter(|&i| acc.get(i).is_some_and(|r| self.selects(&select, r))).collect();
-        let [one] = found.as_slice() else {
-            let what = found.len();
-            self.note(rep.span, format!("replacement source matches {what} resources (kustomize needs exactly one)"));
-            return;
-        };
-        let Some(value) = acc.get(*one).and_then(|r| get_field(r, field)) else {
-            self.note(rep.span, format!("replacement source field `{field}` is not set"));
-            return;
-        };
-        let value = match delimited(source.get("options"), &value) {
-            Some(v) => v,
-            None => return,
-        };
-        for target in rep.get("targets").map_or(&[][..], Node::as_seq) {
-            let select = target.get("select").map(Selector::parse).unwrap_or_default();
-            let rejects: Vec<Selector> =
-                target.get("reject").map_or(&[][..], Node::as_seq).iter().map(Selector::parse).collect();
-            let options = target.get("options");
-            let create = options.and_then(|o| o.get("create")).and_then(Node::as_bool) == Some(true);
-            for r in acc.iter_mut() {
-                if !self.selects(&select, r) || rejects.iter().any(|s| self.selects(s, r)) {
-                    continue;
-                }
-                for path in target.get("fieldPaths").map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str) {
-                    set_field(r, path, &value, options, create);
-                }
-            }
-        }
-    }
-}
-
-/// The cache of parsed inline patches, by the span of their text.
-pub(super) type InlineCache = HashMap<Span, Vec<Arc<Node>>>;
-
-/// A generated value: as is in a ConfigMap, base64 in a Secret, wrapped as
-/// kustomize (kyaml's `encodeBase64`) wraps it: 70 characters a line, every
-/// line ended by a newline once there is more than one.
-fn encode(kind: &str, value: &str) -> String {
-    if kind != "Secret" {
-        return value.to_string();
-    }
-    const LINE: usize = 70;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
-    if encoded.len() / LINE == 0 {
-        return encoded;
-    }
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
-    for chunk in encoded.as_bytes().chunks(LINE) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out
-}
-
-/// kustomize strips one pair of surrounding double quotes from a literal value.
-fn unquote(value: &str) -> &str {
-    value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)
 }
 
 /// Groups whose kinds are Kubernetes built-ins (strategic merge by merge key).
@@ -631,7 +391,7 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 
 /// kustomize's name-reference transformer, for what matters to backups:
 /// pod volumes, `env` and `envFrom` naming a renamed PVC, ConfigMap or Secret.
-fn fix_references(acc: &mut [Resource], renames: &[Rename]) {
+pub(super) fn fix_references(acc: &mut [Resource], renames: &[Rename]) {
     if renames.is_empty() {
         return;
     }
@@ -694,87 +454,6 @@ fn fix_references(acc: &mut [Resource], renames: &[Rename]) {
     }
 }
 
-/// At the end of a build: generated ConfigMaps and Secrets take kustomize's
-/// content hash as a name suffix, and references follow.
-pub(super) fn finish_build(acc: &mut [Resource]) {
-    let mut renames = Vec::new();
-    for r in acc.iter_mut().filter(|r| r.hashed_name) {
-        r.hashed_name = false;
-        let Some(hash) = content_hash(r) else { continue };
-        let to = format!("{}-{hash}", r.name);
-        renames.push(Rename {
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            from: std::mem::replace(&mut r.name, to.clone()),
-            to,
-        });
-    }
-    fix_references(acc, &renames);
-}
-
-/// kustomize's name hash: SHA-256 of the object encoded as Go's
-/// `json.Marshal` would (keys sorted, HTML characters escaped), its first
-/// ten hex digits with `0 1 3 a e` swapped for letters.
-fn content_hash(r: &Resource) -> Option<String> {
-    let string_map = |key: &str| -> Option<String> {
-        let node = r.root.get(key);
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in node.map_or(&[][..], Node::as_map) {
-            pairs.push((k.as_str()?.to_string(), v.as_str().unwrap_or("").to_string()));
-        }
-        pairs.sort();
-        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{}", go_json(k), go_json(v))).collect();
-        Some(format!("{{{}}}", body.join(",")))
-    };
-    let data = string_map("data")?;
-    let binary = r.root.get("binaryData").map(|n| n.as_map().len()).unwrap_or(0);
-    let encoded = match r.kind.as_str() {
-        "ConfigMap" if binary > 0 => {
-            format!(r#"{{"binaryData":{},"data":{data},"kind":"ConfigMap","name":""}}"#, string_map("binaryData")?)
-        }
-        "ConfigMap" => format!(r#"{{"data":{data},"kind":"ConfigMap","name":""}}"#),
-        "Secret" => {
-            let t = r.root.get("type").and_then(Node::as_str).unwrap_or("");
-            format!(r#"{{"data":{data},"kind":"Secret","name":"","type":{}}}"#, go_json(t))
-        }
-        _ => return None,
-    };
-    let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    Some(
-        hex.chars()
-            .map(|c| match c {
-                '0' => 'g',
-                '1' => 'h',
-                '3' => 'k',
-                'a' => 'm',
-                'e' => 't',
-                other => other,
-            })
-            .collect(),
-    )
-}
-
-/// A JSON string as Go's encoder writes it.
-fn go_json(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A label or annotation selector (`a=b,c!=d,e,!f`) against a map.
 fn label_selector_matches(selector: &str, labels: Option<&Node>) -> bool {
     let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Node::as_str);
@@ -789,225 +468,4 @@ fn label_selector_matches(selector: &str, labels: Option<&Node>) -> bool {
             get(term).is_some()
         }
     })
-}
-
-/// One step of a replacement field path.
-enum Step {
-    Key(String),
-    /// `[name=value]`: the list item whose field has that value.
-    Match(String, String),
-    Index(usize),
-}
-
-fn field_steps(path: &str) -> Vec<Step> {
-    let mut steps = Vec::new();
-    let mut parts = Vec::new();
-    let mut depth = 0;
-    let mut current = String::new();
-    for c in path.chars() {
-        match c {
-            '[' => {
-                if depth == 0 && !current.is_empty() {
-                    parts.push(std::mem::take(&mut current));
-                }
-                depth += 1;
-                current.push(c);
-            }
-            ']' => {
-                depth -= 1;
-                current.push(c);
-            }
-            '.' if depth == 0 => parts.push(std::mem::take(&mut current)),
-            c => current.push(c),
-        }
-    }
-    parts.push(current);
-    for part in parts.into_iter().filter(|p| !p.is_empty()) {
-        if let Some(inner) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
-            match inner.split_once('=') {
-                Some((k, v)) => steps.push(Step::Match(k.to_string(), v.to_string())),
-                None => steps.push(Step::Key(inner.to_string())),
-            }
-        } else if let Ok(i) = part.parse::<usize>() {
-            steps.push(Step::Index(i));
-        } else {
-            steps.push(Step::Key(part));
-        }
-    }
-    steps
-}
-
-/// The value at a replacement field path (`metadata.name` and
-/// `metadata.namespace` are the resource's current ones).
-fn get_field(r: &Resource, path: &str) -> Option<Node> {
-    let span = r.name_span();
-    match path {
-        "metadata.name" => return Some(Node::string(r.name.clone(), span)),
-        "metadata.namespace" => return r.namespace.clone().map(|ns| Node::string(ns, span)),
-        _ => {}
-    }
-    let mut node: &Node = &r.root;
-    for step in field_steps(path) {
-        node = match step {
-            Step::Key(k) => node.get(&k)?,
-            Step::Index(i) => node.as_seq().get(i)?,
-            Step::Match(k, v) => node.as_seq().iter().find(|n| n.get(&k).and_then(Node::as_str) == Some(&v))?,
-        };
-    }
-    Some(node.clone())
-}
-
-/// The source value after `options.delimiter`/`index` (`None`: index out of range).
-fn delimited(options: Option<&Node>, value: &Node) -> Option<Node> {
-    let Some(delimiter) = options.and_then(|o| o.get("delimiter")).and_then(Node::as_str) else {
-        return Some(value.clone());
-    };
-    let index = options.and_then(|o| o.get("index")).and_then(Node::as_str).and_then(|i| i.parse::<usize>().ok());
-    let text = value.as_str()?;
-    let part = text.split(delimiter).nth(index.unwrap_or(0))?;
-    Some(Node::string(part, value.span))
-}
-
-/// Write `value` at a replacement target field path.
-fn set_field(r: &mut Resource, path: &str, value: &Node, options: Option<&Node>, create: bool) {
-    let steps = field_steps(path);
-    let delimiter = options.and_then(|o| o.get("delimiter")).and_then(Node::as_str);
-    let index = options.and_then(|o| o.get("index")).and_then(Node::as_str).and_then(|i| i.parse::<usize>().ok());
-    let new_text = |old: Option<&str>| -> Option<String> {
-        let v = value.as_str()?;
-        match (delimiter, old) {
-            (Some(d), Some(old)) => {
-                let mut parts: Vec<&str> = old.split(d).collect();
-                let slot = parts.get_mut(index.unwrap_or(0))?;
-                *slot = v;
-                Some(parts.join(d))
-            }
-            _ => Some(v.to_string()),
-        }
-    };
-    match path {
-        "metadata.name" => {
-            if let Some(t) = new_text(Some(&r.name)) {
-                r.name = t;
-            }
-            return;
-        }
-        "metadata.namespace" => {
-            if let Some(t) = new_text(r.namespace.as_deref()) {
-                r.namespace = Some(t);
-            }
-            return;
-        }
-        _ => {}
-    }
-    let root = Arc::make_mut(&mut r.root);
-    let Some((last, parents)) = steps.split_last() else { return };
-    let mut node = root;
-    for step in parents {
-        node = match step {
-            Step::Key(k) if create => match node.entry_map(k) {
-                Some(n) => n,
-                None => return,
-            },
-            Step::Key(k) => match node.get_mut(k) {
-                Some(n) => n,
-                None => return,
-            },
-            Step::Index(i) => match &mut node.value {
-                Value::Seq(items) => match items.get_mut(*i) {
-                    Some(n) => n,
-                    None => return,
-                },
-                _ => return,
-            },
-            Step::Match(k, v) => match &mut node.value {
-                Value::Seq(items) => match items.iter_mut().find(|n| n.get(k).and_then(Node::as_str) == Some(v)) {
-                    Some(n) => n,
-                    None => return,
-                },
-                _ => return,
-            },
-        };
-    }
-    let Step::Key(key) = last else { return };
-    let existing = node.get(key);
-    if existing.is_none() && !create {
-        return;
-    }
-    let replacement = match (delimiter, existing.and_then(Node::as_str)) {
-        (Some(_), old) => match new_text(old) {
-            Some(t) => Node::string(t, value.span),
-            None => return,
-        },
-        _ => value.clone(),
-    };
-    node.set(key, replacement);
-}
-
-/// How lines of an inline block scalar map to lines of its file.
-struct BlockMap {
-    /// 1-based line of the file where the text's first line is, and the
-    /// columns of indentation before it; `None`: not mappable (folded or
-    /// quoted text), so every node points at the whole string.
-    start: Option<(u32, u32)>,
-    file_line_starts: Vec<usize>,
-    text_line_starts: Vec<usize>,
-    whole: Span,
-}
-
-impl BlockMap {
-    fn new(source: &str, span: Span, text: &str) -> BlockMap {
-        let starts = |s: &str| {
-            let mut v = vec![0];
-            v.extend(s.match_indices('\n').map(|(i, _)| i + 1));
-            v
-        };
-        let file_line_starts = starts(source);
-        let text_line_starts = starts(text);
-        // A literal block scalar's span starts at its first content line;
-        // each text line is that file line less the indentation. Anything
-        // else (folded, quoted, leading blank lines) does not verify.
-        let start = (|| {
-            let first = text.lines().next()?;
-            let line = span.start.line;
-            let indent = usize::try_from(span.start.col).ok()?.checked_sub(1)?;
-            let at = *file_line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
-            let rest = source.get(at..)?.lines().next()?;
-            let verified = !first.is_empty()
-                && rest.get(..indent).is_some_and(|p| p.chars().all(|c| c == ' '))
-                && rest.get(indent..)? == first;
-            verified.then_some((line, u32::try_from(indent).ok()?))
-        })();
-        BlockMap { start, file_line_starts, text_line_starts, whole: span }
-    }
-
-    fn map(&self, span: Span) -> Span {
-        let Some((first_line, indent)) = self.start else { return self.whole };
-        let pos = |p: crate::yaml::Pos| -> Option<crate::yaml::Pos> {
-            let line = first_line + p.line.checked_sub(1)?;
-            let text_start = *self.text_line_starts.get(usize::try_from(p.line).ok()?.checked_sub(1)?)?;
-            let file_start = *self.file_line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
-            Some(crate::yaml::Pos {
-                offset: file_start + indent as usize + p.offset.checked_sub(text_start)?,
-                line,
-                col: p.col.saturating_add(indent),
-            })
-        };
-        match (pos(span.start), pos(span.end)) {
-            (Some(start), Some(end)) => Span { file: self.whole.file, start, end },
-            _ => self.whole,
-        }
-    }
-}
-
-fn remap(node: &mut Node, map: &BlockMap) {
-    node.span = map.map(node.span);
-    match &mut node.value {
-        Value::Scalar { .. } => {}
-        Value::Seq(items) => items.iter_mut().for_each(|n| remap(n, map)),
-        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            remap(k, map);
-            remap(v, map);
-        }),
-    }
 }

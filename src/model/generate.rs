@@ -1,0 +1,272 @@
+//! kustomize's generators: `configMapGenerator` and `secretGenerator`
+//! (with the content hash kustomize appends to their names when a build
+//! ends), and `helmCharts` (not rendered: their values feed the inventory).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::kustomize::{generator_file, normalize, Kustomization};
+use super::patch::strategic_merge;
+use super::transform::{fix_references, Rename};
+use super::{Builder, Resource, Via};
+use crate::yaml::Node;
+
+impl Builder<'_> {
+    /// The text of a file of the run, by path.
+    fn file_text(&self, path: &Path) -> Option<String> {
+        let id = self.index.files.get(&normalize(path))?;
+        self.sources.file(*id).map(|f| f.text.clone())
+    }
+
+    /// `configMapGenerator` and `secretGenerator`.
+    pub(super) fn generate(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
+        let global = k.generator_options.as_ref();
+        for (i, (kind, item)) in k.generators.iter().enumerate() {
+            let Some(name) = item.get("name").and_then(Node::as_nonempty_str) else { continue };
+            let span = item.span;
+            let mut data: Vec<(Node, Node)> = Vec::new();
+            let mut known = true;
+            for literal in item.get("literals").map_or(&[][..], Node::as_seq) {
+                let Some((key, value)) = literal.as_str().and_then(|t| t.split_once('=')) else { continue };
+                let value = encode(kind, unquote(value));
+                data.push((Node::string(key.trim(), literal.span), Node::string(value, literal.span)));
+            }
+            // `files:` and `envs:` are read when lifeboat loaded them (YAML
+            // files); others leave the content, and so the hash, unknown.
+            let dir =
+                self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+            for entry in item.get("files").map_or(&[][..], Node::as_seq) {
+                let Some(text) = entry.as_str() else { continue };
+                let file = generator_file(text);
+                let key = text.split_once('=').map_or_else(
+                    || Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    |(key, _)| key.trim().to_string(),
+                );
+                match self.file_text(&dir.join(file)) {
+                    Some(content) => {
+                        data.push((Node::string(key, entry.span), Node::string(encode(kind, &content), entry.span)))
+                    }
+                    None => known = false,
+                }
+            }
+            for entry in ["envs", "env"].iter().flat_map(|f| match item.get(f) {
+                Some(n) if n.as_str().is_some() => std::slice::from_ref(n),
+                Some(n) => n.as_seq(),
+                None => &[],
+            }) {
+                let Some(content) = entry.as_str().and_then(|f| self.file_text(&dir.join(f.trim()))) else {
+                    known = false;
+                    continue;
+                };
+                for line in content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                    if let Some((key, value)) = line.split_once('=') {
+                        data.push((
+                            Node::string(key.trim(), entry.span),
+                            Node::string(encode(kind, value), entry.span),
+                        ));
+                    }
+                }
+            }
+            let option = |key: &str| item.path(&["options", key]).or_else(|| global.and_then(|g| g.get(key)));
+            let behavior = item.get("behavior").and_then(Node::as_str).unwrap_or("create");
+            if behavior != "create" {
+                let existing = acc.iter_mut().find(|r| r.kind == *kind && r.original_name == name);
+                if let Some(r) = existing {
+                    let root = Arc::make_mut(&mut r.root);
+                    if behavior == "replace" {
+                        root.set("data", Node::mapping(data, span));
+                    } else if let Some(target) = root.entry_map("data") {
+                        for (key, value) in data {
+                            target.set(key.as_str().unwrap_or(""), value);
+                        }
+                    }
+                    r.hashed_name &= known;
+                    continue;
+                }
+            }
+            let mut metadata = vec![(Node::string("name", span), Node::string(name, span))];
+            if let Some(ns) = item.get("namespace").filter(|n| n.as_nonempty_str().is_some()) {
+                metadata.push((Node::string("namespace", ns.span), ns.clone()));
+            }
+            for key in ["labels", "annotations"] {
+                if let Some(map) = option(key).filter(|n| n.is_map()) {
+                    metadata.push((Node::string(key, map.span), map.clone()));
+                }
+            }
+            let mut entries = vec![
+                (Node::string("apiVersion", span), Node::string("v1", span)),
+                (Node::string("kind", span), Node::string(*kind, span)),
+                (Node::string("metadata", span), Node::mapping(metadata, span)),
+                (Node::string("data", span), Node::mapping(data, span)),
+            ];
+            if *kind == "Secret" {
+                let t = item.get("type").cloned().unwrap_or_else(|| Node::string("Opaque", span));
+                entries.push((Node::string("type", span), t));
+            }
+            let doc = crate::yaml::Document {
+                file: k.file,
+                index: usize::MAX - i,
+                root: Arc::new(Node::mapping(entries, span)),
+            };
+            if let Some(mut r) = Resource::from_document(&doc) {
+                let disabled = option("disableNameSuffixHash").and_then(Node::as_bool) == Some(true);
+                r.hashed_name = known && !disabled;
+                r.via.push(Via { span, message: format!("generated by this {kind} generator"), shown: false });
+                acc.push(r);
+            }
+        }
+    }
+
+    /// `helmCharts`: charts are not inflated (that needs the chart), but each
+    /// becomes a `HelmChartInflationGenerator` instance (kustomize's own
+    /// name for it) holding the release and its values (`valuesFile` under
+    /// `valuesInline`), so the inventory sees what the chart persists.
+    pub(super) fn helm_charts(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
+        let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+        for (i, chart) in k.helm_charts.iter().enumerate() {
+            let span = chart.span;
+            let Some(name) = chart.get("name").and_then(Node::as_nonempty_str) else { continue };
+            let release = chart.get("releaseName").and_then(Node::as_nonempty_str).unwrap_or(name);
+            let mut values = chart
+                .get("valuesFile")
+                .and_then(Node::as_str)
+                .and_then(|f| self.index.files.get(&normalize(&dir.join(f))))
+                .and_then(|id| self.docs_by_file.get(id))
+                .and_then(|d| d.first())
+                .map_or_else(|| Node::mapping(Vec::new(), span), |d| (*d.root).clone());
+            if let Some(inline) = chart.get("valuesInline") {
+                strategic_merge(&mut values, inline, false);
+            }
+            let mut metadata = vec![(Node::string("name", span), Node::string(release, span))];
+            if let Some(ns) = chart.get("namespace").filter(|n| n.as_nonempty_str().is_some()) {
+                metadata.push((Node::string("namespace", ns.span), ns.clone()));
+            }
+            let entries = vec![
+                (Node::string("apiVersion", span), Node::string("builtin", span)),
+                (Node::string("kind", span), Node::string("HelmChartInflationGenerator", span)),
+                (Node::string("metadata", span), Node::mapping(metadata, span)),
+                (Node::string("name", span), Node::string(name, span)),
+                (Node::string("releaseName", span), Node::string(release, span)),
+                (Node::string("valuesInline", span), values),
+            ];
+            let doc = crate::yaml::Document {
+                file: k.file,
+                index: usize::MAX - k.generators.len() - i,
+                root: Arc::new(Node::mapping(entries, span)),
+            };
+            if let Some(mut r) = Resource::from_document(&doc) {
+                r.via.push(Via { span, message: "helm chart (not rendered)".into(), shown: false });
+                acc.push(r);
+            }
+        }
+    }
+}
+
+/// A generated value: as is in a ConfigMap, base64 in a Secret, wrapped as
+/// kustomize (kyaml's `encodeBase64`) wraps it: 70 characters a line, every
+/// line ended by a newline once there is more than one.
+fn encode(kind: &str, value: &str) -> String {
+    if kind != "Secret" {
+        return value.to_string();
+    }
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+    if encoded.len() / LINE == 0 {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
+/// kustomize strips one pair of surrounding double quotes from a literal value.
+fn unquote(value: &str) -> &str {
+    value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)
+}
+
+/// At the end of a build: generated ConfigMaps and Secrets take kustomize's
+/// content hash as a name suffix, and references follow.
+pub(super) fn finish_build(acc: &mut [Resource]) {
+    let mut renames = Vec::new();
+    for r in acc.iter_mut().filter(|r| r.hashed_name) {
+        r.hashed_name = false;
+        let Some(hash) = content_hash(r) else { continue };
+        let to = format!("{}-{hash}", r.name);
+        renames.push(Rename {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            from: std::mem::replace(&mut r.name, to.clone()),
+            to,
+        });
+    }
+    fix_references(acc, &renames);
+}
+
+/// kustomize's name hash: SHA-256 of the object encoded as Go's
+/// `json.Marshal` would (keys sorted, HTML characters escaped), its first
+/// ten hex digits with `0 1 3 a e` swapped for letters.
+fn content_hash(r: &Resource) -> Option<String> {
+    let string_map = |key: &str| -> Option<String> {
+        let node = r.root.get(key);
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in node.map_or(&[][..], Node::as_map) {
+            pairs.push((k.as_str()?.to_string(), v.as_str().unwrap_or("").to_string()));
+        }
+        pairs.sort();
+        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{}", go_json(k), go_json(v))).collect();
+        Some(format!("{{{}}}", body.join(",")))
+    };
+    let data = string_map("data")?;
+    let binary = r.root.get("binaryData").map(|n| n.as_map().len()).unwrap_or(0);
+    let encoded = match r.kind.as_str() {
+        "ConfigMap" if binary > 0 => {
+            format!(r#"{{"binaryData":{},"data":{data},"kind":"ConfigMap","name":""}}"#, string_map("binaryData")?)
+        }
+        "ConfigMap" => format!(r#"{{"data":{data},"kind":"ConfigMap","name":""}}"#),
+        "Secret" => {
+            let t = r.root.get("type").and_then(Node::as_str).unwrap_or("");
+            format!(r#"{{"data":{data},"kind":"Secret","name":"","type":{}}}"#, go_json(t))
+        }
+        _ => return None,
+    };
+    let digest = Sha256::digest(encoded.as_bytes());
+    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    Some(
+        hex.chars()
+            .map(|c| match c {
+                '0' => 'g',
+                '1' => 'h',
+                '3' => 'k',
+                'a' => 'm',
+                'e' => 't',
+                other => other,
+            })
+            .collect(),
+    )
+}
+
+/// A JSON string as Go's encoder writes it.
+fn go_json(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
