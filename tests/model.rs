@@ -167,3 +167,22 @@ fn a_value_from_an_inline_patch_points_into_the_kustomization() {
     assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (line.map(|l| l as u64), column.map(|c| c as u64)), "{f}");
     assert_eq!(f["end_column"].as_u64(), column.map(|c| c as u64 + 6));
 }
+
+#[test]
+fn two_overlays_of_one_base_in_one_namespace_are_two_instances() {
+    // Told apart by their namePrefix only: both claims are inventoried.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    for (rel, text) in [
+        ("base/kustomization.yaml", "resources: [pvc.yaml]\n"),
+        ("base/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\n"),
+        ("a/kustomization.yaml", "namespace: apps\nnamePrefix: a-\nresources: [../base]\n"),
+        ("b/kustomization.yaml", "namespace: apps\nnamePrefix: b-\nresources: [../base]\n"),
+    ] {
+        std::fs::create_dir_all(d.join(rel).parent().expect("a parent")).expect("mkdir");
+        std::fs::write(d.join(rel), text).expect("write");
+    }
+    let report = json_report(d, &["--select", "pvc-unprotected"]);
+    let names: Vec<String> = findings(&report).into_iter().map(|(_, name, _)| name).collect();
+    assert_eq!(names, vec!["apps/a-data".to_string(), "apps/b-data".to_string()]);
+}

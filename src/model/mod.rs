@@ -73,7 +73,7 @@ struct Builder<'s> {
     regex_cache: HashMap<String, Option<regex::Regex>>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
     model: Model,
-    seen_instances: HashSet<(FileId, usize, Option<String>)>,
+    seen_instances: HashSet<(FileId, usize, Option<String>, String)>,
     reached_files: HashSet<FileId>,
 }
 
@@ -314,7 +314,7 @@ impl<'s> Builder<'s> {
     }
 
     fn push_instance(&mut self, r: Resource) {
-        if self.seen_instances.insert((r.file, r.doc_index, r.namespace.clone())) {
+        if self.seen_instances.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
             self.model.resources.push(r);
         }
     }
