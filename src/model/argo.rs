@@ -90,14 +90,16 @@ impl Builder<'_> {
         }
         let reached_all: HashSet<FileId> = resources.iter().map(|r| r.file).collect();
         let mut unreached = Vec::new();
+        // Argo built the same object again: drop the plain instance.
+        let built_keys: HashSet<(FileId, usize)> = resources.iter().map(|r| (r.file, r.doc_index)).collect();
         for r in previous {
-            if app_keys.contains(&(r.file, r.doc_index)) {
+            if app_keys.contains(&(r.file, r.doc_index)) || built_keys.contains(&(r.file, r.doc_index)) {
                 continue;
             }
-            if flux_ran || reached_all.contains(&r.file) {
-                // Flux deployed it, or Argo reached the file: keep what the
-                // Flux model made unless Argo built the same object.
-                if flux_ran && keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+            // Flux deployed it, or it is applied with the roots (an
+            // ApplicationSet, the bootstrap file's other documents).
+            if flux_ran || root_files.contains(&r.file) {
+                if keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
                     resources.push(r);
                 }
                 continue;
