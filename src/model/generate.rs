@@ -198,12 +198,7 @@ pub(super) fn finish_build(acc: &mut [Resource]) {
         r.hashed_name = false;
         let Some(hash) = content_hash(r) else { continue };
         let to = format!("{}-{hash}", r.name);
-        renames.push(Rename {
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            from: std::mem::replace(&mut r.name, to.clone()),
-            to,
-        });
+        renames.push(Rename::of(r, to));
     }
     fix_references(acc, &renames);
 }

@@ -134,30 +134,46 @@ impl Resource {
     }
 }
 
-/// Kinds the kustomize namespace transformer leaves alone.
+/// Built-in Kubernetes kinds that are cluster-scoped: what kustomize's
+/// namespace transformer knows to leave alone (it namespaces every other
+/// kind, custom ones included).
+pub const BUILTIN_CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PersistentVolume",
+    "PriorityClass",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "IngressClass",
+    "APIService",
+    "RuntimeClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "Node",
+    "CertificateSigningRequest",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "ComponentStatus",
+    "PodSecurityPolicy",
+    "TokenReview",
+    "SelfSubjectAccessReview",
+    "SubjectAccessReview",
+];
+
+/// Custom kinds of the backup stack's neighbours that are cluster-scoped.
+const CUSTOM_CLUSTER_SCOPED: &[&str] =
+    &["ClusterIssuer", "ClusterSecretStore", "ClusterExternalSecret", "VolumeSnapshotClass", "ClusterImageCatalog"];
+
+/// Whether objects of `kind` live outside namespaces (as the cluster sees
+/// it, so a namespace given to them means nothing).
 pub fn is_cluster_scoped(kind: &str) -> bool {
-    matches!(
-        kind,
-        "Namespace"
-            | "ClusterRole"
-            | "ClusterRoleBinding"
-            | "CustomResourceDefinition"
-            | "StorageClass"
-            | "PersistentVolume"
-            | "PriorityClass"
-            | "ClusterIssuer"
-            | "ClusterSecretStore"
-            | "ClusterExternalSecret"
-            | "MutatingWebhookConfiguration"
-            | "ValidatingWebhookConfiguration"
-            | "VolumeSnapshotClass"
-            | "IngressClass"
-            | "APIService"
-            | "ClusterImageCatalog"
-            | "RuntimeClass"
-            | "CSIDriver"
-            | "Node"
-    )
+    BUILTIN_CLUSTER_SCOPED.contains(&kind) || CUSTOM_CLUSTER_SCOPED.contains(&kind)
 }
 
 /// True when `text` still holds a Flux `${VAR}` placeholder or a template

@@ -11,15 +11,28 @@ use regex::Regex;
 
 use super::kustomize::{Kustomization, Patch, PatchBody, Replacement, Selector};
 use super::patch::{is_json6902, json6902, strategic_merge};
+use super::resource::BUILTIN_CLUSTER_SCOPED;
 use super::{Builder, ModelNote, Resource, Via};
 use crate::yaml::{Node, Span, Value};
 
 /// A rename kustomize makes (prefix, suffix, hash) that references follow.
 pub(super) struct Rename {
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub from: String,
-    pub to: String,
+    kind: String,
+    namespace: Option<String>,
+    from: String,
+    to: String,
+}
+
+impl Rename {
+    /// Rename `r` to `to`, remembering the old name for references.
+    pub(super) fn of(r: &mut Resource, to: String) -> Rename {
+        Rename {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            from: std::mem::replace(&mut r.name, to.clone()),
+            to,
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -284,12 +297,7 @@ pub(super) fn add_prefix_suffix(
         }
         let to = format!("{}{}{}", prefix.map_or("", |p| p.0.as_str()), r.name, suffix.map_or("", |s| s.0.as_str()));
         r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false });
-        renames.push(Rename {
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            from: std::mem::replace(&mut r.name, to.clone()),
-            to,
-        });
+        renames.push(Rename::of(r, to));
     }
     fix_references(acc, &renames);
 }
@@ -298,37 +306,7 @@ pub(super) fn add_prefix_suffix(
 /// schema). Custom kinds are namespaced to kustomize, whatever the cluster
 /// says, so they take the namespace too.
 fn kustomize_cluster_scoped(r: &Resource) -> bool {
-    let builtin = is_builtin_group(r.group());
-    builtin
-        && matches!(
-            r.kind.as_str(),
-            "Namespace"
-                | "ClusterRole"
-                | "ClusterRoleBinding"
-                | "CustomResourceDefinition"
-                | "StorageClass"
-                | "PersistentVolume"
-                | "PriorityClass"
-                | "MutatingWebhookConfiguration"
-                | "ValidatingWebhookConfiguration"
-                | "ValidatingAdmissionPolicy"
-                | "ValidatingAdmissionPolicyBinding"
-                | "IngressClass"
-                | "APIService"
-                | "RuntimeClass"
-                | "CSIDriver"
-                | "CSINode"
-                | "VolumeAttachment"
-                | "Node"
-                | "CertificateSigningRequest"
-                | "FlowSchema"
-                | "PriorityLevelConfiguration"
-                | "ComponentStatus"
-                | "PodSecurityPolicy"
-                | "TokenReview"
-                | "SelfSubjectAccessReview"
-                | "SubjectAccessReview"
-        )
+    is_builtin_group(r.group()) && BUILTIN_CLUSTER_SCOPED.contains(&r.kind.as_str())
 }
 
 /// Add `pairs` to every object's metadata (and to pod templates and claim
