@@ -27,7 +27,7 @@ use super::kustomize::{Patch, PatchBody, Selector};
 use super::patch::strategic_merge;
 use super::transform::{add_metadata, add_prefix_suffix, set_namespace};
 use super::{is_cluster_scoped, Builder, Resource, Unreached, Via};
-use crate::yaml::{str_at, Document, FileId, Node, Value};
+use crate::yaml::{str_at, str_with_span, Document, FileId, Node, Value};
 
 const ARGO_GROUP: &str = "argoproj.io";
 
@@ -198,7 +198,7 @@ impl Builder<'_> {
                 self.apply_patch(&patch, built, false);
             }
         }
-        let string = |key: &str| options.get(key).and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span)));
+        let string = |key: &str| str_with_span(Some(options), key);
         if let Some(ns) = string("namespace") {
             set_namespace(built, &ns, "Argo CD kustomize namespace");
         }

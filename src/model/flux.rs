@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::kustomize::{normalize, Patch, PatchBody, Selector};
 use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
 use super::{Builder, Resource, Via};
-use crate::yaml::{str_at, FileId, Node, Span};
+use crate::yaml::{str_at, str_with_span, FileId, Node, Span};
 
 pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
 pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
@@ -164,22 +164,16 @@ impl Builder<'_> {
             .filter_map(Node::as_nonempty_str)
             .map(str::to_string)
             .collect();
-        let target_namespace =
-            spec.and_then(|s| s.get("targetNamespace")).and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span)));
         Some(Root {
             label: format!("Flux Kustomization `{}`", r.qualified_name()),
             name: Some(r.name.clone()),
             span: r.name_span(),
             path: path.to_string(),
             components,
-            target_namespace,
+            target_namespace: str_with_span(spec, "targetNamespace"),
             vars: self.flux_vars(r),
-            name_prefix: spec
-                .and_then(|s| s.get("namePrefix"))
-                .and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span))),
-            name_suffix: spec
-                .and_then(|s| s.get("nameSuffix"))
-                .and_then(|n| Some((n.as_nonempty_str()?.to_string(), n.span))),
+            name_prefix: str_with_span(spec, "namePrefix"),
+            name_suffix: str_with_span(spec, "nameSuffix"),
             common_metadata: spec.and_then(|s| s.get("commonMetadata")).cloned(),
             patches: spec
                 .and_then(|s| s.get("patches"))

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::yaml::{FileId, Node, SourceFile, Span};
+use crate::yaml::{str_with_span, FileId, Node, SourceFile, Span};
 
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -113,7 +113,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
     }
     let dir = source.path.parent().map(Path::to_path_buf).unwrap_or_default();
     let is_component = root.get("kind").and_then(Node::as_str) == Some("Component");
-    let string_at = |key: &str| root.get(key).and_then(|n| n.as_nonempty_str().map(|s| (s.to_string(), n.span)));
+    let string_at = |key: &str| str_with_span(Some(root), key);
     let mut k = Kustomization {
         file,
         is_component,

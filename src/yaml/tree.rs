@@ -195,6 +195,13 @@ impl Node {
     }
 }
 
+/// The non-empty string under `key` of `node` with where it is written (a
+/// setting whose span a provenance note points at).
+pub fn str_with_span(node: Option<&Node>, key: &str) -> Option<(String, Span)> {
+    let value = node?.get(key)?;
+    Some((value.as_nonempty_str()?.to_string(), value.span))
+}
+
 /// The non-empty string at `path` below `node`, if any.
 pub fn str_at<'a>(node: Option<&'a Node>, path: &[&str]) -> Option<&'a str> {
     node?.path(path).and_then(Node::as_nonempty_str)
