@@ -103,14 +103,22 @@ impl Builder<'_> {
         // directory): their keys are merged, the first definition of a key wins.
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
-        let mut docs: Vec<&crate::yaml::Document> = self
-            .sources
-            .documents
+        let index = self.configs.get_or_init(|| {
+            let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
+            for (i, d) in self.sources.documents.iter().enumerate() {
+                let kind = d.root.get("kind").and_then(Node::as_str);
+                let name = d.root.path(&["metadata", "name"]).and_then(Node::as_str);
+                if let (Some(kind @ ("ConfigMap" | "Secret")), Some(name)) = (kind, name) {
+                    index.entry((kind.to_string(), name.to_string())).or_default().push(i);
+                }
+            }
+            index
+        });
+        let mut docs: Vec<&crate::yaml::Document> = index
+            .get(&(kind.to_string(), name.to_string()))
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|d| {
-                d.root.get("kind").and_then(Node::as_str) == Some(kind)
-                    && d.root.path(&["metadata", "name"]).and_then(Node::as_str) == Some(name)
-            })
+            .filter_map(|&i| self.sources.documents.get(i))
             .collect();
         // Prefer the namespace asked for (a stable sort keeps file order).
         docs.sort_by_key(|d| d.root.path(&["metadata", "namespace"]).and_then(Node::as_str) != namespace);

@@ -67,6 +67,9 @@ struct Builder<'s> {
     /// How many notes are about files themselves (remote bases, missing
     /// paths), made before any build.
     static_notes: usize,
+    /// ConfigMap and Secret documents by (kind, name), in file order, for
+    /// `substituteFrom` (built on first use).
+    configs: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
     /// Inline patches parsed once, by the span of their text.
     inline_cache: inline::InlineCache,
     /// Compiled patch-target patterns (`None`: not a valid expression).
@@ -146,6 +149,7 @@ impl<'s> Builder<'s> {
             subdirs,
             kustomizations,
             static_notes: 0,
+            configs: std::cell::OnceCell::new(),
             inline_cache: HashMap::new(),
             regex_cache: HashMap::new(),
             docs_by_file,
