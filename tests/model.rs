@@ -101,6 +101,8 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
         vec![
             // The resource of a chart claim is what declares it: the Application.
             ("pvc-unprotected".into(), "argocd/media".into(), format!("{ARGO}/charts/media/values-prod.yaml")),
+            // A matrix of a clusters generator (unknown here) and git directories.
+            ("pvc-unprotected".into(), "cache/cache-data".into(), format!("{ARGO}/shared/cache/pvc.yaml")),
             ("pvc-unprotected".into(), "databases/db-data".into(), format!("{ARGO}/standalone/db/pvc.yaml")),
             ("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml")),
         ],

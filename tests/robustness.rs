@@ -114,7 +114,7 @@ fn hostile_builds_are_notes_not_crashes() {
     write(
         d,
         "appset.yaml",
-        b"apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n    - git: {directories: [{path: '['}, {path: 'apps/*'}], files: [{path: '**'}]}\n    - matrix: {}\n    - list: {elements: [1, {a: {b: c}}]}\n  template: {metadata: {name: '{{ .path.basename | upper }}{{'}, spec: {source: {path: '{{index .path.segments 99}}'}}}\n",
+        b"apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n    - git: {directories: [{path: '['}, {path: 'apps/*'}], files: [{path: '**'}]}\n    - matrix: {}\n    - clusters: {}\n    - list: {elements: [1, {a: {b: c}}]}\n  template: {metadata: {name: '{{ .path.basename | upper }}{{'}, spec: {source: {path: '{{index .path.segments 99}}'}}}\n",
     );
     write(d, "apps/x/app.yaml", b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec: {source: {path: apps/x}, sources: [{path: ../../..}, {chart: c}]}\n");
     let start = Instant::now();
@@ -127,5 +127,5 @@ fn hostile_builds_are_notes_not_crashes() {
     assert!(text.contains("inline patch does not parse"), "{text}");
     assert!(text.contains("patch not applied to ConfigMap `cm`"), "{text}");
     assert!(text.contains("is not a file lifeboat read"), "{text}");
-    assert!(text.contains("the `matrix` generator is not modelled"), "{text}");
+    assert!(text.contains("the `clusters` generator's parameters are not known here"), "{text}");
 }

@@ -123,7 +123,10 @@ impl Builder<'_> {
         let label = format!("Argo CD Application `{}`", app.name);
         let span = app.name_span();
         let spec = app.spec().cloned();
-        let destination = str_at(spec.as_ref(), &["destination", "namespace"]).map(str::to_string);
+        // A namespace left as a placeholder (a cluster generator's) is unknown.
+        let destination = str_at(spec.as_ref(), &["destination", "namespace"])
+            .filter(|ns| !super::is_unresolved(ns))
+            .map(str::to_string);
         let single = spec.as_ref().and_then(|s| s.get("source")).cloned();
         let many: Vec<Node> = spec.as_ref().and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq).to_vec();
         // `$ref/…` value files name the root of the source with that `ref`.
@@ -255,32 +258,7 @@ impl Builder<'_> {
         let Some(template) = spec.get("template").filter(|t| t.is_map()) else { return Vec::new() };
         let mut apps = Vec::new();
         for generator in spec.get("generators").map_or(&[][..], Node::as_seq) {
-            let mut sets: Vec<Params> = Vec::new();
-            if let Some(git) = generator.get("git") {
-                sets.extend(self.git_directories(git));
-                sets.extend(self.git_files(git));
-            } else if let Some(list) = generator.get("list") {
-                for element in list.get("elements").map_or(&[][..], Node::as_seq) {
-                    let mut params = Params::new();
-                    flatten("", element, &mut params);
-                    sets.push(params);
-                }
-            } else {
-                let kind = generator.as_map().first().and_then(|(k, _)| k.as_str()).unwrap_or("?");
-                self.note(span, format!("{label}: the `{kind}` generator is not modelled"));
-                continue;
-            }
-            let values = generator.get("git").or_else(|| generator.get("list")).and_then(|g| g.get("values"));
-            for mut params in sets {
-                for (k, v) in values.map_or(&[][..], Node::as_map) {
-                    if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
-                        let rendered = render_text(v, &params);
-                        params.insert(format!("values.{k}"), rendered);
-                    }
-                }
-                if !selected(generator.get("selector"), &params) {
-                    continue;
-                }
+            for params in self.generator_params(generator, &label, span, 0) {
                 let mut root = template.clone();
                 render(&mut root, &params);
                 // `templatePatch` (Go-templated YAML) is not evaluated; an
@@ -312,6 +290,73 @@ impl Builder<'_> {
             }
         }
         apps
+    }
+
+    /// The parameter sets of one generator, its `values` and `selector`
+    /// applied. `matrix` crosses its two children, `merge` keeps its base's
+    /// sets; a generator whose parameters come from the cluster or an
+    /// outside service (`clusters`, `scmProvider`, `pullRequest` …) gives one
+    /// set with nothing known, so placeholders naming them stay unresolved.
+    fn generator_params(
+        &mut self,
+        generator: &Node,
+        label: &str,
+        span: crate::yaml::Span,
+        depth: usize,
+    ) -> Vec<Params> {
+        let children = |key: &str| generator.path(&[key, "generators"]).map_or(&[][..], Node::as_seq).to_vec();
+        let (sets, spec) = if let Some(git) = generator.get("git") {
+            let mut sets = self.git_directories(git);
+            sets.extend(self.git_files(git));
+            (sets, Some(git))
+        } else if let Some(list) = generator.get("list") {
+            let sets = list
+                .get("elements")
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .map(|element| {
+                    let mut params = Params::new();
+                    flatten("", element, &mut params);
+                    params
+                })
+                .collect();
+            (sets, Some(list))
+        } else if generator.get("matrix").is_some() && depth < 4 {
+            let mut sets = vec![Params::new()];
+            for child in children("matrix") {
+                let child_sets = self.generator_params(&child, label, span, depth + 1);
+                sets = sets
+                    .iter()
+                    .flat_map(|a| {
+                        child_sets.iter().map(move |b| a.iter().chain(b).map(|(k, v)| (k.clone(), v.clone())).collect())
+                    })
+                    .collect();
+            }
+            (sets, generator.get("matrix"))
+        } else if generator.get("merge").is_some() && depth < 4 {
+            let base = children("merge").first().map(|g| self.generator_params(g, label, span, depth + 1));
+            (base.unwrap_or_default(), generator.get("merge"))
+        } else {
+            let kind = generator.as_map().first().and_then(|(k, _)| k.as_str()).unwrap_or("?");
+            self.note(
+                span,
+                format!("{label}: the `{kind}` generator's parameters are not known here; placeholders naming them stay unresolved"),
+            );
+            (vec![Params::new()], generator.as_map().first().map(|(_, v)| v))
+        };
+        let values = spec.and_then(|g| g.get("values"));
+        sets.into_iter()
+            .map(|mut params| {
+                for (k, v) in values.map_or(&[][..], Node::as_map) {
+                    if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                        let rendered = render_text(v, &params);
+                        params.insert(format!("values.{k}"), rendered);
+                    }
+                }
+                params
+            })
+            .filter(|params| selected(generator.get("selector"), params))
+            .collect()
     }
 
     /// Directories of this repository relative to its root (the scanned path
