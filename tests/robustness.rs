@@ -129,3 +129,29 @@ fn hostile_builds_are_notes_not_crashes() {
     assert!(text.contains("is not a file lifeboat read"), "{text}");
     assert!(text.contains("the `clusters` generator's parameters are not known here"), "{text}");
 }
+
+/// A chain of kustomizations far deeper than any real repository: followed
+/// to a bound, with a note, never to a stack overflow.
+#[test]
+fn a_very_deep_include_chain_is_bounded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let depth = 3_000;
+    for i in 0..depth {
+        let sub = d.join(format!("k{i}"));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let next =
+            if i + 1 < depth { format!("resources: [../k{}]\n", i + 1) } else { "resources: [pvc.yaml]\n".into() };
+        write(&sub, "kustomization.yaml", next.as_bytes());
+    }
+    write(
+        &d.join(format!("k{}", depth - 1)),
+        "pvc.yaml",
+        b"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: deep}\n",
+    );
+    let out = lifeboat().args(["check", "--verbose", "--fail-on", "never"]).arg(d).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "no crash: {stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kustomizations nest deeper than 100 levels here: not followed"), "{text}");
+}

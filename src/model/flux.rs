@@ -341,15 +341,19 @@ impl Builder<'_> {
     }
 
     fn reach_kustomization(&self, kid: FileId, files: &mut HashSet<FileId>, seen: &mut HashSet<FileId>) {
-        if !seen.insert(kid) {
-            return;
-        }
-        let Some(k) = self.kustomizations.get(&kid) else { return };
-        for entry in k.resources.iter().chain(&k.components) {
-            if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
-                self.reach_kustomization(child, files, seen);
-            } else if let Some(&file) = self.index.files.get(&entry.path) {
-                files.insert(file);
+        // A worklist, not recursion: include chains can be long.
+        let mut todo = vec![kid];
+        while let Some(kid) = todo.pop() {
+            if !seen.insert(kid) {
+                continue;
+            }
+            let Some(k) = self.kustomizations.get(&kid) else { continue };
+            for entry in k.resources.iter().chain(&k.components) {
+                if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
+                    todo.push(child);
+                } else if let Some(&file) = self.index.files.get(&entry.path) {
+                    files.insert(file);
+                }
             }
         }
     }

@@ -29,6 +29,11 @@ pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
 use crate::yaml::{Document, FileId, Sources, Span};
 use kustomize::{Kustomization, PathIndex};
 
+/// How deep kustomizations may include one another before lifeboat stops
+/// following (real repositories nest a handful of levels; this bounds the
+/// recursion on hostile input).
+const MAX_NESTING: usize = 100;
+
 /// A document that is not deployed, and why.
 #[derive(Debug, Clone)]
 pub struct Unreached {
@@ -278,6 +283,13 @@ impl<'s> Builder<'s> {
     fn accumulate_with(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>, extra: &[FileId]) {
         if stack.contains(&kid) {
             return; // a cycle: kustomize would refuse it; nothing more to add
+        }
+        if stack.len() >= MAX_NESTING {
+            if let Some(doc) = self.docs_by_file.get(&kid).and_then(|d| d.first()) {
+                let span = doc.root.span;
+                self.note(span, format!("kustomizations nest deeper than {MAX_NESTING} levels here: not followed"));
+            }
+            return;
         }
         let Some(k) = self.kustomizations.get(&kid).cloned() else {
             return;
