@@ -188,3 +188,25 @@ fn two_overlays_of_one_base_in_one_namespace_are_two_instances() {
     let names: Vec<String> = findings(&report).into_iter().map(|(_, name, _)| name).collect();
     assert_eq!(names, vec!["apps/a-data".to_string(), "apps/b-data".to_string()]);
 }
+
+#[test]
+fn flux_kustomizations_that_deploy_each_other_are_still_expanded() {
+    // `a` deploys apps/ (which holds `b`), `b` deploys clusters/ (which holds
+    // `a`): each is produced by the other, neither is on top.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    let ks = |name: &str, path: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  path: {path}\n  targetNamespace: media\n")
+    };
+    for (rel, text) in [
+        ("clusters/a.yaml", ks("a", "./apps")),
+        ("apps/b.yaml", ks("b", "./clusters")),
+        ("apps/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: library}\n".to_string()),
+    ] {
+        std::fs::create_dir_all(d.join(rel).parent().expect("a parent")).expect("mkdir");
+        std::fs::write(d.join(rel), text).expect("write");
+    }
+    let report = json_report(d, &["--select", "pvc-unprotected"]);
+    let names: Vec<String> = findings(&report).into_iter().map(|(_, name, _)| name).collect();
+    assert_eq!(names, vec!["media/library".to_string()]);
+}

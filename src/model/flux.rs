@@ -405,7 +405,9 @@ impl Builder<'_> {
         // Notes of the plain-kustomize pass do not hold for what Flux builds
         // (components it adds, say); those about the files themselves do.
         self.model.notes.truncate(self.static_notes);
-        let mut queue: Vec<Resource> = raw.into_iter().filter(|r| !produced.contains(&(r.file, r.doc_index))).collect();
+        let top: Vec<Resource> = raw.iter().filter(|r| !produced.contains(&(r.file, r.doc_index))).cloned().collect();
+        // Roots that all produce one another (a cycle) start from all of them.
+        let mut queue: Vec<Resource> = if top.is_empty() { raw } else { top };
         let mut resources: Vec<Resource> = queue.clone();
         let mut seen_roots: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
         let mut seen: HashSet<(FileId, usize, Option<String>, String)> =
