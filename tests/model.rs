@@ -105,6 +105,8 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
             ("pvc-unprotected".into(), "cache/cache-data".into(), format!("{ARGO}/shared/cache/pvc.yaml")),
             ("pvc-unprotected".into(), "databases/db-data".into(), format!("{ARGO}/standalone/db/pvc.yaml")),
             ("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml")),
+            // A recursive directory source; its excluded `old/` is not deployed.
+            ("pvc-unprotected".into(), "tools/tools-data".into(), format!("{ARGO}/standalone/tools/jobs/pvc.yaml")),
         ],
         "notes is backed up; legacy is excluded from the generator, so not deployed; db takes the \
          Application's kustomize namePrefix and namespace; media's claim comes from an in-repo value file"
@@ -113,8 +115,9 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
     assert!(related.iter().any(|m| m == "deployed by Argo CD Application `photos`"), "{related:?}");
     assert!(related.iter().any(|m| m == "rendered by Argo CD ApplicationSet `apps`"), "{related:?}");
     let unreached = unreached(ARGO);
-    assert_eq!(unreached.len(), 1, "{unreached:?}");
-    assert!(unreached.iter().all(|u| u.contains("apps/legacy/pvc.yaml")), "{unreached:?}");
+    assert_eq!(unreached.len(), 2, "{unreached:?}");
+    assert!(unreached.iter().any(|u| u.contains("apps/legacy/pvc.yaml")), "{unreached:?}");
+    assert!(unreached.iter().any(|u| u.contains("standalone/tools/old/pvc.yaml")), "{unreached:?}");
     snapshots("argo-appset", ARGO);
 }
 

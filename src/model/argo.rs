@@ -162,12 +162,22 @@ impl Builder<'_> {
                     merge_values(&mut app, index, values);
                 }
             } else {
-                for file in self.dirs.get(&dir).cloned().unwrap_or_default() {
-                    self.instantiate_file(file, None, &mut built);
-                }
-                if recurse {
-                    for sub in self.subdirs.get(&dir).cloned().unwrap_or_default() {
-                        self.all_files(&sub, &mut built);
+                // A plain directory: its files (and its subdirectories' with
+                // `recurse`), filtered by `directory.include`/`exclude`.
+                let mut files = Vec::new();
+                self.files_below(&dir, recurse, &mut files);
+                let pattern = |key: &str| source.path(&["directory", key]).and_then(Node::as_nonempty_str);
+                let include = pattern("include").map(|p| Globs::new(&[p]));
+                let exclude = pattern("exclude").map(|p| Globs::new(&[p]));
+                for file in files {
+                    let Some(rel) = self.sources.file(file).and_then(|f| {
+                        let rel = super::kustomize::normalize(&f.path);
+                        rel.strip_prefix(&dir).ok().map(|r| r.to_string_lossy().replace('\\', "/"))
+                    }) else {
+                        continue;
+                    };
+                    if include.as_ref().is_none_or(|g| g.any(&rel)) && !exclude.as_ref().is_some_and(|g| g.any(&rel)) {
+                        self.instantiate_file(file, None, &mut built);
                     }
                 }
             }
@@ -219,11 +229,20 @@ impl Builder<'_> {
 
     /// Every YAML file below `dir` as it is.
     fn all_files(&mut self, dir: &Path, out: &mut Vec<Resource>) {
-        for file in self.dirs.get(dir).cloned().unwrap_or_default() {
+        let mut files = Vec::new();
+        self.files_below(dir, true, &mut files);
+        for file in files {
             self.instantiate_file(file, None, out);
         }
-        for sub in self.subdirs.get(dir).cloned().unwrap_or_default() {
-            self.all_files(&sub, out);
+    }
+
+    /// The YAML files of `dir` (and below it, with `recursive`).
+    fn files_below(&self, dir: &Path, recursive: bool, out: &mut Vec<FileId>) {
+        out.extend(self.dirs.get(dir).map_or(&[][..], Vec::as_slice));
+        if recursive {
+            for sub in self.subdirs.get(dir).map_or(&[][..], Vec::as_slice) {
+                self.files_below(sub, true, out);
+            }
         }
     }
 
