@@ -1,12 +1,17 @@
 //! The model stage: turn documents into deployed `Resource` instances.
 //!
-//! kustomizations that nothing includes are roots; every file they reach
-//! (through `resources:`, `bases:` and `components:`, recursively) becomes an
-//! instance in the namespace kustomize would give it. Files named only as
-//! patches are not resources. A YAML file in a directory whose
-//! kustomization does not list it is not deployed: it is counted as
-//! unreached, never linted and never silently dropped. Files outside any
-//! kustomization are read one by one.
+//! First, kustomize: kustomizations that nothing includes are roots, each
+//! built as `kustomize build` would (`transform.rs`, `generate.rs`,
+//! `replace.rs`, `patch.rs`; checked against kubectl in
+//! `tests/kustomize_diff.rs`). Files a kustomization reads but does not list
+//! as resources (patches, replacements, generator inputs) are not resources.
+//! A YAML file in a directory whose kustomization does not list it is not
+//! deployed: it is counted as unreached, never linted and never silently
+//! dropped. Files outside any kustomization are read one by one.
+//!
+//! Then, when the repository has them, Flux Kustomizations (`flux.rs`) and
+//! Argo CD Applications and ApplicationSets (`argo.rs`) replace that reading
+//! with what they deploy, and what none of them reaches is unreached.
 
 mod argo;
 mod flux;
