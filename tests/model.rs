@@ -213,3 +213,50 @@ fn flux_kustomizations_that_deploy_each_other_are_still_expanded() {
     let names: Vec<String> = findings(&report).into_iter().map(|(_, name, _)| name).collect();
     assert_eq!(names, vec!["media/library".to_string()]);
 }
+
+#[test]
+fn a_flux_kustomization_whose_source_is_another_repository_deploys_nothing_here() {
+    // `app` reads ./deploy of github.com/other/app; this repository's own
+    // deploy/ is another directory altogether.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    let git = |name: &str, url: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: {name}, namespace: flux-system}}\nspec: {{url: \"{url}\"}}\n")
+    };
+    let ks = |name: &str, path: &str, source: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  path: {path}\n  targetNamespace: apps\n  sourceRef: {{kind: GitRepository, name: {source}}}\n")
+    };
+    for (rel, text) in [
+        (
+            "clusters/main/sync.yaml",
+            format!(
+                "{}---\n{}",
+                git("flux-system", "ssh://git@github.com/me/home.git"),
+                ks("flux-system", "./clusters/main", "flux-system")
+            ),
+        ),
+        (
+            "clusters/main/app.yaml",
+            format!("{}---\n{}", git("upstream", "https://github.com/other/app"), ks("app", "./deploy", "upstream")),
+        ),
+        ("clusters/main/mine.yaml", ks("mine", "./mine", "flux-system")),
+        ("deploy/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: theirs}\n".to_string()),
+        ("mine/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: ours}\n".to_string()),
+    ] {
+        std::fs::create_dir_all(d.join(rel).parent().expect("a parent")).expect("mkdir");
+        std::fs::write(d.join(rel), text).expect("write");
+    }
+    let report = json_report(d, &["--select", "pvc-unprotected"]);
+    let names: Vec<String> = findings(&report).into_iter().map(|(_, name, _)| name).collect();
+    assert_eq!(names, vec!["apps/ours".to_string()], "deploy/ here is not what `app` deploys");
+    let out = run(&["check", &d.to_string_lossy(), "--verbose", "--fail-on", "never"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("its source GitRepository `upstream` (https://github.com/other/app) is another repository"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PersistentVolumeClaim theirs") && text.contains("not deployed by any Flux Kustomization"),
+        "{text}"
+    );
+}

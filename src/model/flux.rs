@@ -45,6 +45,9 @@ struct Root {
     common_metadata: Option<Node>,
     /// `spec.patches` (inline, with optional targets).
     patches: Vec<Patch>,
+    /// Its source is another repository (the source and its URL): nothing
+    /// here is what it deploys.
+    external: Option<String>,
 }
 
 pub fn is_flux_root(r: &Resource) -> bool {
@@ -95,20 +98,17 @@ impl Builder<'_> {
         Some(vars)
     }
 
-    /// The `data`/`stringData` of a ConfigMap or Secret anywhere in the repo
-    /// (deployed or not: cluster settings often live beside the Flux roots),
-    /// and whether its values are hidden (SOPS, or base64 `data`).
-    fn find_config(&self, kind: &str, name: &str, namespace: Option<&str>) -> Option<(Node, bool)> {
-        // Several clusters in one repo often each define it (one per cluster
-        // directory): their keys are merged, the first definition of a key wins.
-        let mut merged: Vec<(Node, Node)> = Vec::new();
-        let mut hidden = false;
+    /// The documents of a ConfigMap, Secret, GitRepository or FluxInstance named `name`
+    /// anywhere in the repository, those in `namespace` first (then file order).
+    fn find_documents(&self, kind: &str, name: &str, namespace: Option<&str>) -> Vec<&crate::yaml::Document> {
         let index = self.configs.get_or_init(|| {
             let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
             for (i, d) in self.sources.documents.iter().enumerate() {
                 let kind = d.root.get("kind").and_then(Node::as_str);
                 let name = d.root.path(&["metadata", "name"]).and_then(Node::as_str);
-                if let (Some(kind @ ("ConfigMap" | "Secret")), Some(name)) = (kind, name) {
+                if let (Some(kind @ ("ConfigMap" | "Secret" | "GitRepository" | "FluxInstance")), Some(name)) =
+                    (kind, name)
+                {
                     index.entry((kind.to_string(), name.to_string())).or_default().push(i);
                 }
             }
@@ -120,8 +120,19 @@ impl Builder<'_> {
             .iter()
             .filter_map(|&i| self.sources.documents.get(i))
             .collect();
-        // Prefer the namespace asked for (a stable sort keeps file order).
         docs.sort_by_key(|d| d.root.path(&["metadata", "namespace"]).and_then(Node::as_str) != namespace);
+        docs
+    }
+
+    /// The `data`/`stringData` of a ConfigMap or Secret anywhere in the repo
+    /// (deployed or not: cluster settings often live beside the Flux roots),
+    /// and whether its values are hidden (SOPS, or base64 `data`).
+    fn find_config(&self, kind: &str, name: &str, namespace: Option<&str>) -> Option<(Node, bool)> {
+        // Several clusters in one repo often each define it (one per cluster
+        // directory): their keys are merged, the first definition of a key wins.
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        let mut hidden = false;
+        let docs = self.find_documents(kind, name, namespace);
         let found = !docs.is_empty();
         for doc in docs {
             let root = &doc.root;
@@ -156,6 +167,7 @@ impl Builder<'_> {
                 name_suffix: None,
                 common_metadata: None,
                 patches: Vec::new(),
+                external: None,
             });
         }
         if r.annotation("kustomize.toolkit.fluxcd.io/reconcile").and_then(Node::as_str) == Some("disabled") {
@@ -183,6 +195,7 @@ impl Builder<'_> {
             name_prefix: str_with_span(spec, "namePrefix"),
             name_suffix: str_with_span(spec, "nameSuffix"),
             common_metadata: spec.and_then(|s| s.get("commonMetadata")).cloned(),
+            external: self.external_source(r),
             patches: spec
                 .and_then(|s| s.get("patches"))
                 .map_or(&[][..], Node::as_seq)
@@ -197,6 +210,28 @@ impl Builder<'_> {
                 })
                 .collect(),
         })
+    }
+
+    /// The source of Kustomization `r` when it is a GitRepository defined
+    /// here whose URL names another repository than this one's (the URL of
+    /// the `flux-system` GitRepository or of the FluxInstance's sync); `None`
+    /// when it is this repository or that cannot be told.
+    fn external_source(&self, r: &Resource) -> Option<String> {
+        let source = r.spec()?.get("sourceRef")?;
+        if source.get("kind").and_then(Node::as_str) != Some("GitRepository") {
+            return None;
+        }
+        let name = source.get("name").and_then(Node::as_str)?;
+        if name == "flux-system" {
+            return None;
+        }
+        let url = |kind: &str, name: &str, path: &[&str]| -> Option<String> {
+            self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
+        };
+        let own = url("GitRepository", "flux-system", &["spec", "url"])
+            .or_else(|| url("FluxInstance", "flux", &["spec", "sync", "url"]))?;
+        let theirs = url("GitRepository", name, &["spec", "url"])?;
+        (repository_id(&theirs) != repository_id(&own)).then(|| format!("GitRepository `{name}` ({theirs})"))
     }
 
     /// The directory a Flux path names. Paths are relative to the source's
@@ -234,6 +269,10 @@ impl Builder<'_> {
     /// targetNamespace on every instance.
     fn expand_root(&mut self, root: &Root, gaps: &mut Vec<SubstitutionGap>) -> Vec<Resource> {
         let mut out = Vec::new();
+        if let Some(source) = &root.external {
+            self.note(root.span, format!("{}: its source {source} is another repository: not read", root.label));
+            return out;
+        }
         let Some(dir) = self.flux_dir(&root.path) else {
             self.model.notes.push(super::ModelNote {
                 span: root.span,
@@ -459,4 +498,12 @@ impl Builder<'_> {
         self.model.substitution_gaps = gaps;
         true
     }
+}
+
+/// `owner/repo` of a Git URL (`https://host/owner/repo.git`,
+/// `ssh://git@host/owner/repo`, `git@host:owner/repo`), lowercased.
+fn repository_id(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/').trim_end_matches(".git").to_lowercase().replace(':', "/");
+    let parts: Vec<&str> = url.split('/').filter(|p| !p.is_empty()).collect();
+    parts.iter().rev().take(2).rev().copied().collect::<Vec<_>>().join("/")
 }
