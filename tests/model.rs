@@ -111,6 +111,8 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
         "notes is backed up; legacy is excluded from the generator, so not deployed; db takes the \
          Application's kustomize namePrefix and namespace; media's claim comes from an in-repo value file"
     );
+    // `upstream-photos` points at another repository's apps/photos: not
+    // built from this one (no `upstream/photos-data`).
     let related = related(&report);
     assert!(related.iter().any(|m| m == "deployed by Argo CD Application `photos`"), "{related:?}");
     assert!(related.iter().any(|m| m == "rendered by Argo CD ApplicationSet `apps`"), "{related:?}");

@@ -50,6 +50,7 @@ impl Builder<'_> {
         if roots.is_empty() {
             return false;
         }
+        self.argo_own_repository = own_repository(&roots);
         let mut queue = roots.clone();
         let mut built: Vec<Resource> = Vec::new();
         let mut apps: Vec<Resource> = Vec::new();
@@ -143,6 +144,13 @@ impl Builder<'_> {
             if super::is_unresolved(path) {
                 self.note(span, format!("{label}: source path `{path}` is not resolved"));
                 continue;
+            }
+            let repo = source.get("repoURL").and_then(Node::as_str).filter(|u| !super::is_unresolved(u));
+            if let (Some(url), Some(own)) = (repo, &self.argo_own_repository) {
+                if super::repository_id(url) != *own {
+                    self.note(span, format!("{label}: its source {url} is another repository: not read"));
+                    continue;
+                }
             }
             let Some(dir) = self.flux_dir(path) else {
                 self.note(span, format!("{label}: path `{path}` is not a directory lifeboat read"));
@@ -464,6 +472,31 @@ impl Builder<'_> {
         }
         out
     }
+}
+
+/// This repository, as Argo CD roots name it: the repository most of their
+/// path sources (`repoURL` with a `path`) point at.
+fn own_repository(roots: &[Resource]) -> Option<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in roots {
+        let mut sources: Vec<&Node> = Vec::new();
+        for spec in [r.spec(), r.spec().and_then(|s| s.path(&["template", "spec"]))].into_iter().flatten() {
+            sources.extend(spec.get("source"));
+            sources.extend(spec.get("sources").map_or(&[][..], Node::as_seq));
+        }
+        let mut generators: Vec<&Node> = Vec::new();
+        r.spec().and_then(|s| s.get("generators")).inspect(|g| g.walk(&mut |n: &Node| generators.extend(n.get("git"))));
+        for (url, has_path) in sources
+            .iter()
+            .map(|s| (s.get("repoURL"), s.get("path").is_some()))
+            .chain(generators.iter().map(|g| (g.get("repoURL"), true)))
+        {
+            if let Some(url) = url.and_then(Node::as_str).filter(|u| has_path && !super::is_unresolved(u)) {
+                *counts.entry(super::repository_id(url)).or_default() += 1;
+            }
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(id, _)| id)
 }
 
 /// Argo's globs: `*` stays within one path segment, `**` crosses them. A

@@ -231,7 +231,8 @@ impl Builder<'_> {
         let own = url("GitRepository", "flux-system", &["spec", "url"])
             .or_else(|| url("FluxInstance", "flux", &["spec", "sync", "url"]))?;
         let theirs = url("GitRepository", name, &["spec", "url"])?;
-        (repository_id(&theirs) != repository_id(&own)).then(|| format!("GitRepository `{name}` ({theirs})"))
+        (super::repository_id(&theirs) != super::repository_id(&own))
+            .then(|| format!("GitRepository `{name}` ({theirs})"))
     }
 
     /// The directory a Flux path names. Paths are relative to the source's
@@ -498,12 +499,4 @@ impl Builder<'_> {
         self.model.substitution_gaps = gaps;
         true
     }
-}
-
-/// `owner/repo` of a Git URL (`https://host/owner/repo.git`,
-/// `ssh://git@host/owner/repo`, `git@host:owner/repo`), lowercased.
-fn repository_id(url: &str) -> String {
-    let url = url.trim().trim_end_matches('/').trim_end_matches(".git").to_lowercase().replace(':', "/");
-    let parts: Vec<&str> = url.split('/').filter(|p| !p.is_empty()).collect();
-    parts.iter().rev().take(2).rev().copied().collect::<Vec<_>>().join("/")
 }

@@ -82,6 +82,8 @@ struct Builder<'s> {
     configs: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
     /// Inline patches parsed once, by the span of their text.
     inline_cache: inline::InlineCache,
+    /// This repository as Argo CD roots name it (`owner/repo`).
+    argo_own_repository: Option<String>,
     /// Compiled patch-target patterns (`None`: not a valid expression).
     regex_cache: HashMap<String, Option<regex::Regex>>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
@@ -161,6 +163,7 @@ impl<'s> Builder<'s> {
             static_notes: 0,
             configs: std::cell::OnceCell::new(),
             inline_cache: HashMap::new(),
+            argo_own_repository: None,
             regex_cache: HashMap::new(),
             docs_by_file,
             model: Model::default(),
@@ -339,4 +342,13 @@ impl<'s> Builder<'s> {
             self.model.resources.push(r);
         }
     }
+}
+
+/// `owner/repo` of a Git URL (`https://host/owner/repo.git`,
+/// `ssh://git@host/owner/repo`, `git@host:owner/repo`), lowercased: what
+/// tells this repository from another.
+fn repository_id(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/').trim_end_matches(".git").to_lowercase().replace(':', "/");
+    let parts: Vec<&str> = url.split('/').filter(|p| !p.is_empty()).collect();
+    parts.iter().rev().take(2).rev().copied().collect::<Vec<_>>().join("/")
 }
