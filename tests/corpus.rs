@@ -215,3 +215,67 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
     expected.push(("pvc-unprotected", "ai-system/open-webui"));
     expect("xunholy__k8s-gitops", &expected);
 }
+
+/// The rows of the markdown table in LABELS.md section `heading` (cells
+/// trimmed), or nothing when the section is absent.
+fn label_rows(labels: &str, heading: &str) -> Vec<Vec<String>> {
+    let Some(start) = labels.find(heading) else { return Vec::new() };
+    let section = &labels[start..];
+    let section = &section[..section[heading.len()..].find("\n## ").map_or(section.len(), |i| i + heading.len())];
+    section
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| l.split('|').map(|c| c.trim().to_string()).collect::<Vec<_>>())
+        .collect()
+}
+
+/// `(namespace, name)` of the inventory's items of `kind`.
+fn inventoried(root: &Path, kind: &str) -> std::collections::BTreeSet<(String, String)> {
+    let out = common::run(&["inventory", &root.to_string_lossy(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    report["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["kind"] == kind)
+        .map(|i| (i["namespace"].as_str().unwrap_or("").to_string(), i["name"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[test]
+fn every_labelled_cluster_and_pvc_is_deployed_where_labels_say() {
+    // LABELS.md lists every CNPG Cluster instance (namespace, name) and a
+    // sample of PVC manifests with whether they are deployed. lifeboat's
+    // inventory must hold each deployed one under the same namespace and
+    // name, and none of those LABELS calls not deployed.
+    let Some(corpus) = corpus() else { return };
+    let mut checked = 0;
+    let mut repos: Vec<_> = std::fs::read_dir(corpus).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    repos.sort();
+    for repo in repos.into_iter().filter(|p| p.join("LABELS.md").is_file()) {
+        let labels = std::fs::read_to_string(repo.join("LABELS.md")).unwrap_or_default();
+        let first_word = |cell: &str| cell.split(' ').next().unwrap_or("").to_string();
+        let clusters: Vec<(String, String)> = label_rows(&labels, "## CNPG Clusters")
+            .iter()
+            .filter(|c| c.len() > 4 && c[1].parse::<u32>().is_ok())
+            .map(|c| (first_word(&c[2]), c[3].trim_matches('`').to_string()))
+            .collect();
+        let have = inventoried(&repo, "CNPG Cluster");
+        for cluster in &clusters {
+            assert!(have.contains(cluster), "{}: Cluster {cluster:?} missing from {have:?}", repo.display());
+        }
+        assert_eq!(have.len(), clusters.len(), "{}: Clusters LABELS does not list: {have:?}", repo.display());
+        let pvcs = inventoried(&repo, "PVC");
+        for row in label_rows(&labels, "## PersistentVolumeClaim manifests")
+            .iter()
+            .filter(|c| c.len() > 6 && c[2].starts_with('`'))
+        {
+            let key = (first_word(&row[1]), row[2].trim_matches('`').to_string());
+            let deployed = row[5].starts_with("yes") || row[5] == "deployed";
+            assert_eq!(pvcs.contains(&key), deployed, "{}: PVC {key:?} is {} in LABELS", repo.display(), row[5]);
+            checked += 1;
+        }
+        checked += clusters.len();
+    }
+    assert!(checked > 150, "too few labelled rows checked ({checked}): did the LABELS format change?");
+}
