@@ -262,3 +262,37 @@ fn a_flux_kustomization_whose_source_is_another_repository_deploys_nothing_here(
         "{text}"
     );
 }
+
+#[test]
+fn helm_values_from_a_generated_config_map_are_read_where_they_are_written() {
+    // values.yaml becomes a ConfigMap through configMapGenerator; the
+    // HelmRelease reads it with valuesFrom and overrides the size inline.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    for (rel, text) in [
+        (
+            "app/kustomization.yaml",
+            "namespace: media\nresources: [helmrelease.yaml]\nconfigMapGenerator:\n  - name: jellyfin-values\n    files: [values.yaml]\n",
+        ),
+        (
+            "app/helmrelease.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: jellyfin}\nspec:\n  valuesFrom:\n    - kind: ConfigMap\n      name: jellyfin-values\n  values:\n    persistence:\n      size: 30Gi\n",
+        ),
+        ("app/values.yaml", "image: {tag: 10.10}\npersistence:\n  enabled: true\n  size: 10Gi\n"),
+    ] {
+        std::fs::create_dir_all(d.join(rel).parent().expect("a parent")).expect("mkdir");
+        std::fs::write(d.join(rel), text).expect("write");
+    }
+    let out = run(&["inventory", &d.to_string_lossy(), "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    let items = inventory["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = &items[0];
+    assert_eq!(
+        (&item["kind"], &item["namespace"], &item["name"]),
+        (&"Helm persistence".into(), &"media".into(), &"jellyfin".into())
+    );
+    assert_eq!(item["size"], "30Gi", "the inline values win over valuesFrom");
+    assert!(item["file"].as_str().is_some_and(|f| f.ends_with("app/values.yaml")), "{item}");
+    assert_eq!(item["line"], 2, "points at `persistence:` in values.yaml");
+}

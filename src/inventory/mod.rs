@@ -81,10 +81,13 @@ impl<'m> Inventory<'m> {
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
         };
+        // ConfigMap data by namespace and name (and, for a generated one,
+        // the name before kustomize's hash: what a custom resource names).
         let mut config_maps: HashMap<Key, &Node> = HashMap::new();
         for r in resources.iter().filter(|r| r.is("", "ConfigMap")) {
             if let Some(data) = r.root.get("data") {
                 config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
+                config_maps.entry((r.namespace.as_deref(), r.original_name.as_str())).or_insert(data);
             }
         }
         let script = |ns: Option<&str>, name: &str| {
@@ -108,7 +111,7 @@ impl<'m> Inventory<'m> {
                     if let Some(schedule) = schedules::read(i, r) {
                         inv.schedules.push(schedule);
                     }
-                    stateful::read(i, r, &mut inv.items);
+                    stateful::read(i, r, &config_maps, &mut inv.items);
                 }
             }
         }

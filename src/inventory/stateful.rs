@@ -3,6 +3,9 @@
 //! Flux `HelmRelease` or an Argo CD `Application`. CNPG Clusters hold data
 //! too; they are read by [`super::cnpg`] and covered by the `cnpg-*` rules.
 
+use std::collections::HashMap;
+
+use crate::model::patch::strategic_merge;
 use crate::model::Resource;
 use crate::yaml::{str_at, Node, Span};
 
@@ -197,16 +200,78 @@ fn map_at<'a>(node: Option<&'a Node>, path: &[&str]) -> &'a [(Node, Node)] {
     node.and_then(|n| n.path(path)).map_or(&[], Node::as_map)
 }
 
+/// ConfigMap `data` by (namespace, name).
+pub type ConfigMaps<'m> = HashMap<(Option<&'m str>, &'m str), &'m Node>;
+
+/// The values a HelmRelease's `valuesFrom` ConfigMaps in the repository hold,
+/// merged in order (`None` when it names none lifeboat has). A value that
+/// is a whole values file of the repository keeps that file's positions.
+fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
+    let mut merged: Option<Node> = None;
+    for source in res.spec().and_then(|s| s.get("valuesFrom")).map_or(&[][..], Node::as_seq) {
+        let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+        if kind != "ConfigMap" || source.get("targetPath").is_some() {
+            continue;
+        }
+        let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
+        let key = source.get("valuesKey").and_then(Node::as_str).unwrap_or("values.yaml");
+        let Some(text) = config_maps.get(&(res.namespace.as_deref(), name)).and_then(|data| data.get(key)) else {
+            continue;
+        };
+        let Some(src) = text.as_str() else { continue };
+        let loaded = crate::yaml::load_str(text.span.file, src);
+        let whole_file = text.span.start.offset == 0 && text.span.end.offset == src.len();
+        for doc in &loaded.documents {
+            let mut values = (*doc.root).clone();
+            if !whole_file {
+                point_at(&mut values, text.span);
+            }
+            match &mut merged {
+                Some(m) => strategic_merge(m, &values, false),
+                None => merged = Some(values),
+            }
+        }
+    }
+    merged
+}
+
+/// Point every node of `node` at `span` (values parsed from a string whose
+/// own positions are unknown).
+fn point_at(node: &mut Node, span: Span) {
+    node.span = span;
+    match &mut node.value {
+        crate::yaml::Value::Scalar { .. } => {}
+        crate::yaml::Value::Seq(items) => items.iter_mut().for_each(|n| point_at(n, span)),
+        crate::yaml::Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            point_at(k, span);
+            point_at(v, span);
+        }),
+    }
+}
+
 /// The items `res` declares (none for most kinds).
-pub fn read<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulItem<'m>>) {
+pub fn read<'m>(index: usize, res: &'m Resource, config_maps: &ConfigMaps, out: &mut Vec<StatefulItem<'m>>) {
     match (res.group(), res.kind.as_str()) {
         ("", "PersistentVolumeClaim") => out.push(pvc(index, res)),
         ("apps", "StatefulSet") => claim_templates(index, res, out),
         ("helm.toolkit.fluxcd.io", "HelmRelease") => {
             let release = str_at(res.spec(), &["releaseName"]).unwrap_or(&res.name);
             let ns = str_at(res.spec(), &["targetNamespace"]).or(res.namespace.as_deref());
-            if let Some(values) = res.spec().and_then(|s| s.get("values")) {
-                helm_values(Values { index, res, at: None, ns }, release, values, out);
+            let v = Values { index, res, at: None, ns };
+            let inline = res.spec().and_then(|s| s.get("values"));
+            match values_from(res, config_maps) {
+                // `valuesFrom` first, `values` over them, as Flux merges them.
+                Some(mut merged) => {
+                    if let Some(inline) = inline {
+                        strategic_merge(&mut merged, inline, false);
+                    }
+                    helm_values(v, release, &merged, out);
+                }
+                None => {
+                    if let Some(values) = inline {
+                        helm_values(v, release, values, out);
+                    }
+                }
             }
         }
         ("", "HelmChartInflationGenerator") if res.api_version == "builtin" => {

@@ -12,13 +12,22 @@ use super::kustomize::{generator_file, normalize, Kustomization};
 use super::patch::strategic_merge;
 use super::transform::{fix_references, Rename};
 use super::{Builder, Resource, Via};
-use crate::yaml::Node;
+use crate::yaml::{Node, Pos, Span};
 
 impl Builder<'_> {
     /// The text of a file of the run, by path.
-    fn file_text(&self, path: &Path) -> Option<String> {
-        let id = self.index.files.get(&normalize(path))?;
-        self.sources.file(*id).map(|f| f.text.clone())
+    /// The text of a file of the run and a span covering all of it (so
+    /// that YAML parsed from a value holding the whole file points into it).
+    fn file_text(&self, path: &Path) -> Option<(String, Span)> {
+        let id = *self.index.files.get(&normalize(path))?;
+        let text = self.sources.file(id)?.text.clone();
+        let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
+        let span = Span {
+            file: id,
+            start: Pos { offset: 0, line: 1, col: 1 },
+            end: Pos { offset: text.len(), line: lines.max(1), col: 1 },
+        };
+        Some((text, span))
     }
 
     /// `configMapGenerator` and `secretGenerator`.
@@ -46,8 +55,10 @@ impl Builder<'_> {
                     |(key, _)| key.trim().to_string(),
                 );
                 match self.file_text(&dir.join(file)) {
-                    Some(content) => {
-                        data.push((Node::string(key, entry.span), Node::string(encode(kind, &content), entry.span)))
+                    // A ConfigMap value that is a whole file spans that file.
+                    Some((content, whole)) => {
+                        let at = if *kind == "ConfigMap" { whole } else { entry.span };
+                        data.push((Node::string(key, entry.span), Node::string(encode(kind, &content), at)))
                     }
                     None => known = false,
                 }
@@ -57,7 +68,7 @@ impl Builder<'_> {
                 Some(n) => n.as_seq(),
                 None => &[],
             }) {
-                let Some(content) = entry.as_str().and_then(|f| self.file_text(&dir.join(f.trim()))) else {
+                let Some((content, _)) = entry.as_str().and_then(|f| self.file_text(&dir.join(f.trim()))) else {
                     known = false;
                     continue;
                 };
