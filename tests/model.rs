@@ -296,3 +296,36 @@ fn helm_values_from_a_generated_config_map_are_read_where_they_are_written() {
     assert!(item["file"].as_str().is_some_and(|f| f.ends_with("app/values.yaml")), "{item}");
     assert_eq!(item["line"], 2, "points at `persistence:` in values.yaml");
 }
+
+#[test]
+fn substitute_from_a_generated_config_map() {
+    // cluster-settings comes from a configMapGenerator literal (known) and
+    // env-settings from a .env file lifeboat does not read (unknown: no
+    // variable is called undefined for it).
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    let ks = |name: &str, path: &str, from: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: {name}, namespace: flux-system}}\nspec:\n  path: {path}\n  targetNamespace: db\n  postBuild:\n    substituteFrom:\n      - {{kind: ConfigMap, name: {from}}}\n")
+    };
+    let cluster = |name: &str| {
+        format!("apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {{name: {name}}}\nspec:\n  instances: 1\n  backup:\n    retentionPolicy: 30d\n    barmanObjectStore:\n      destinationPath: ${{BUCKET}}/{name}\n")
+    };
+    for (rel, text) in [
+        (
+            "clusters/main/kustomization.yaml",
+            "namespace: flux-system\nresources: [apps.yaml]\ngeneratorOptions: {disableNameSuffixHash: true}\nconfigMapGenerator:\n  - name: cluster-settings\n    literals: [BUCKET=s3://generated-bucket]\n  - name: env-settings\n    envs: [settings.env]\n".to_string(),
+        ),
+        ("clusters/main/apps.yaml", format!("{}---\n{}", ks("one", "./apps/one", "cluster-settings"), ks("two", "./apps/two", "env-settings"))),
+        ("apps/one/cluster.yaml", cluster("one")),
+        ("apps/two/cluster.yaml", cluster("two")),
+    ] {
+        std::fs::create_dir_all(d.join(rel).parent().expect("a parent")).expect("mkdir");
+        std::fs::write(d.join(rel), text).expect("write");
+    }
+    let out = run(&["inventory", &d.to_string_lossy(), "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    let protection = inventory["items"].to_string();
+    assert!(protection.contains("s3://generated-bucket/one"), "{protection}");
+    let report = json_report(d, &["--select", "flux-substitution-undefined"]);
+    assert_eq!(findings(&report), Vec::new(), "env-settings' values are unknown, not missing");
+}

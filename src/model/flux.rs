@@ -132,10 +132,26 @@ impl Builder<'_> {
         // directory): their keys are merged, the first definition of a key wins.
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
-        let docs = self.find_documents(kind, name, namespace);
-        let found = !docs.is_empty();
-        for doc in docs {
-            let root = &doc.root;
+        let mut roots: Vec<(&Node, bool)> =
+            self.find_documents(kind, name, namespace).into_iter().map(|d| (&*d.root, false)).collect();
+        if roots.is_empty() {
+            // One a kustomize generator makes (its data is unknown when it
+            // was made from files lifeboat does not read).
+            roots = self
+                .model
+                .resources
+                .iter()
+                .filter(|r| {
+                    r.kind == kind
+                        && self.kustomizations.contains_key(&r.file)
+                        && (r.name == name || r.original_name == name)
+                })
+                .map(|r| (&*r.root, r.partial))
+                .collect();
+        }
+        let found = !roots.is_empty();
+        for (root, partial) in roots {
+            hidden |= partial;
             let sops = root.get("sops").is_some_and(Node::is_map);
             let (data, secret_data) = match root.get("stringData") {
                 Some(d) if kind == "Secret" => (Some(d), false),

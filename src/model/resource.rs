@@ -37,6 +37,9 @@ pub struct Resource {
     pub original_namespace: Option<String>,
     /// Made by a kustomize generator whose name gets a content hash.
     pub hashed_name: bool,
+    /// Made by a kustomize generator from inputs lifeboat does not read
+    /// (a `.env` file, say): its data is incomplete.
+    pub partial: bool,
     /// The Flux Kustomization or Argo CD Application that deployed it (its
     /// name: usually the app's).
     pub deployed_by: Option<String>,
@@ -57,6 +60,7 @@ impl Resource {
             original_name: name.clone(),
             original_namespace: namespace.clone(),
             hashed_name: false,
+            partial: false,
             deployed_by: None,
             name,
             namespace,
