@@ -448,13 +448,18 @@ impl Builder<'_> {
         // A root that another root produces is expanded through it (with
         // its parent's substitution), not on its own.
         // Only which files each root reaches matters here, not the build.
+        let mut roots_by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+        for r in &raw {
+            roots_by_file.entry(r.file).or_default().push(r.doc_index);
+        }
         let mut produced: HashSet<(FileId, usize)> = HashSet::new();
         for r in &raw {
             let Some(root) = self.flux_root(r) else { continue };
-            let reached = self.files_reached(&root);
-            for other in &raw {
-                if (other.file, other.doc_index) != (r.file, r.doc_index) && reached.contains(&other.file) {
-                    produced.insert((other.file, other.doc_index));
+            for file in self.files_reached(&root) {
+                for &doc in roots_by_file.get(&file).map_or(&[][..], Vec::as_slice) {
+                    if (file, doc) != (r.file, r.doc_index) {
+                        produced.insert((file, doc));
+                    }
                 }
             }
         }

@@ -216,12 +216,12 @@ impl<'s> Builder<'s> {
             if let (Some(file), Some(doc)) =
                 (self.sources.file(root), self.docs_by_file.get(&root).and_then(|d| d.first()))
             {
-                let dir = kustomize::normalize(file.path.parent().unwrap_or(Path::new("")));
+                // Paths come from one directory walk, so they compare as they are.
+                let dir = file.path.parent().unwrap_or(Path::new(""));
                 let span = doc.root.key_node("resources").map_or(doc.root.span, |k| k.span);
                 let label = "built by this kustomization".to_string();
                 for r in &mut out {
-                    let inside =
-                        self.sources.file(r.file).is_some_and(|f| kustomize::normalize(&f.path).starts_with(&dir));
+                    let inside = self.sources.file(r.file).is_some_and(|f| f.path.starts_with(dir));
                     if !inside {
                         r.via.push(Via { span, message: label.clone(), shown: true });
                     }
