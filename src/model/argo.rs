@@ -81,10 +81,9 @@ impl Builder<'_> {
         }
         let mut keep: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
         let mut resources: Vec<Resource> = Vec::new();
-        let rendered_apps: Vec<Resource> = apps.into_iter().collect();
         let previous = std::mem::take(&mut self.model.resources);
-        let app_keys: HashSet<(FileId, usize)> = rendered_apps.iter().map(|a| (a.file, a.doc_index)).collect();
-        for r in rendered_apps.into_iter().chain(built) {
+        let app_keys: HashSet<(FileId, usize)> = apps.iter().map(|a| (a.file, a.doc_index)).collect();
+        for r in apps.into_iter().chain(built) {
             if keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
                 resources.push(r);
             }
