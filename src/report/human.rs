@@ -173,6 +173,12 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
             plural(run.model.unreached.len(), "document")
         ));
     }
+    if !run.model.notes.is_empty() && !verbose {
+        out.push_str(&format!(
+            " {} on what lifeboat could not follow (--verbose lists them).",
+            plural(run.model.notes.len(), "note")
+        ));
+    }
     out.push('\n');
     out
 }
