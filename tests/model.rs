@@ -261,6 +261,9 @@ fn a_flux_kustomization_whose_source_is_another_repository_deploys_nothing_here(
         text.contains("PersistentVolumeClaim theirs") && text.contains("not deployed by any Flux Kustomization"),
         "{text}"
     );
+    // Without --verbose the summary still says there is something to read.
+    let quiet = stdout(&run(&["check", &d.to_string_lossy(), "--fail-on", "never"]));
+    assert!(quiet.contains("1 note on what lifeboat could not follow (--verbose lists them)."), "{quiet}");
 }
 
 #[test]
