@@ -178,6 +178,19 @@ fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) 
     (best, median, last.expect("at least one run"))
 }
 
+/// The whole `lifeboat check` on `root`, printed; the last run's result.
+fn measure_check(root: &Path, runs: usize) -> lifeboat::Run {
+    let opts = lifeboat::Options { paths: vec![root.to_path_buf()], ..lifeboat::Options::default() };
+    let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
+    println!(
+        "lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings",
+        ms(best),
+        ms(median),
+        run.findings.len()
+    );
+    run
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -219,14 +232,7 @@ fn main() {
         ms(median)
     );
 
-    let opts = lifeboat::Options { paths: vec![root.clone()], ..lifeboat::Options::default() };
-    let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
-    println!(
-        "lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings",
-        ms(best),
-        ms(median),
-        run.findings.len()
-    );
+    let run = measure_check(&root, runs);
 
     let (best, median, bytes) = measure(runs, || lifeboat::report::json::render(&run).len());
     println!(
@@ -252,12 +258,5 @@ fn main() {
         model.resources.len()
     );
     assert_eq!(clusters, apps, "every app's component Cluster is instantiated");
-    let opts = lifeboat::Options { paths: vec![root.clone()], ..lifeboat::Options::default() };
-    let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
-    println!(
-        "lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings",
-        ms(best),
-        ms(median),
-        run.findings.len()
-    );
+    measure_check(&root, runs);
 }

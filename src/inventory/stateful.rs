@@ -224,7 +224,7 @@ fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
         for doc in &loaded.documents {
             let mut values = (*doc.root).clone();
             if !whole_file {
-                point_at(&mut values, text.span);
+                values.map_spans(&mut |_| text.span);
             }
             match &mut merged {
                 Some(m) => strategic_merge(m, &values, false),
@@ -233,20 +233,6 @@ fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
         }
     }
     merged
-}
-
-/// Point every node of `node` at `span` (values parsed from a string whose
-/// own positions are unknown).
-fn point_at(node: &mut Node, span: Span) {
-    node.span = span;
-    match &mut node.value {
-        crate::yaml::Value::Scalar { .. } => {}
-        crate::yaml::Value::Seq(items) => items.iter_mut().for_each(|n| point_at(n, span)),
-        crate::yaml::Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            point_at(k, span);
-            point_at(v, span);
-        }),
-    }
 }
 
 /// The items `res` declares (none for most kinds).

@@ -27,7 +27,7 @@ use super::kustomize::{Patch, PatchBody, Selector};
 use super::patch::strategic_merge;
 use super::transform::{add_metadata, add_prefix_suffix, set_namespace};
 use super::{is_cluster_scoped, Builder, Resource, Unreached, Via};
-use crate::yaml::{str_at, str_with_span, Document, FileId, Node, Value};
+use crate::yaml::{str_at, str_with_span, FileId, Node, Value};
 
 const ARGO_GROUP: &str = "argoproj.io";
 
@@ -304,12 +304,8 @@ impl Builder<'_> {
                     (Node::string("kind", span), Node::string("Application", span)),
                 ];
                 entries.extend(root.as_map().iter().cloned());
-                let doc = Document {
-                    file: set.file,
-                    index: set.doc_index,
-                    root: Arc::new(Node::mapping(entries, root.span)),
-                };
-                if let Some(mut app) = Resource::from_document(&doc) {
+                if let Some(mut app) = Resource::synthesized(set.file, set.doc_index, Node::mapping(entries, root.span))
+                {
                     app.via.push(Via { span, message: format!("rendered by {label}"), shown: true });
                     apps.push(app);
                 }

@@ -118,12 +118,7 @@ impl Builder<'_> {
                 let t = item.get("type").cloned().unwrap_or_else(|| Node::string("Opaque", span));
                 entries.push((Node::string("type", span), t));
             }
-            let doc = crate::yaml::Document {
-                file: k.file,
-                index: usize::MAX - i,
-                root: Arc::new(Node::mapping(entries, span)),
-            };
-            if let Some(mut r) = Resource::from_document(&doc) {
+            if let Some(mut r) = Resource::synthesized(k.file, usize::MAX - i, Node::mapping(entries, span)) {
                 let disabled = option("disableNameSuffixHash").and_then(Node::as_bool) == Some(true);
                 r.hashed_name = known && !disabled;
                 r.partial = !known;
@@ -165,12 +160,8 @@ impl Builder<'_> {
                 (Node::string("releaseName", span), Node::string(release, span)),
                 (Node::string("valuesInline", span), values),
             ];
-            let doc = crate::yaml::Document {
-                file: k.file,
-                index: usize::MAX - k.generators.len() - i,
-                root: Arc::new(Node::mapping(entries, span)),
-            };
-            if let Some(mut r) = Resource::from_document(&doc) {
+            let index = usize::MAX - k.generators.len() - i;
+            if let Some(mut r) = Resource::synthesized(k.file, index, Node::mapping(entries, span)) {
                 r.via.push(Via { span, message: "helm chart (not rendered)".into(), shown: false });
                 acc.push(r);
             }

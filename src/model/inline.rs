@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Builder;
-use crate::yaml::{load_str, Node, Span, Value};
+use crate::yaml::{load_str, Node, Span};
 
 /// The cache of parsed inline patches, by the span of their text.
 pub(super) type InlineCache = HashMap<Span, Vec<Arc<Node>>>;
@@ -29,7 +29,7 @@ impl Builder<'_> {
             .into_iter()
             .map(|d| {
                 let mut root = (*d.root).clone();
-                remap(&mut root, &map);
+                root.map_spans(&mut |span| map.map(span));
                 Arc::new(root)
             })
             .collect()
@@ -89,17 +89,5 @@ impl BlockMap {
             (Some(start), Some(end)) => Span { file: self.whole.file, start, end },
             _ => self.whole,
         }
-    }
-}
-
-fn remap(node: &mut Node, map: &BlockMap) {
-    node.span = map.map(node.span);
-    match &mut node.value {
-        Value::Scalar { .. } => {}
-        Value::Seq(items) => items.iter_mut().for_each(|n| remap(n, map)),
-        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            remap(k, map);
-            remap(v, map);
-        }),
     }
 }

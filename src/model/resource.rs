@@ -72,6 +72,12 @@ impl Resource {
         })
     }
 
+    /// A resource lifeboat makes rather than reads (a generated ConfigMap, a
+    /// rendered Application): `root` stands as document `index` of `file`.
+    pub fn synthesized(file: FileId, index: usize, root: Node) -> Option<Resource> {
+        Resource::from_document(&Document { file, index, root: Arc::new(root) })
+    }
+
     /// Read kind, apiVersion, name and namespace again from `r.root` (after
     /// substitution).
     pub fn from_root(r: &Resource) -> Option<Resource> {

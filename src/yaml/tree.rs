@@ -181,6 +181,20 @@ impl Node {
         self.get_mut(key)
     }
 
+    /// Rewrite the span of every node of the subtree (YAML parsed from a
+    /// string: moved to where the string stands in its file).
+    pub fn map_spans(&mut self, f: &mut dyn FnMut(Span) -> Span) {
+        self.span = f(self.span);
+        match &mut self.value {
+            Value::Scalar { .. } => {}
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.map_spans(f)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.map_spans(f);
+                v.map_spans(f);
+            }),
+        }
+    }
+
     /// Visit every node of the subtree, depth first, this one included.
     pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
         visit(self);
