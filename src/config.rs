@@ -68,6 +68,36 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleSetting>,
     pub exclude: Vec<Exclusion>,
     pub ignore: GlobSet,
+    /// `roots:` the entry points to model from, replacing the inferred ones.
+    pub roots: Vec<RootEntry>,
+}
+
+/// One `roots:` entry: a path (a file or directory, relative to the config)
+/// or the name of a Flux Kustomization or Argo CD Application
+/// (`name` or `namespace/name`), and optionally the cluster it is.
+#[derive(Debug, Clone)]
+pub struct RootEntry {
+    pub target: RootTarget,
+    pub cluster: Option<String>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootTarget {
+    /// Relative to the config's directory, as written.
+    Path(String),
+    Name(String),
+    /// A plain string: a path when one exists there, else a name.
+    Either(String),
+}
+
+impl RootTarget {
+    pub fn text(&self) -> &str {
+        match self {
+            RootTarget::Path(t) | RootTarget::Name(t) | RootTarget::Either(t) => t,
+        }
+    }
 }
 
 /// A config mistake, with its place.
@@ -176,8 +206,19 @@ impl Config {
                     }
                     config.ignore = globs.build().map_err(|e| err(value.span, e.to_string()))?;
                 }
+                "roots" => {
+                    if !matches!(value.value, Value::Seq(_)) && !value.is_null() {
+                        return Err(err(value.span, "`roots` must be a list of paths or names".into()));
+                    }
+                    for item in value.as_seq() {
+                        config.roots.push(parse_root(item).map_err(|(span, m)| err(span, m))?);
+                    }
+                }
                 other => {
-                    return Err(err(key.span, format!("unknown key `{other}` (expected rules, exclude or paths)")));
+                    return Err(err(
+                        key.span,
+                        format!("unknown key `{other}` (expected rules, exclude, paths or roots)"),
+                    ));
                 }
             }
         }
@@ -190,7 +231,35 @@ impl Config {
             e.span.file = file;
             e.reason_span.file = file;
         }
+        for r in &mut self.roots {
+            r.span.file = file;
+        }
     }
+}
+
+fn parse_root(item: &Node) -> Result<RootEntry, (Span, String)> {
+    if let Some(text) = item.as_nonempty_str() {
+        return Ok(RootEntry { target: RootTarget::Either(text.to_string()), cluster: None, span: item.span });
+    }
+    if !item.is_map() {
+        return Err((item.span, "a root is a path or a name, or a mapping with `path` or `name` and `cluster`".into()));
+    }
+    let mut target = None;
+    let mut cluster = None;
+    for (k, v) in item.as_map() {
+        let text = || v.as_nonempty_str().map(str::to_string).ok_or((v.span, "expected a string".to_string()));
+        match k.as_str().unwrap_or("") {
+            "path" if target.is_none() => target = Some(RootTarget::Path(text()?)),
+            "name" if target.is_none() => target = Some(RootTarget::Name(text()?)),
+            "path" | "name" => return Err((k.span, "a root has one `path` or one `name`".into())),
+            "cluster" => cluster = Some(text()?),
+            other => {
+                return Err((k.span, format!("unknown key `{other}` in a root (expected path, name, cluster)")));
+            }
+        }
+    }
+    let target = target.ok_or((item.span, "a root needs a `path` or a `name`".to_string()))?;
+    Ok(RootEntry { target, cluster, span: item.span })
 }
 
 fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {

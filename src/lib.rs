@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod selector;
 pub mod yaml;
 
 use std::path::PathBuf;
@@ -103,7 +104,17 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         config.set_file(id);
     }
     let root = paths.first().cloned().unwrap_or_default();
-    let model = model::build(&sources, &root);
+    let options = model::Options { roots: &config.roots, base: config.base.clone() };
+    let model = model::build_with(&sources, &root, &options);
+    if let Some((index, message)) = model.root_errors.first() {
+        let span = config.roots.get(*index).map(|r| r.span).unwrap_or_default();
+        return Err(RunError::Config(ConfigError {
+            path: config.path.clone().unwrap_or_default(),
+            line: span.start.line,
+            col: span.start.col,
+            message: message.clone(),
+        }));
+    }
     Ok((sources, model, found.skipped))
 }
 

@@ -3,6 +3,7 @@
 //! selectors), kopiur `SnapshotPolicy`.
 
 use crate::model::Resource;
+use crate::selector::LabelSelector;
 use crate::yaml::Node;
 
 use super::stateful::StatefulItem;
@@ -17,13 +18,16 @@ pub const K8UP_ANNOTATION: &str = "k8up.io/backup";
 pub enum Selector<'m> {
     /// K8up: every PVC of its namespace, unless annotated `k8up.io/backup`
     /// with a value Go's `ParseBool` does not read as true.
-    K8up { label_selectors: &'m [Node] },
+    /// Its `labelSelectors` are ORed (none: every PVC); one that is not
+    /// valid selects nothing.
+    K8up { label_selectors: Vec<Option<LabelSelector>> },
     /// Velero: namespaces (empty = all) minus exclusions, and labels.
-    Velero { included: Vec<&'m str>, excluded: Vec<&'m str>, labels: &'m [(Node, Node)], moves_data: bool },
+    /// `labelSelector` or the ORed `orLabelSelectors` (none: every PVC).
+    Velero { included: Vec<&'m str>, excluded: Vec<&'m str>, labels: Vec<Option<LabelSelector>>, moves_data: bool },
     /// Longhorn `backup` RecurringJob: its name and groups.
     Longhorn { groups: Vec<&'m str> },
     /// kopiur SnapshotPolicy: PVC names and label selectors.
-    Kopiur { names: Vec<&'m Node>, labels: Vec<&'m [(Node, Node)]> },
+    Kopiur { names: Vec<&'m Node>, labels: Vec<Option<LabelSelector>> },
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +61,8 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
         ("k8up.io", "Schedule") => {
             let backup = at(&["backup"])?;
             let retention = describe_map(at(&["prune", "retention"]));
-            let label_selectors = backup.get("labelSelectors").map_or(&[][..], Node::as_seq);
+            let label_selectors =
+                backup.get("labelSelectors").map_or(&[][..], Node::as_seq).iter().map(structured).collect();
             schedule("K8up Schedule", backup.get("schedule"), retention, Selector::K8up { label_selectors })
         }
         ("velero.io", "Schedule") => {
@@ -73,7 +78,11 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
                 Selector::Velero {
                     included: strs(t("includedNamespaces")),
                     excluded: strs(t("excludedNamespaces")),
-                    labels: template.and_then(|t| t.path(&["labelSelector", "matchLabels"])).map_or(&[], Node::as_map),
+                    labels: t("labelSelector")
+                        .into_iter()
+                        .chain(t("orLabelSelectors").map_or(&[][..], Node::as_seq))
+                        .map(structured)
+                        .collect(),
                     moves_data: snapshots || fs_backup,
                 },
             )
@@ -94,8 +103,7 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
         ("kopiur.home-operations.com", "SnapshotPolicy") => {
             let sources = at(&["sources"]).map_or(&[][..], Node::as_seq);
             let names = sources.iter().filter_map(|s| s.path(&["pvc", "name"])).collect();
-            let labels =
-                sources.iter().filter_map(|s| s.path(&["pvc", "selector", "matchLabels"]).map(Node::as_map)).collect();
+            let labels = sources.iter().filter_map(|s| s.path(&["pvc", "selector"])).map(structured).collect();
             let retention = describe_map(at(&["retention"]));
             schedule("kopiur SnapshotPolicy", None, retention, Selector::Kopiur { names, labels })
         }
@@ -103,12 +111,14 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
     }
 }
 
-/// Every `key: value` of `selector` is among `labels`.
-fn labels_match(selector: &[(Node, Node)], item: &StatefulItem) -> bool {
-    selector.iter().all(|(k, v)| match (k.as_str(), v.as_str()) {
-        (Some(k), Some(v)) => item.label(k) == Some(v),
-        _ => false,
-    })
+/// A structured selector (`None`: not valid, so it selects nothing).
+fn structured(node: &Node) -> Option<LabelSelector> {
+    LabelSelector::from_node(node).ok()
+}
+
+/// Whether `item` is selected by any of `selectors` (all, when there are none).
+fn any_selects(selectors: &[Option<LabelSelector>], item: &StatefulItem) -> bool {
+    selectors.is_empty() || selectors.iter().flatten().any(|s| s.matches(|k| item.label(k)))
 }
 
 /// Go's `strconv.ParseBool`.
@@ -142,10 +152,7 @@ impl BackupSchedule<'_> {
         match &self.selector {
             Selector::K8up { label_selectors } => {
                 let opted_out = item.annotation(K8UP_ANNOTATION).is_some_and(|v| parse_bool(v) != Some(true));
-                let selected = label_selectors.is_empty()
-                    || label_selectors
-                        .iter()
-                        .any(|s| labels_match(s.get("matchLabels").map_or(&[], Node::as_map), item));
+                let selected = any_selects(label_selectors, item);
                 same_ns && !opted_out && selected
             }
             Selector::Velero { included, excluded, labels, moves_data } => {
@@ -153,7 +160,7 @@ impl BackupSchedule<'_> {
                 let included =
                     included.is_empty() || included.contains(&"*") || ns.is_none_or(|ns| included.contains(&ns));
                 let excluded = ns.is_some_and(|ns| excluded.contains(&ns));
-                *moves_data && included && !excluded && labels_match(labels, item)
+                *moves_data && included && !excluded && any_selects(labels, item)
             }
             Selector::Longhorn { groups } => {
                 let job = &self.res.name;
@@ -177,7 +184,7 @@ impl BackupSchedule<'_> {
             Selector::Kopiur { names, labels } => {
                 same_ns
                     && (names.iter().filter_map(|n| n.as_nonempty_str()).any(|n| item.claim.matches(n))
-                        || labels.iter().any(|l| !l.is_empty() && labels_match(l, item)))
+                        || labels.iter().flatten().any(|l| !l.is_empty() && l.matches(|k| item.label(k))))
             }
         }
     }

@@ -587,26 +587,11 @@ fn render(node: &mut Node, params: &Params) {
     }
 }
 
-/// A generator `selector` (`matchLabels`, `matchExpressions`) on parameters.
+/// A generator `selector` (`matchLabels`, `matchExpressions`) on parameters
+/// (one that is not valid selects nothing, as Argo CD refuses it).
 fn selected(selector: Option<&Node>, params: &Params) -> bool {
     let Some(selector) = selector else { return true };
-    let labels = selector.get("matchLabels").map_or(&[][..], Node::as_map);
-    let labels_ok =
-        labels.iter().all(|(k, v)| k.as_str().and_then(|k| params.get(k)).map(String::as_str) == v.as_str());
-    let expressions = selector.get("matchExpressions").map_or(&[][..], Node::as_seq);
-    labels_ok
-        && expressions.iter().all(|e| {
-            let value = e.get("key").and_then(Node::as_str).and_then(|k| params.get(k));
-            let values: Vec<&str> =
-                e.get("values").map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str).collect();
-            match e.get("operator").and_then(Node::as_str) {
-                Some("In") => value.is_some_and(|v| values.contains(&v.as_str())),
-                Some("NotIn") => !value.is_some_and(|v| values.contains(&v.as_str())),
-                Some("Exists") => value.is_some(),
-                Some("DoesNotExist") => value.is_none(),
-                _ => true,
-            }
-        })
+    crate::selector::LabelSelector::from_node(selector).is_ok_and(|s| s.matches(|k| params.get(k).map(String::as_str)))
 }
 
 /// Merge value files under a source's `helm.valuesObject` (which wins over them).

@@ -48,10 +48,86 @@ struct Root {
     /// Its source is another repository (the source and its URL): nothing
     /// here is what it deploys.
     external: Option<String>,
+    /// A directory given in `roots:` (no path to resolve).
+    dir: Option<PathBuf>,
+}
+
+impl Root {
+    fn empty() -> Root {
+        Root {
+            label: String::new(),
+            name: None,
+            span: Span::default(),
+            path: String::new(),
+            components: Vec::new(),
+            target_namespace: None,
+            vars: None,
+            name_prefix: None,
+            name_suffix: None,
+            common_metadata: None,
+            patches: Vec::new(),
+            external: None,
+            dir: None,
+        }
+    }
+
+    /// A directory named in `roots:`, built as Flux builds a path.
+    pub(super) fn directory(dir: PathBuf, span: Span) -> Root {
+        Root { label: format!("root `{}` (.lifeboat.yaml)", dir.display()), span, dir: Some(dir), ..Root::empty() }
+    }
 }
 
 pub fn is_flux_root(r: &Resource) -> bool {
-    r.is(FLUX_KUSTOMIZE_GROUP, "Kustomization") || r.is("fluxcd.controlplane.io", "FluxInstance")
+    r.is(FLUX_KUSTOMIZE_GROUP, "Kustomization")
+        || r.is("fluxcd.controlplane.io", "FluxInstance")
+        || instance_sync(r).is_some()
+}
+
+/// The `instance.sync` of a HelmRelease of the flux-operator's
+/// `flux-instance` chart: the FluxInstance it makes syncs that path.
+fn instance_sync(r: &Resource) -> Option<&Node> {
+    if !r.is("helm.toolkit.fluxcd.io", "HelmRelease") {
+        return None;
+    }
+    r.root.path(&["spec", "values", "instance", "sync"]).filter(|s| s.get("path").and_then(Node::as_str).is_some())
+}
+
+/// The cluster an entry point's path names: the directory after a
+/// `clusters`/`cluster` segment (`kubernetes/clusters/main` → `main`), else
+/// its last segment.
+fn cluster_name(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let after = parts.windows(2).find(|w| matches!(w.first(), Some(&("clusters" | "cluster")))).and_then(|w| w.get(1));
+    after.or(parts.last()).map_or_else(|| "(root)".to_string(), |p| (*p).to_string())
+}
+
+/// An entry point: where a cluster is bootstrapped, and what it deploys.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// "Flux Kustomization `flux-system/flux-system` (deploys itself)" …
+    pub label: String,
+    pub span: Span,
+    /// The cluster it bootstraps (shown when there are several).
+    pub cluster: String,
+    /// How many documents it deployed.
+    pub deployed: usize,
+}
+
+/// How the entry points were chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntrySource {
+    /// No Flux or Argo CD roots: plain kustomize and files.
+    #[default]
+    Kustomize,
+    /// `roots:` in `.lifeboat.yaml`.
+    Configured,
+    /// Found where Flux is bootstrapped (a Kustomization that deploys
+    /// itself, a FluxInstance, a flux-instance HelmRelease).
+    Bootstrap,
+    /// No bootstrap found: every Flux Kustomization nothing deploys.
+    Fallback,
+    /// Argo CD Applications.
+    Argo,
 }
 
 impl Builder<'_> {
@@ -132,8 +208,14 @@ impl Builder<'_> {
         // directory): their keys are merged, the first definition of a key wins.
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
-        let mut roots: Vec<(&Node, bool)> =
-            self.find_documents(kind, name, namespace).into_iter().map(|d| (&*d.root, false)).collect();
+        let mut docs = self.find_documents(kind, name, namespace);
+        // In a repository of several clusters, a cluster's own definition.
+        if let Some(files) = &self.cluster_files {
+            if docs.iter().any(|d| files.contains(&d.file)) {
+                docs.retain(|d| files.contains(&d.file));
+            }
+        }
+        let mut roots: Vec<(&Node, bool)> = docs.into_iter().map(|d| (&*d.root, false)).collect();
         if roots.is_empty() {
             // One a kustomize generator makes (its data is unknown when it
             // was made from files lifeboat does not read).
@@ -170,20 +252,29 @@ impl Builder<'_> {
 
     fn flux_root(&self, r: &Resource) -> Option<Root> {
         let spec = r.spec();
+        if let Some(sync) = instance_sync(r) {
+            let url = sync.get("url").and_then(Node::as_str);
+            let own = self.own_flux_url();
+            let external = match (url, own) {
+                (Some(u), Some(o)) if super::repository_id(u) != super::repository_id(&o) => Some(u.to_string()),
+                _ => None,
+            };
+            return Some(Root {
+                label: format!("HelmRelease `{}` (flux-instance chart)", r.qualified_name()),
+                name: None,
+                span: r.name_span(),
+                path: str_at(Some(sync), &["path"])?.to_string(),
+                external,
+                ..Root::empty()
+            });
+        }
         if r.is("fluxcd.controlplane.io", "FluxInstance") {
             return Some(Root {
                 label: format!("FluxInstance `{}`", r.qualified_name()),
                 name: None,
                 span: r.name_span(),
                 path: str_at(spec, &["sync", "path"])?.to_string(),
-                components: Vec::new(),
-                target_namespace: None,
-                vars: None,
-                name_prefix: None,
-                name_suffix: None,
-                common_metadata: None,
-                patches: Vec::new(),
-                external: None,
+                ..Root::empty()
             });
         }
         if r.annotation("kustomize.toolkit.fluxcd.io/reconcile").and_then(Node::as_str) == Some("disabled") {
@@ -205,6 +296,7 @@ impl Builder<'_> {
             name: Some(r.name.clone()),
             span: r.name_span(),
             path: path.to_string(),
+            dir: None,
             components,
             target_namespace: str_with_span(spec, "targetNamespace"),
             vars: self.flux_vars(r),
@@ -234,23 +326,57 @@ impl Builder<'_> {
     /// when it is this repository or that cannot be told.
     fn external_source(&self, r: &Resource) -> Option<String> {
         let source = r.spec()?.get("sourceRef")?;
-        if source.get("kind").and_then(Node::as_str) != Some("GitRepository") {
-            return None;
-        }
         let name = source.get("name").and_then(Node::as_str)?;
-        if name == "flux-system" {
-            return None;
-        }
         let url = |kind: &str, name: &str, path: &[&str]| -> Option<String> {
             self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
         };
-        let own = url("GitRepository", "flux-system", &["spec", "url"])
-            .or_else(|| url("FluxInstance", "flux", &["spec", "sync", "url"]))?;
-        let theirs = url("GitRepository", name, &["spec", "url"])?;
-        (super::repository_id(&theirs) != super::repository_id(&own))
-            .then(|| format!("GitRepository `{name}` ({theirs})"))
+        match source.get("kind").and_then(Node::as_str) {
+            Some("GitRepository") | None => {
+                if name == "flux-system" {
+                    return None;
+                }
+                let own = self.own_flux_url()?;
+                let theirs = url("GitRepository", name, &["spec", "url"])?;
+                (super::repository_id(&theirs) != super::repository_id(&own))
+                    .then(|| format!("GitRepository `{name}` ({theirs})"))
+            }
+            Some(kind @ ("OCIRepository" | "Bucket")) => {
+                // `flux-system` is the source a FluxInstance or bootstrap
+                // makes of this repository (pushed as an artifact, say).
+                if name == "flux-system" {
+                    return None;
+                }
+                let theirs = url(kind, name, &["spec", "url"]);
+                let own = self.own_flux_url();
+                if theirs.is_some() && theirs == own {
+                    return None;
+                }
+                // Upstream manifests (`path: ./` of someone's artifact) are
+                // nothing here; a path naming a directory of this repository
+                // may be this repository pushed as an artifact.
+                let path = str_at(r.spec(), &["path"]).unwrap_or("./");
+                let names_a_directory = !normalize(Path::new(path.trim_start_matches('/'))).as_os_str().is_empty()
+                    && self.flux_dir(path).is_some();
+                (!names_a_directory).then(|| match theirs {
+                    Some(u) => format!("{kind} `{name}` ({u})"),
+                    None => format!("{kind} `{name}`"),
+                })
+            }
+            // An ExternalArtifact (made by an ArtifactGenerator from this
+            // repository's sources, typically) resolves by its path.
+            Some(_) => None,
+        }
     }
 
+    /// The URL this repository is synced from: the `flux-system`
+    /// GitRepository's or a FluxInstance's.
+    fn own_flux_url(&self) -> Option<String> {
+        let url = |kind: &str, name: &str, path: &[&str]| -> Option<String> {
+            self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
+        };
+        url("GitRepository", "flux-system", &["spec", "url"])
+            .or_else(|| url("FluxInstance", "flux", &["spec", "sync", "url"]))
+    }
     /// The directory a Flux path names. Paths are relative to the source's
     /// root: this repository's root (the scanned path or one of its parents),
     /// or, for an `OCIRepository` or another source rooted in a subdirectory,
@@ -290,7 +416,7 @@ impl Builder<'_> {
             self.note(root.span, format!("{}: its source {source} is another repository: not read", root.label));
             return out;
         }
-        let Some(dir) = self.flux_dir(&root.path) else {
+        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else {
             self.model.notes.push(super::ModelNote {
                 span: root.span,
                 message: format!("{}: path `{}` is not a directory lifeboat read", root.label, root.path),
@@ -375,7 +501,10 @@ impl Builder<'_> {
     fn files_reached(&self, root: &Root) -> HashSet<FileId> {
         let mut files = HashSet::new();
         let mut seen = HashSet::new();
-        let Some(dir) = self.flux_dir(&root.path) else { return files };
+        if root.external.is_some() {
+            return files;
+        }
+        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else { return files };
         self.reach_dir(&dir, &mut files, &mut seen);
         for c in &root.components {
             if let Some(&kid) = self.index.kustomization_dirs.get(&normalize(&dir.join(c))) {
@@ -437,87 +566,399 @@ impl Builder<'_> {
         }
     }
 
-    /// Flux mode: replace the plain-kustomize instances by what the Flux
-    /// roots deploy. Returns false (nothing changed) when the repository has
-    /// no Flux root, or none of its roots resolves here.
+    /// Flux mode: replace the plain-kustomize instances by what the entry
+    /// points deploy. Entry points are the `roots:` of `.lifeboat.yaml`, else
+    /// where Flux is bootstrapped (a Kustomization whose path holds its own
+    /// file, a FluxInstance, a flux-instance HelmRelease), else every Flux
+    /// Kustomization that no other deploys (said in a note). Each entry point
+    /// not deployed by another is a cluster. Returns false (nothing changed)
+    /// when there is nothing to start from, or no inferred root resolves.
     pub(super) fn run_flux(&mut self) -> bool {
         let raw: Vec<Resource> = self.model.resources.iter().filter(|r| is_flux_root(r)).cloned().collect();
-        if raw.is_empty() {
+        let configured = std::mem::take(&mut self.configured);
+        if raw.is_empty() && configured.is_empty() {
             return false;
         }
-        // A root that another root produces is expanded through it (with
-        // its parent's substitution), not on its own.
-        // Only which files each root reaches matters here, not the build.
-        let mut roots_by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
-        for r in &raw {
-            roots_by_file.entry(r.file).or_default().push(r.doc_index);
+        let roots: Vec<Option<Root>> = raw.iter().map(|r| self.flux_root(r)).collect();
+        let reach: Vec<HashSet<FileId>> =
+            roots.iter().map(|r| r.as_ref().map(|r| self.files_reached(r)).unwrap_or_default()).collect();
+        let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+        for (i, r) in raw.iter().enumerate() {
+            by_file.entry(r.file).or_default().push(i);
         }
-        let mut produced: HashSet<(FileId, usize)> = HashSet::new();
-        for r in &raw {
-            let Some(root) = self.flux_root(r) else { continue };
-            for file in self.files_reached(&root) {
-                for &doc in roots_by_file.get(&file).map_or(&[][..], Vec::as_slice) {
-                    if (file, doc) != (r.file, r.doc_index) {
-                        produced.insert((file, doc));
-                    }
-                }
-            }
-        }
+        // Which roots each root deploys (only the files matter, not the build).
+        let children: Vec<Vec<usize>> = reach
+            .iter()
+            .enumerate()
+            .map(|(i, files)| {
+                let mut c: Vec<usize> = files
+                    .iter()
+                    .flat_map(|f| by_file.get(f).map_or(&[][..], Vec::as_slice))
+                    .copied()
+                    .filter(|&j| j != i)
+                    .collect();
+                c.sort_unstable();
+                c.dedup();
+                c
+            })
+            .collect();
         // Notes of the plain-kustomize pass do not hold for what Flux builds
         // (components it adds, say); those about the files themselves do.
         self.model.notes.truncate(self.static_notes);
-        let top: Vec<Resource> = raw.iter().filter(|r| !produced.contains(&(r.file, r.doc_index))).cloned().collect();
-        // Roots that all produce one another (a cycle) start from all of them.
-        let mut queue: Vec<Resource> = if top.is_empty() { raw } else { top };
-        let mut resources: Vec<Resource> = queue.clone();
-        let mut seen_roots: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
-        let mut seen: HashSet<(FileId, usize, Option<String>, String)> =
-            queue.iter().map(|r| (r.file, r.doc_index, r.namespace.clone(), r.name.clone())).collect();
-        let mut gaps = Vec::new();
-        let mut rounds = 0;
-        while let Some(r) = queue.pop() {
-            rounds += 1;
-            if rounds > 100_000 || !seen_roots.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+
+        let mut starts: Vec<Start> = Vec::new();
+        let mut source = EntrySource::Configured;
+        if configured.is_empty() {
+            let entries: Vec<usize> = (0..raw.len())
+                .filter(|&i| {
+                    let r = raw.get(i);
+                    r.is_some_and(|r| {
+                        r.is("fluxcd.controlplane.io", "FluxInstance")
+                            || instance_sync(r).is_some()
+                            || reach.get(i).is_some_and(|f| f.contains(&r.file))
+                    })
+                })
+                .collect();
+            starts = self.group_entries(&entries, &raw, &roots, &children);
+            source = EntrySource::Bootstrap;
+        } else {
+            for c in configured {
+                let seeds = match c.target {
+                    ConfiguredTarget::Directory(dir) => vec![Seed::Dir(Box::new(Root::directory(dir, c.span)))],
+                    ConfiguredTarget::Resources(keys) => keys
+                        .into_iter()
+                        .filter_map(|key| match raw.iter().position(|r| (r.file, r.doc_index) == key) {
+                            Some(i) => Some(Seed::Raw(i)),
+                            None => self
+                                .model
+                                .resources
+                                .iter()
+                                .find(|r| (r.file, r.doc_index) == key)
+                                .cloned()
+                                .map(|r| Seed::Plain(Box::new(r))),
+                        })
+                        .collect(),
+                };
+                let label = format!("root `{}` (.lifeboat.yaml)", c.text);
+                starts.push(Start { seeds, cluster: c.cluster, labels: vec![(label, c.span)] });
+            }
+            merge_clusters(&mut starts);
+        }
+        let graph = RootGraph { files: raw.iter().map(|r| r.file).collect(), roots, reach, children };
+        let mut expanded = self.expand_starts(&starts, &raw, &graph);
+        if source == EntrySource::Bootstrap && expanded.deploys_nothing() {
+            if let Some(first) = starts.first().and_then(|s| s.labels.first()) {
+                let message = format!(
+                    "{}: a Flux entry point that deploys nothing lifeboat read; every Flux Kustomization that no other deploys is taken as a root instead",
+                    first.0
+                );
+                self.note(first.1, message);
+            }
+            starts.clear();
+        }
+        if starts.is_empty() {
+            if raw.is_empty() {
+                return false;
+            }
+            let produced: HashSet<usize> = graph.children.iter().flatten().copied().collect();
+            let mut top: Vec<usize> = (0..raw.len()).filter(|i| !produced.contains(i)).collect();
+            if top.is_empty() {
+                top = (0..raw.len()).collect(); // roots that all deploy one another (a cycle)
+            }
+            for &i in &top {
+                let Some(r) = raw.get(i) else { continue };
+                let path = self.sources.file(r.file).map_or(String::new(), |f| f.display.clone());
+                let cluster = path.contains("clusters/").then(|| cluster_name(&path));
+                let label =
+                    graph.roots.get(i).and_then(Option::as_ref).map_or_else(|| r.qualified_name(), |x| x.label.clone());
+                starts.push(Start { seeds: vec![Seed::Raw(i)], cluster, labels: vec![(label, r.name_span())] });
+            }
+            merge_clusters(&mut starts);
+            if let Some(first) = raw.get(top.first().copied().unwrap_or(0)) {
+                let message = format!(
+                    "no Flux entry point found (a flux-system Kustomization that deploys itself, a FluxInstance, a flux-instance HelmRelease): the {} Flux Kustomization(s) that no other deploys are taken as roots; name the real ones with `roots:` in .lifeboat.yaml",
+                    top.len()
+                );
+                self.note(first.name_span(), message);
+            }
+            source = EntrySource::Fallback;
+            expanded = self.expand_starts(&starts, &raw, &graph);
+            if expanded.deploys_nothing() {
+                return false; // no root resolved to anything but itself: not a Flux repo we can read
+            }
+        }
+
+        let reached: HashSet<FileId> = expanded.resources.iter().map(|r| r.file).collect();
+        self.model.unreached.retain(|u| !reached.contains(&u.file));
+        let entry_points: Vec<String> = expanded.entries.iter().map(|e| e.label.clone()).collect();
+        let entry_points = entry_points.join(", ");
+        let old = std::mem::take(&mut self.model.resources);
+        for r in old {
+            if reached.contains(&r.file) {
                 continue;
             }
-            let Some(root) = self.flux_root(&r) else { continue };
-            for child in self.expand_root(&root, &mut gaps) {
-                if !seen.insert((child.file, child.doc_index, child.namespace.clone(), child.name.clone())) {
-                    continue;
-                }
-                if is_flux_root(&child) {
-                    queue.push(child.clone());
-                }
-                resources.push(child);
-            }
+            let reason = if is_flux_root(&r) {
+                let listed = self.listing_kustomization(r.file);
+                format!("a Flux root that no entry point deploys ({entry_points}){listed}")
+            } else {
+                "not deployed by any Flux Kustomization".into()
+            };
+            self.model.unreached.push(super::Unreached { file: r.file, kind: r.kind, name: r.name, reason });
         }
-        let reached: HashSet<FileId> = resources.iter().map(|r| r.file).collect();
-        if reached.len() <= resources.iter().filter(|r| is_flux_root(r)).map(|r| r.file).collect::<HashSet<_>>().len() {
-            // No root resolved to anything but itself: not a Flux repo we can read.
-            return false;
-        }
-        self.model.unreached.retain(|u| !reached.contains(&u.file));
-        let old = std::mem::take(&mut self.model.resources);
-        let mut unreached_files: HashMap<FileId, Vec<Resource>> = HashMap::new();
-        for r in old {
-            if !reached.contains(&r.file) {
-                unreached_files.entry(r.file).or_default().push(r);
-            }
-        }
-        let mut files: Vec<_> = unreached_files.into_iter().collect();
-        files.sort_by_key(|(f, _)| *f);
-        for (file, rs) in files {
-            for r in rs {
-                self.model.unreached.push(super::Unreached {
-                    file,
-                    kind: r.kind,
-                    name: r.name,
-                    reason: "not deployed by any Flux Kustomization".into(),
-                });
-            }
-        }
-        self.model.resources = resources;
-        self.model.substitution_gaps = gaps;
+        self.model.unreached.sort_by_key(|u| u.file);
+        self.model.resources = expanded.resources;
+        self.model.substitution_gaps = expanded.gaps;
+        self.model.entries = expanded.entries;
+        self.model.entry_source = source;
         true
     }
+
+    /// Why a file is not reached: the nearest kustomization above it that
+    /// does not list it (", not listed by `x/kustomization.yaml`").
+    fn listing_kustomization(&self, file: FileId) -> String {
+        let Some(path) = self.sources.file(file).map(|f| normalize(&f.path)) else { return String::new() };
+        let mut child: &Path = &path;
+        for dir in path.ancestors().skip(1) {
+            if let Some(k) = self.index.kustomization_dirs.get(dir).and_then(|k| self.kustomizations.get(k)) {
+                if !k.resources.iter().chain(&k.components).any(|e| e.path == child) {
+                    let shown = self.sources.file(k.file).map_or(String::new(), |f| f.display.clone());
+                    return format!("; not listed by {shown}");
+                }
+            }
+            child = dir;
+        }
+        String::new()
+    }
+    /// The files a start reaches through its roots and every root they deploy.
+    fn start_files(&self, start: &Start, graph: &RootGraph) -> HashSet<FileId> {
+        let mut files = HashSet::new();
+        let mut todo: Vec<usize> = Vec::new();
+        for seed in &start.seeds {
+            match seed {
+                Seed::Raw(i) => todo.push(*i),
+                Seed::Dir(root) => files.extend(self.files_reached(root)),
+                Seed::Plain(r) => {
+                    files.insert(r.file);
+                }
+            }
+        }
+        // Roots in the files a directory seed reaches.
+        todo.extend(graph.files.iter().enumerate().filter(|(_, f)| files.contains(f)).map(|(i, _)| i));
+        let mut seen = HashSet::new();
+        while let Some(i) = todo.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            files.extend(graph.reach.get(i).into_iter().flatten().copied());
+            todo.extend(graph.children.get(i).map_or(&[][..], Vec::as_slice));
+        }
+        files
+    }
+
+    /// Inferred entry points, grouped into clusters: an entry point that
+    /// another deploys (and that does not deploy it back) is part of that
+    /// one's cluster, not a cluster of its own.
+    fn group_entries(
+        &self,
+        entries: &[usize],
+        raw: &[Resource],
+        roots: &[Option<Root>],
+        children: &[Vec<usize>],
+    ) -> Vec<Start> {
+        let closure = |i: usize| -> HashSet<usize> {
+            let mut seen = HashSet::new();
+            let mut todo = vec![i];
+            while let Some(j) = todo.pop() {
+                if seen.insert(j) {
+                    todo.extend(children.get(j).map_or(&[][..], Vec::as_slice));
+                }
+            }
+            seen
+        };
+        let closures: Vec<HashSet<usize>> = entries.iter().map(|&i| closure(i)).collect();
+        let mut starts: Vec<Start> = Vec::new();
+        for (a, &i) in entries.iter().enumerate() {
+            let absorbed = entries.iter().enumerate().any(|(b, &j)| {
+                j != i
+                    && closures.get(b).is_some_and(|c| c.contains(&i))
+                    && !closures.get(a).is_some_and(|c| c.contains(&j))
+            });
+            if absorbed {
+                continue;
+            }
+            let (Some(r), Some(Some(root))) = (raw.get(i), roots.get(i)) else { continue };
+            // Entry points in one cycle (each deploys the other) are one cluster.
+            if let Some(start) = starts.iter_mut().find(|s| {
+                s.seeds.iter().any(|seed| match seed {
+                    Seed::Raw(j) => closures.get(a).is_some_and(|c| c.contains(j)),
+                    _ => false,
+                })
+            }) {
+                start.seeds.push(Seed::Raw(i));
+                start.labels.push((root.label.clone(), r.name_span()));
+                continue;
+            }
+            let path = root.dir.as_ref().map_or_else(|| root.path.clone(), |d| d.display().to_string());
+            starts.push(Start {
+                seeds: vec![Seed::Raw(i)],
+                cluster: Some(cluster_name(&path)),
+                labels: vec![(root.label.clone(), r.name_span())],
+            });
+        }
+        merge_clusters(&mut starts);
+        starts
+    }
+
+    /// Expand every start, each as its cluster (tagged when there are several).
+    fn expand_starts(&mut self, starts: &[Start], raw: &[Resource], graph: &RootGraph) -> Expanded {
+        let names: HashSet<Option<&str>> = starts.iter().map(|s| s.cluster.as_deref()).collect();
+        let multi = names.len() > 1;
+        let mut out = Expanded::default();
+        let mut seen: HashSet<InstanceKey> = HashSet::new();
+        for start in starts {
+            let tag: Option<Arc<str>> = multi.then(|| Arc::from(start.cluster.as_deref().unwrap_or("default")));
+            // Substitution sources are looked up in the cluster's own files first.
+            self.cluster_files = multi.then(|| self.start_files(start, graph));
+            let fresh: Vec<Option<Root>>;
+            let roots: &[Option<Root>] = if multi {
+                fresh = raw.iter().map(|r| self.flux_root(r)).collect();
+                &fresh
+            } else {
+                &graph.roots
+            };
+            let mut queue: Vec<Resource> = Vec::new();
+            let mut seen_roots: HashSet<InstanceKey> = HashSet::new();
+            let mut built: Vec<Resource> = Vec::new();
+            // The seeds themselves, then what they build.
+            for seed in &start.seeds {
+                match seed {
+                    Seed::Raw(i) => {
+                        let Some(mut r) = raw.get(*i).cloned() else { continue };
+                        r.cluster.clone_from(&tag);
+                        seen_roots.insert(instance_key(&r));
+                        if seen.insert(instance_key(&r)) {
+                            out.resources.push(r);
+                        }
+                        if let Some(root) = roots.get(*i).and_then(Option::as_ref) {
+                            built.extend(self.expand_root(root, &mut out.gaps));
+                        }
+                    }
+                    Seed::Plain(r) => {
+                        let mut r = (**r).clone();
+                        r.cluster.clone_from(&tag);
+                        if seen.insert(instance_key(&r)) {
+                            out.resources.push(r);
+                        }
+                    }
+                    Seed::Dir(root) => built.extend(self.expand_root(root, &mut out.gaps)),
+                }
+            }
+            let before = out.resources.len();
+            let mut rounds = 0;
+            loop {
+                for mut child in built.drain(..) {
+                    child.cluster.clone_from(&tag);
+                    if seen.insert(instance_key(&child)) {
+                        if is_flux_root(&child) {
+                            queue.push(child.clone());
+                        }
+                        out.resources.push(child);
+                    }
+                }
+                let Some(r) = queue.pop() else { break };
+                rounds += 1;
+                if rounds > 100_000 || !seen_roots.insert(instance_key(&r)) {
+                    continue;
+                }
+                if let Some(root) = self.flux_root(&r) {
+                    built = self.expand_root(&root, &mut out.gaps);
+                }
+            }
+            self.cluster_files = None;
+            let deployed = out.resources.len() - before;
+            let cluster = start.cluster.clone().unwrap_or_default();
+            for (label, span) in &start.labels {
+                out.entries.push(Entry { label: label.clone(), span: *span, cluster: cluster.clone(), deployed });
+            }
+        }
+        out
+    }
+}
+
+type InstanceKey = (Option<Arc<str>>, FileId, usize, Option<String>, String);
+
+/// The Flux roots the plain pass found, what each reaches, and which roots
+/// each deploys.
+struct RootGraph {
+    /// The file of each root.
+    files: Vec<FileId>,
+    roots: Vec<Option<Root>>,
+    reach: Vec<HashSet<FileId>>,
+    children: Vec<Vec<usize>>,
+}
+
+fn instance_key(r: &Resource) -> InstanceKey {
+    (r.cluster.clone(), r.file, r.doc_index, r.namespace.clone(), r.name.clone())
+}
+
+/// A `roots:` entry of `.lifeboat.yaml`, resolved against the repository.
+#[derive(Debug, Clone)]
+pub(super) struct Configured {
+    pub text: String,
+    pub span: Span,
+    pub cluster: Option<String>,
+    pub target: ConfiguredTarget,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum ConfiguredTarget {
+    /// Built as Flux builds a path.
+    Directory(PathBuf),
+    /// These documents (a file's, or the Kustomization or Application named).
+    Resources(Vec<(FileId, usize)>),
+}
+
+/// Where one cluster starts.
+struct Start {
+    seeds: Vec<Seed>,
+    cluster: Option<String>,
+    /// The entry points, as the report names them.
+    labels: Vec<(String, Span)>,
+}
+
+enum Seed {
+    /// A Flux root the plain pass found.
+    Raw(usize),
+    /// Another document named in `roots:` (an Argo CD Application, say).
+    Plain(Box<Resource>),
+    Dir(Box<Root>),
+}
+
+#[derive(Default)]
+struct Expanded {
+    resources: Vec<Resource>,
+    gaps: Vec<SubstitutionGap>,
+    entries: Vec<Entry>,
+}
+
+impl Expanded {
+    /// Nothing but the entry points themselves.
+    fn deploys_nothing(&self) -> bool {
+        self.entries.iter().all(|e| e.deployed == 0)
+    }
+}
+
+/// Starts naming the same cluster are one.
+fn merge_clusters(starts: &mut Vec<Start>) {
+    let mut merged: Vec<Start> = Vec::new();
+    for s in starts.drain(..) {
+        match merged.iter_mut().find(|m| m.cluster == s.cluster) {
+            Some(m) => {
+                m.seeds.extend(s.seeds);
+                m.labels.extend(s.labels);
+            }
+            None => merged.push(s),
+        }
+    }
+    *starts = merged;
 }

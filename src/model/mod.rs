@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use flux::{is_flux_root, SubstitutionGap};
+pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
 
 use crate::yaml::{Document, FileId, Sources, Span};
@@ -62,6 +62,36 @@ pub struct Model {
     pub notes: Vec<ModelNote>,
     /// `${VAR}`s with no value that Flux Kustomizations substitute.
     pub substitution_gaps: Vec<SubstitutionGap>,
+    /// The entry points the model started from, and how they were chosen.
+    pub entries: Vec<Entry>,
+    pub entry_source: EntrySource,
+    /// `roots:` entries of the config that name nothing here (index, why).
+    pub root_errors: Vec<(usize, String)>,
+}
+
+impl Model {
+    /// Documents deployed (counted once however many instances they have)
+    /// and documents not deployed.
+    pub fn document_counts(&self) -> (usize, usize) {
+        let deployed: HashSet<(FileId, usize)> = self.resources.iter().map(|r| (r.file, r.doc_index)).collect();
+        (deployed.len(), self.unreached.len())
+    }
+
+    /// The clusters the repository deploys, when there are several.
+    pub fn clusters(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.resources.iter().filter_map(|r| r.cluster.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// What the model is asked to start from.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'c> {
+    /// `roots:` of the config, and the directory its paths are relative to.
+    pub roots: &'c [crate::config::RootEntry],
+    pub base: PathBuf,
 }
 
 struct Builder<'s> {
@@ -87,6 +117,12 @@ struct Builder<'s> {
     /// Compiled patch-target patterns (`None`: not a valid expression).
     regex_cache: HashMap<String, Option<regex::Regex>>,
     docs_by_file: HashMap<FileId, Vec<&'s Document>>,
+    /// `roots:` of the config, resolved (taken by the Flux pass).
+    configured: Vec<flux::Configured>,
+    /// While a cluster of several is expanded: the files it reaches.
+    cluster_files: Option<HashSet<FileId>>,
+    options: Vec<crate::config::RootEntry>,
+    base: PathBuf,
     model: Model,
     seen_instances: HashSet<(FileId, usize, Option<String>, String)>,
     reached_files: HashSet<FileId>,
@@ -95,7 +131,14 @@ struct Builder<'s> {
 /// Build the model of `sources`; `root` is the scanned path (Flux paths are
 /// relative to the repository root: it or one of its parents).
 pub fn build(sources: &Sources, root: &Path) -> Model {
+    build_with(sources, root, &Options::default())
+}
+
+/// [`build`] from the entry points `options` name.
+pub fn build_with(sources: &Sources, root: &Path, options: &Options) -> Model {
     let mut b = Builder::new(sources, root);
+    b.options = options.roots.to_vec();
+    b.base = options.base.clone();
     b.run();
     b.model
 }
@@ -166,6 +209,10 @@ impl<'s> Builder<'s> {
             argo_own_repository: None,
             regex_cache: HashMap::new(),
             docs_by_file,
+            configured: Vec::new(),
+            cluster_files: None,
+            options: Vec::new(),
+            base: PathBuf::new(),
             model: Model::default(),
             seen_instances: HashSet::new(),
             reached_files: HashSet::new(),
@@ -272,8 +319,12 @@ impl<'s> Builder<'s> {
                 }
             }
         }
+        self.resolve_configured_roots();
         let flux = self.run_flux();
-        self.run_argo(flux);
+        let argo = self.run_argo(flux);
+        if argo && !flux {
+            self.model.entry_source = EntrySource::Argo;
+        }
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);
@@ -335,6 +386,77 @@ impl<'s> Builder<'s> {
             }
             out.push(r);
         }
+    }
+
+    /// Resolve `roots:` against the repository: a directory, a file (its
+    /// documents), or the name of a Flux Kustomization or Argo CD
+    /// Application (`name` or `namespace/name`).
+    fn resolve_configured_roots(&mut self) {
+        use crate::config::RootTarget;
+        let options = std::mem::take(&mut self.options);
+        for (index, entry) in options.iter().enumerate() {
+            let text = entry.target.text();
+            let as_path = !matches!(entry.target, RootTarget::Name(_));
+            let as_name = !matches!(entry.target, RootTarget::Path(_));
+            let path = if as_path { self.repository_path(text) } else { None };
+            let target = match path {
+                Some((p, None)) => Some(flux::ConfiguredTarget::Directory(p)),
+                Some((_, Some(file))) => {
+                    let docs = self.docs_by_file.get(&file).map_or(&[][..], Vec::as_slice);
+                    Some(flux::ConfiguredTarget::Resources(docs.iter().map(|d| (d.file, d.index)).collect()))
+                }
+                None if as_name => {
+                    let found: Vec<(FileId, usize)> = self
+                        .model
+                        .resources
+                        .iter()
+                        .filter(|r| is_flux_root(r) || argo::is_argo_root(r))
+                        .filter(|r| r.name == text || r.qualified_name() == text)
+                        .map(|r| (r.file, r.doc_index))
+                        .collect();
+                    (!found.is_empty()).then_some(flux::ConfiguredTarget::Resources(found))
+                }
+                None => None,
+            };
+            match target {
+                Some(target) => self.configured.push(flux::Configured {
+                    text: text.to_string(),
+                    span: entry.span,
+                    cluster: entry.cluster.clone(),
+                    target,
+                }),
+                None => self.model.root_errors.push((
+                    index,
+                    format!(
+                        "root `{text}` is not a file or directory lifeboat read, nor the name of a Flux Kustomization or Argo CD Application in this repository"
+                    ),
+                )),
+            }
+        }
+    }
+
+    /// A path of `roots:` (relative to the config) as the directory walk
+    /// spelled it: the directory, and the file when it is one.
+    fn repository_path(&self, text: &str) -> Option<(PathBuf, Option<FileId>)> {
+        let joined = kustomize::normalize(&self.base.join(text));
+        let mut candidates = vec![joined.clone()];
+        if let Ok(cwd) = std::env::current_dir() {
+            if let Ok(rel) = joined.strip_prefix(kustomize::normalize(&cwd)) {
+                candidates.push(rel.to_path_buf());
+            }
+            if joined.is_relative() {
+                candidates.push(kustomize::normalize(&cwd.join(&joined)));
+            }
+        }
+        candidates.into_iter().find_map(|p| {
+            if let Some(&file) = self.index.files.get(&p) {
+                return Some((p, Some(file)));
+            }
+            let known = self.dirs.contains_key(&p)
+                || self.subdirs.contains_key(&p)
+                || self.index.kustomization_dirs.contains_key(&p);
+            known.then_some((p, None))
+        })
     }
 
     fn push_instance(&mut self, r: Resource) {

@@ -43,6 +43,10 @@ pub struct Resource {
     /// The Flux Kustomization or Argo CD Application that deployed it (its
     /// name: usually the app's).
     pub deployed_by: Option<String>,
+    /// The Kubernetes cluster it lands on, when the repository deploys more
+    /// than one (the Flux entry point or Argo CD destination it came from);
+    /// `None` in a repository of one cluster.
+    pub cluster: Option<Arc<str>>,
 }
 
 impl Resource {
@@ -62,6 +66,7 @@ impl Resource {
             hashed_name: false,
             partial: false,
             deployed_by: None,
+            cluster: None,
             name,
             namespace,
             root: Arc::clone(&doc.root),

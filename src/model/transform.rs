@@ -432,18 +432,9 @@ pub(super) fn fix_references(acc: &mut [Resource], renames: &[Rename]) {
     }
 }
 
-/// A label or annotation selector (`a=b,c!=d,e,!f`) against a map.
+/// A label or annotation selector (the string form, `a=b,c notin (d),!e`)
+/// against a map; one that does not parse selects nothing (kustomize
+/// refuses the build).
 fn label_selector_matches(selector: &str, labels: Option<&Node>) -> bool {
-    let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Node::as_str);
-    selector.split(',').map(str::trim).filter(|t| !t.is_empty()).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
-            get(k.trim()) != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            get(k.trim()) == Some(v.trim())
-        } else if let Some(k) = term.strip_prefix('!') {
-            get(k.trim()).is_none()
-        } else {
-            get(term).is_some()
-        }
-    })
+    crate::selector::LabelSelector::parse(selector).is_ok_and(|s| s.matches_map(labels))
 }
