@@ -51,6 +51,8 @@ pub struct ResourceRef {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
+    /// The Kubernetes cluster, in a repository that deploys several.
+    pub cluster: Option<String>,
 }
 
 impl ResourceRef {
@@ -60,6 +62,7 @@ impl ResourceRef {
             kind: r.kind.clone(),
             namespace: r.namespace.clone(),
             name: r.name.clone(),
+            cluster: r.cluster.as_deref().map(str::to_string),
         }
     }
 }

@@ -66,6 +66,105 @@ pub struct Run {
     pub sensitive: Vec<Span>,
     /// Files discovery passed over on purpose, with why.
     pub skipped: Skipped,
+    /// Set when lifeboat linted only part of the repository.
+    pub partial: Option<Partial>,
+}
+
+/// Share of the repository's documents above which a run warns that it
+/// linted only part of it (more than half not deployed from the roots found).
+pub const PARTIAL_SHARE: f64 = 0.5;
+
+/// A run that modelled only part of the repository: most documents are not
+/// deployed from the roots it found, or a root deploys nothing. Every format
+/// says so, and it counts as a warning for `--fail-on`, so a run that
+/// cannot see the repository is never a silent pass.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    pub deployed: usize,
+    pub not_deployed: usize,
+    /// The entry points used ("Flux Kustomization `flux-system/flux-system`").
+    pub roots: Vec<String>,
+    /// Entry points that deploy nothing.
+    pub empty_roots: Vec<String>,
+    /// How the roots were chosen ("inferred", "configured", "fallback").
+    pub how: &'static str,
+    /// Helm chart templates lifeboat skipped (it does not render charts).
+    pub chart_templates: usize,
+}
+
+impl Partial {
+    fn of(model: &Model, files: usize, skipped: &Skipped) -> Option<Partial> {
+        let (deployed, not_deployed) = model.document_counts();
+        let total = deployed + not_deployed;
+        let share = if total == 0 { 0.0 } else { not_deployed as f64 / total as f64 };
+        let empty_roots: Vec<String> =
+            model.entries.iter().filter(|e| e.deployed == 0).map(|e| e.label.clone()).collect();
+        let chart_templates = skipped.iter().filter(|(_, why)| why.starts_with("Helm chart template")).count();
+        // YAML files but not one deployed Kubernetes document (local Helm
+        // charts, say) is not a clean repository either.
+        let nothing = deployed == 0 && (files > 0 || chart_templates > 0);
+        if share <= PARTIAL_SHARE && empty_roots.is_empty() && !nothing {
+            return None;
+        }
+        let how = match model.entry_source {
+            model::EntrySource::Configured => "from `roots:` in .lifeboat.yaml",
+            model::EntrySource::Bootstrap => "where Flux is bootstrapped",
+            model::EntrySource::Fallback => "Flux Kustomizations nothing deploys (no entry point found)",
+            model::EntrySource::Argo => "Argo CD Applications",
+            model::EntrySource::Kustomize => "kustomizations nothing includes",
+        };
+        let mut roots: Vec<String> = model.entries.iter().map(|e| e.label.clone()).collect();
+        roots.dedup();
+        Some(Partial { deployed, not_deployed, roots, empty_roots, how, chart_templates })
+    }
+
+    /// The percentage of documents not deployed.
+    pub fn percent_not_deployed(&self) -> usize {
+        let total = self.deployed + self.not_deployed;
+        (self.not_deployed * 100).checked_div(total).unwrap_or(0)
+    }
+
+    /// One paragraph: what was linted, what was not, and what to do.
+    pub fn message(&self) -> String {
+        let mut text = if self.deployed == 0 && self.not_deployed == 0 {
+            "lifeboat found no Kubernetes document to lint in this repository (".to_string() + self.how
+        } else {
+            format!(
+            "lifeboat linted only part of this repository: {} of {} Kubernetes documents ({}%) are not deployed from the roots it found ({}",
+            self.not_deployed,
+            self.deployed + self.not_deployed,
+            self.percent_not_deployed(),
+            self.how
+        )
+        };
+        if self.roots.is_empty() {
+            text.push(')');
+        } else {
+            let shown: Vec<&str> = self.roots.iter().take(5).map(String::as_str).collect();
+            text.push_str(&format!(": {}", shown.join(", ")));
+            if self.roots.len() > 5 {
+                text.push_str(&format!(" and {} more", self.roots.len() - 5));
+            }
+            text.push(')');
+        }
+        if !self.empty_roots.is_empty() {
+            text.push_str(&format!("; deploying nothing: {}", self.empty_roots.join(", ")));
+        }
+        if self.chart_templates > 0 {
+            text.push_str(&format!(
+                "; {} Helm chart template file(s) were skipped, not rendered (what those charts create is not linted)",
+                self.chart_templates
+            ));
+        }
+        if self.deployed == 0 && self.not_deployed == 0 {
+            text.push_str(": nothing here was linted");
+            return text;
+        }
+        text.push_str(
+            ". If these are not the entry points of your clusters, name them with `roots:` in .lifeboat.yaml (paths, or Flux Kustomization / Argo CD Application names); if the rest is dead, list it under `paths.ignore`",
+        );
+        text
+    }
 }
 
 /// Check `ids` against the registry.
@@ -185,13 +284,21 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
             }
         }
     }
+    // In a repository of several clusters, a finding names its cluster.
+    for f in &mut findings {
+        if let Some(cluster) = f.resource.as_ref().and_then(|r| r.cluster.as_deref()) {
+            f.message = format!("[cluster `{cluster}`] {}", f.message);
+        }
+    }
     // One finding per instance: ten instances of one component file are ten.
     findings.dedup_by(|a, b| {
         a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message && a.resource == b.resource
     });
 
     let rules = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
-    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped })
+    let files = sources.files.len().saturating_sub(usize::from(config.path.is_some()));
+    let partial = Partial::of(&model, files, &skipped);
+    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial })
 }
 
 /// An exclusion silences coverage rules on its resource; an `ignore-check`
@@ -212,9 +319,11 @@ fn is_suppressed(f: &Finding, inv: &Inventory, usage: &mut Usage) -> bool {
 }
 
 impl Run {
-    /// The highest severity among the findings.
+    /// The highest severity among the findings, a partial model counting
+    /// as a warning.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        let partial = self.partial.as_ref().map(|_| Severity::Warning);
+        self.findings.iter().map(|f| f.severity).chain(partial).max()
     }
 
     pub fn count(&self, severity: Severity) -> usize {

@@ -37,6 +37,11 @@ fn findings(repo: &str, args: &[&str]) -> Option<Vec<(String, String)>> {
                 Some(ns) => format!("{ns}/{}", r["name"].as_str().unwrap_or("")),
                 None => r["name"].as_str().unwrap_or("").to_string(),
             };
+            // In a repository of several clusters, `cluster:namespace/name`.
+            let name = match r["cluster"].as_str() {
+                Some(cluster) => format!("{cluster}:{name}"),
+                None => name,
+            };
             (f["rule"].as_str().unwrap_or("").to_string(), name)
         })
         .collect();
@@ -69,7 +74,10 @@ fn joryirving_fourteen_component_clusters() {
     // five-field schedule `40 4 * * *`. PVC gaps: the 8 plain PVCs LABELS
     // lists, plus gatus-sidecar's chart persistence (common chart shape,
     // `persistence.enabled: true`, which LABELS' table did not read). The
-    // games PVCs are in directories no Flux Kustomization reaches.
+    // games PVCs are in directories no Flux Kustomization reaches. Three
+    // clusters (kubernetes/clusters/{main,test,utility}, each a
+    // flux-instance HelmRelease's sync path): alert-triage and gatus-sidecar
+    // are deployed to main and utility, and unprotected in both.
     let Some(actual) = findings("joryirving__home-ops", &["--select", "cnpg-recovery-left-in"]) else { return };
     assert_eq!(actual.len(), 14, "{actual:?}");
     let crons = findings("joryirving__home-ops", &["--select", "cnpg-scheduled-backup-cron"]).unwrap_or_default();
@@ -83,15 +91,17 @@ fn joryirving_fourteen_component_clusters() {
     let mut expected: Vec<(String, String)> = many(
         "pvc-unprotected",
         &[
-            "downloads/radarr",
-            "downloads/sonarr",
-            "home-automation/home-assistant-cache",
-            "llm/llmkube-skirk-cache",
-            "observability/alert-triage",
-            "observability/gatus-sidecar",
-            "observability/server-volume-victoria-logs-server-0",
-            "self-hosted/acars-processor",
-            "self-hosted/archiveteam",
+            "main:downloads/radarr",
+            "main:downloads/sonarr",
+            "utility:home-automation/home-assistant-cache",
+            "main:llm/llmkube-skirk-cache",
+            "main:observability/alert-triage",
+            "utility:observability/alert-triage",
+            "main:observability/gatus-sidecar",
+            "utility:observability/gatus-sidecar",
+            "main:observability/server-volume-victoria-logs-server-0",
+            "utility:self-hosted/acars-processor",
+            "main:self-hosted/archiveteam",
         ],
     )
     .into_iter()
@@ -189,7 +199,14 @@ fn onedr0p_monosense_mmalyska() {
     // cluster-settings has no CNPG variables: that instance keeps its
     // `${…}` name (flux-substitution-undefined says so, judged below). One chart
     // persistence (VictoriaMetrics' Grafana) is unprotected.
-    expect("monosense-io__k8s-gitops", &[("pvc-unprotected", "observability/victoria-metrics-global")]);
+    // Both clusters deploy VictoriaMetrics' Grafana persistence.
+    expect(
+        "monosense-io__k8s-gitops",
+        &[
+            ("pvc-unprotected", "apps:observability/victoria-metrics-global"),
+            ("pvc-unprotected", "infra:observability/victoria-metrics-global"),
+        ],
+    );
     // mmalyska: Clusters only in Helm chart templates (never rendered).
     expect("mmalyska__home-ops", &[]);
 }

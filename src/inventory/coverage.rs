@@ -129,7 +129,7 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                 match n {
                     Named::Source(i) => {
                         if let Some(rs) = inv.replication_sources.get(i) {
-                            if same_namespace(rs.res.namespace.as_deref(), ns) {
+                            if same_namespace(rs.res.namespace.as_deref(), ns) && rs.res.cluster == item.res.cluster {
                                 out.push(replication_source(rs));
                             }
                         }
@@ -137,7 +137,7 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                     Named::Job(i, m) => {
                         let Some(job) = inv.backup_jobs.get(i) else { continue };
                         let Some(mount) = job.sources().nth(m) else { continue };
-                        if !same_namespace(job.res.namespace.as_deref(), ns) {
+                        if !same_namespace(job.res.namespace.as_deref(), ns) || job.res.cluster != item.res.cluster {
                             continue;
                         }
                         let suspended = if job.is_suspended() { ", SUSPENDED" } else { "" };
@@ -153,8 +153,9 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                         });
                     }
                     Named::Schedule(i) => {
-                        if let Some(s) = inv.schedules.get(i).filter(|s| same_namespace(s.res.namespace.as_deref(), ns))
-                        {
+                        if let Some(s) = inv.schedules.get(i).filter(|s| {
+                            same_namespace(s.res.namespace.as_deref(), ns) && s.res.cluster == item.res.cluster
+                        }) {
                             out.push(schedule(s));
                         }
                     }
@@ -162,7 +163,8 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
             }
             let jobs = item.storage_class.as_deref().and_then(|c| class_jobs.get(c)).map_or(&[][..], Vec::as_slice);
             for s in selecting.iter().filter_map(|&i| inv.schedules.get(i)) {
-                if s.covers(item, jobs) {
+                // Backup operators act on the cluster they run in.
+                if s.res.cluster == item.res.cluster && s.covers(item, jobs) {
                     out.push(schedule(s));
                 }
             }

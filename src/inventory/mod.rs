@@ -156,6 +156,7 @@ impl<'m> Inventory<'m> {
             .filter(|b| {
                 same_namespace(b.res.namespace.as_deref(), cluster.namespace())
                     && b.cluster_name.and_then(Node::as_str) == Some(cluster.name())
+                    && b.res.cluster == cluster.res.cluster
             })
             .collect()
     }
@@ -212,6 +213,7 @@ impl<'m> Inventory<'m> {
                 j.targets
                     .iter()
                     .any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
+                    && j.res.cluster == cluster.res.cluster
             })
             .collect()
     }

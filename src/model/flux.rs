@@ -621,6 +621,40 @@ impl Builder<'_> {
                 .collect();
             starts = self.group_entries(&entries, &raw, &roots, &children);
             source = EntrySource::Bootstrap;
+            // A cluster directory (`clusters/<name>/`) no entry point is
+            // for, bootstrapped in a way lifeboat does not see: its
+            // Kustomizations that nothing deploys are its roots.
+            if !starts.is_empty() {
+                let known: HashSet<String> = starts.iter().filter_map(|s| s.cluster.clone()).collect();
+                let produced: HashSet<usize> = children.iter().flatten().copied().collect();
+                let mut extra: Vec<Start> = Vec::new();
+                for (i, r) in raw.iter().enumerate() {
+                    if produced.contains(&i) || entries.contains(&i) {
+                        continue;
+                    }
+                    let path = self.sources.file(r.file).map_or(String::new(), |f| f.display.clone());
+                    if !path.contains("clusters/") {
+                        continue;
+                    }
+                    let cluster = cluster_name(&path);
+                    if known.contains(&cluster) {
+                        continue;
+                    }
+                    let label =
+                        roots.get(i).and_then(Option::as_ref).map_or_else(|| r.qualified_name(), |x| x.label.clone());
+                    let message = format!(
+                        "{label}: cluster `{cluster}` has no Flux entry point lifeboat recognises: the Kustomizations nothing deploys in its directory are taken as its roots (name them with `roots:` in .lifeboat.yaml)"
+                    );
+                    self.note(r.name_span(), message);
+                    extra.push(Start {
+                        seeds: vec![Seed::Raw(i)],
+                        cluster: Some(cluster),
+                        labels: vec![(label, r.name_span())],
+                    });
+                }
+                starts.extend(extra);
+                merge_clusters(&mut starts);
+            }
         } else {
             for c in configured {
                 let seeds = match c.target {
@@ -673,6 +707,13 @@ impl Builder<'_> {
                     graph.roots.get(i).and_then(Option::as_ref).map_or_else(|| r.qualified_name(), |x| x.label.clone());
                 starts.push(Start { seeds: vec![Seed::Raw(i)], cluster, labels: vec![(label, r.name_span())] });
             }
+            // One `clusters/<x>` directory among loose roots is one cluster.
+            let named: HashSet<&str> = starts.iter().filter_map(|s| s.cluster.as_deref()).collect();
+            if named.len() < 2 {
+                for s in &mut starts {
+                    s.cluster = None;
+                }
+            }
             merge_clusters(&mut starts);
             if let Some(first) = raw.get(top.first().copied().unwrap_or(0)) {
                 let message = format!(
@@ -700,6 +741,8 @@ impl Builder<'_> {
             let reason = if is_flux_root(&r) {
                 let listed = self.listing_kustomization(r.file);
                 format!("a Flux root that no entry point deploys ({entry_points}){listed}")
+            } else if source == EntrySource::Configured {
+                "not deployed from the `roots:` of .lifeboat.yaml".into()
             } else {
                 "not deployed by any Flux Kustomization".into()
             };

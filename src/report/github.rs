@@ -15,6 +15,13 @@ fn escape_property(text: &str) -> String {
 
 pub fn render(run: &Run) -> String {
     let mut out = String::new();
+    if let Some(p) = &run.partial {
+        out.push_str(&format!(
+            "::warning title={}::{}\n",
+            escape_property("lifeboat partial model"),
+            escape_data(&p.message())
+        ));
+    }
     for f in &run.findings {
         let level = match f.severity {
             Severity::Error => "error",

@@ -125,6 +125,9 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme).with_links(false).with_width(100).with_context_lines(1);
     let mut texts = Texts { run, cache: HashMap::new() };
     let mut out = String::new();
+    if let Some(p) = &run.partial {
+        out.push_str(&format!("warning: {}\n\n", p.message()));
+    }
     for f in &run.findings {
         let d = shown(f, &mut texts);
         if handler.render_report(&mut out, &d).is_err() {
@@ -149,7 +152,9 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
     let warnings = run.count(Severity::Warning);
     let infos = run.count(Severity::Info);
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if run.findings.is_empty() {
+    if run.findings.is_empty() && run.partial.is_some() {
+        out.push_str("No backup gaps found in the part lifeboat linted");
+    } else if run.findings.is_empty() {
         out.push_str("No backup gaps found");
     } else {
         out.push_str(&format!(

@@ -15,6 +15,8 @@ use crate::{Options, RunError};
 /// One stateful item and its protection.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The Kubernetes cluster, in a repository that deploys several.
+    pub cluster: Option<String>,
     pub app: String,
     pub kind: String,
     pub namespace: String,
@@ -132,6 +134,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     }
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
+        cluster: c.res.cluster.as_deref().map(str::to_string),
         app: apps.app(None, c.res.deployed_by.as_deref(), &file),
         kind: "CNPG Cluster".into(),
         namespace: c.namespace().unwrap_or("").to_string(),
@@ -154,6 +157,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         ItemKind::HelmPersistence => "Helm persistence",
     };
     Row {
+        cluster: item.res.cluster.as_deref().map(str::to_string),
         app: apps.app(item.release.as_deref(), item.res.deployed_by.as_deref(), &file),
         kind: kind.into(),
         namespace: item.namespace().unwrap_or("").to_string(),
@@ -175,7 +179,9 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     let apps = Apps::new(&inv, &sources);
     let mut rows: Vec<Row> = inv.clusters.iter().map(|c| cluster_row(&inv, c, &sources, &apps)).collect();
     rows.extend(inv.items.iter().enumerate().map(|(i, item)| item_row(&inv, i, item, &sources, &apps)));
-    rows.sort_by(|a, b| (&a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.app, &b.namespace, &b.kind, &b.name)));
+    rows.sort_by(|a, b| {
+        (&a.cluster, &a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.cluster, &b.app, &b.namespace, &b.kind, &b.name))
+    });
     let unreached = model
         .unreached
         .iter()
@@ -199,39 +205,59 @@ impl InventoryReport {
         format!("{} stateful items: {protected} protected, {excluded} excluded, {bare} NOT PROTECTED", self.rows.len())
     }
 
+    /// Whether rows name their cluster (the repository deploys several).
+    fn multi_cluster(&self) -> bool {
+        self.rows.iter().any(|r| r.cluster.is_some())
+    }
+
     pub fn table(&self) -> String {
-        const COLUMNS: usize = 6;
-        let header = ["APP", "KIND", "NAMESPACE/NAME", "SIZE", "CLASS", "PROTECTION"];
-        let cells: Vec<[String; COLUMNS]> = self
+        let multi = self.multi_cluster();
+        let mut header = vec!["APP", "KIND", "NAMESPACE/NAME", "SIZE", "CLASS", "PROTECTION"];
+        if multi {
+            header.insert(0, "CLUSTER");
+        }
+        let cells: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
-                [
+                let mut row = vec![
                     r.app.clone(),
                     r.kind.clone(),
                     format!("{}/{}", r.namespace, r.name),
                     r.size.clone(),
                     r.storage_class.clone(),
                     r.status(),
-                ]
+                ];
+                if multi {
+                    row.insert(0, r.cluster.clone().unwrap_or_default());
+                }
+                row
             })
             .collect();
+        let columns = header.len();
         let width = |i: usize| {
-            cells.iter().filter_map(|c| c.get(i)).map(|c| c.chars().count()).chain([header[i].len()]).max().unwrap_or(0)
+            cells
+                .iter()
+                .filter_map(|c| c.get(i))
+                .map(|c| c.chars().count())
+                .chain(header.get(i).map(|h| h.len()))
+                .max()
+                .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..COLUMNS - 1).map(width).collect();
-        let line = |c: [&str; COLUMNS]| {
+        let widths: Vec<usize> = (0..columns.saturating_sub(1)).map(width).collect();
+        let line = |c: &[&str]| {
             let mut s = String::new();
             for (text, w) in c.iter().zip(&widths) {
                 s.push_str(&format!("{text:<w$}  "));
             }
-            s.push_str(c[COLUMNS - 1]);
+            s.push_str(c.last().copied().unwrap_or(""));
             s.push('\n');
             s
         };
-        let mut out = line(header);
+        let mut out = line(&header);
         for c in &cells {
-            out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]));
+            let refs: Vec<&str> = c.iter().map(String::as_str).collect();
+            out.push_str(&line(&refs));
         }
         out.push_str(&format!("\n{}\n", self.summary()));
         if !self.unreached.is_empty() {
@@ -247,10 +273,16 @@ impl InventoryReport {
     /// A table ready to paste into a runbook, as the seeds keep them.
     pub fn markdown(&self) -> String {
         let cell = |t: &str| t.replace('|', "\\|");
-        let mut out = String::from(
-            "| App | Kind | Namespace/Name | Size | Storage class | Backed up? |\n|---|---|---|---|---|---|\n",
-        );
+        let multi = self.multi_cluster();
+        let mut out = String::from(if multi {
+            "| Cluster | App | Kind | Namespace/Name | Size | Storage class | Backed up? |\n|---|---|---|---|---|---|---|\n"
+        } else {
+            "| App | Kind | Namespace/Name | Size | Storage class | Backed up? |\n|---|---|---|---|---|---|\n"
+        });
         for r in &self.rows {
+            if multi {
+                out.push_str(&format!("| {} ", cell(r.cluster.as_deref().unwrap_or(""))));
+            }
             let status = match (&r.excluded, r.protection.is_empty()) {
                 (Some(reason), _) => format!("Excluded: {}", cell(reason)),
                 (None, true) => "**NOT PROTECTED**".to_string(),
@@ -281,14 +313,18 @@ impl InventoryReport {
             .rows
             .iter()
             .map(|r| {
-                json!({
+                let mut v = json!({
                     "app": r.app, "kind": r.kind, "namespace": r.namespace, "name": r.name,
                     "size": r.size, "storageClass": r.storage_class,
                     "protected": !r.protection.is_empty(),
                     "protection": r.protection, "excluded": r.excluded,
                     "restoredFrom": r.restored_from,
                     "file": r.file, "line": r.line,
-                })
+                });
+                if let Some(c) = &r.cluster {
+                    v["cluster"] = json!(c);
+                }
+                v
             })
             .collect();
         let (protected, excluded, bare) = self.counts();

@@ -20,9 +20,14 @@ pub fn render(run: &Run) -> String {
                     json!({ "file": l.file, "line": l.line, "column": l.column, "message": r.message })
                 })
                 .collect();
-            let resource = f.resource.as_ref().map(
-                |r| json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name }),
-            );
+            let resource = f.resource.as_ref().map(|r| {
+                let mut v =
+                    json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name });
+                if let Some(c) = &r.cluster {
+                    v["cluster"] = json!(c);
+                }
+                v
+            });
             json!({
                 "rule": f.rule,
                 "severity": f.severity.as_str(),
@@ -51,6 +56,19 @@ pub fn render(run: &Run) -> String {
             "infos": run.count(Severity::Info),
             "suppressed": run.suppressed,
             "unreached": run.model.unreached.len(),
+            "partial": run.partial.as_ref().map(|p| json!({
+                "message": p.message(),
+                "deployed": p.deployed,
+                "not_deployed": p.not_deployed,
+                "roots": p.roots,
+                "empty_roots": p.empty_roots,
+            })),
+            "roots": run.model.entries.iter().map(|e| json!({
+                "root": e.label,
+                "cluster": e.cluster,
+                "deployed": e.deployed,
+            })).collect::<Vec<_>>(),
+            "clusters": run.model.clusters(),
         }
     });
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();

@@ -10,6 +10,9 @@ fn cell(text: &str) -> String {
 
 pub fn render(run: &Run) -> String {
     let mut out = String::from("## lifeboat\n\n");
+    if let Some(p) = &run.partial {
+        out.push_str(&format!("> [!WARNING]\n> {}\n\n", cell(&p.message())));
+    }
     if run.findings.is_empty() {
         out.push_str("No backup gaps found.\n\n");
     } else {

@@ -63,6 +63,10 @@ pub fn fingerprint(run: &Run, f: &Finding) -> String {
             h.update(part.as_bytes());
             h.update([0]);
         }
+        if let Some(cluster) = &r.cluster {
+            h.update(cluster.as_bytes());
+            h.update([0]);
+        }
     }
     h.update(location(run, f.primary.span).file.as_bytes());
     h.update([0]);

@@ -99,7 +99,7 @@ pub fn render(run: &Run) -> String {
             result
         })
         .collect();
-    let sarif = json!({
+    let mut sarif = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -114,6 +114,17 @@ pub fn render(run: &Run) -> String {
             "results": results,
         }]
     });
+    if let Some(p) = &run.partial {
+        // A tool notification: the run saw only part of the repository.
+        sarif["runs"][0]["invocations"] = json!([{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": [{
+                "level": "warning",
+                "descriptor": { "id": "partial-model" },
+                "message": { "text": p.message() },
+            }],
+        }]);
+    }
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
     text.push('\n');
     text

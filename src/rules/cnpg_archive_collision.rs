@@ -19,15 +19,21 @@ pub const RULE: Rule = Rule {
     check: Check::Inventory(check),
 };
 
+/// An archive, and the Kubernetes cluster when its endpoint is inside one.
+type Writers<'i> = (ArchiveId, Option<&'i str>);
+
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     // A bucket is global: compare across namespaces. Replicas only read.
-    let mut writers: BTreeMap<ArchiveId, Vec<(Span, &Cluster)>> = BTreeMap::new();
+    // An endpoint inside the cluster (`minio.storage.svc`) is a different
+    // store in each Kubernetes cluster; an outside one is shared by all.
+    let mut writers: BTreeMap<Writers, Vec<(Span, &Cluster)>> = BTreeMap::new();
     for cluster in inv.clusters.iter().filter(|c| !c.replica) {
         if let Some((id, span)) = inv.archive_id(cluster) {
-            writers.entry(id).or_default().push((span, cluster));
+            let local = cluster_local(&id.endpoint).then_some(cluster.res.cluster.as_deref()).flatten();
+            writers.entry((id, local)).or_default().push((span, cluster));
         }
     }
-    for (id, mut group) in writers {
+    for ((id, _), mut group) in writers {
         group.sort_by_key(|(span, _)| (span.file, span.start));
         let Some(((first_span, first), rest)) = group.split_first() else {
             continue;
@@ -51,4 +57,18 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// Whether an endpoint URL names a service inside the Kubernetes cluster
+/// (`http://minio.storage.svc:9000`, `http://minio:9000`).
+fn cluster_local(endpoint: &str) -> bool {
+    let host = endpoint.split("://").nth(1).unwrap_or(endpoint);
+    let host = host.split(['/', ':', '@']).next().unwrap_or("");
+    let host = host.trim_end_matches('.');
+    !host.is_empty()
+        && (host.ends_with(".svc")
+            || host.ends_with(".svc.cluster.local")
+            || host.ends_with(".cluster.local")
+            || !host.contains('.'))
+        && host != "localhost"
 }

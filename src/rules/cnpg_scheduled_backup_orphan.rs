@@ -35,7 +35,12 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(name) = name_node.as_str() else {
             continue;
         };
-        if is_unresolved(name) || is_unresolved(&sb.res.name) || inv.cluster(namespace, name).is_some() {
+        let here = inv.clusters.iter().any(|c| {
+            c.name() == name
+                && crate::inventory::same_namespace(c.namespace(), namespace)
+                && c.res.cluster == sb.res.cluster
+        });
+        if is_unresolved(name) || is_unresolved(&sb.res.name) || here {
             continue;
         }
         let elsewhere: Vec<_> = inv.clusters.iter().filter(|c| c.name() == name).collect();

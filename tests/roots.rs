@@ -1,0 +1,175 @@
+//! Entry points, clusters and selectors on fixture trees shaped like real
+//! repositories (`fixtures/roots/`): a `flux bootstrap` layout, a
+//! FluxInstance, a flux-instance HelmRelease, a root over subdirectories
+//! that deploys itself beside an OCIRepository of upstream manifests, two
+//! clusters sharing a base, a `notin` patch target, and `roots:` naming the
+//! wrong directory. Each asserts what is deployed and found, and snapshots
+//! the real binary's output.
+
+mod common;
+
+use common::{json_report, run, stdout};
+use std::path::Path;
+
+/// `(rule, cluster:namespace/name)` of every finding, sorted.
+fn findings(tree: &str) -> Vec<(String, String)> {
+    let report = json_report(Path::new(tree), &[]);
+    let mut out: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let r = &f["resource"];
+            let cluster = r["cluster"].as_str().map(|c| format!("{c}:")).unwrap_or_default();
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                format!("{cluster}{}/{}", r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+fn unreached(tree: &str) -> Vec<String> {
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    report["unreached"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_string)).collect()
+}
+
+fn summary(tree: &str) -> serde_json::Value {
+    json_report(Path::new(tree), &[])["summary"].clone()
+}
+
+fn snapshots(name: &str, tree: &str) {
+    let human = run(&["check", tree, "--verbose", "--fail-on", "never"]);
+    insta::assert_snapshot!(format!("{name}.check"), stdout(&human));
+    let inventory = run(&["inventory", tree]);
+    insta::assert_snapshot!(format!("{name}.inventory"), stdout(&inventory));
+}
+
+#[test]
+fn flux_bootstrap_deploys_what_gotk_sync_reaches_and_not_an_unlisted_ks() {
+    let tree = "fixtures/roots/bootstrap";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "wiki/wiki-data")]));
+    let roots = summary(tree)["roots"].clone();
+    assert_eq!(roots[0]["root"], "Flux Kustomization `flux-system/flux-system`", "{roots}");
+    let u = unreached(tree);
+    assert!(
+        u.iter().any(|u| u.starts_with("Kustomization scratch") && u.contains("no entry point deploys")),
+        "the unlisted ks.yaml is not a root: {u:?}"
+    );
+    assert!(u.iter().any(|u| u.starts_with("PersistentVolumeClaim scratch-data")), "{u:?}");
+    snapshots("bootstrap", tree);
+}
+
+#[test]
+fn a_flux_instance_is_the_entry_point() {
+    let tree = "fixtures/roots/flux-instance";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "media/media-config")]));
+    assert_eq!(summary(tree)["roots"][0]["root"], "FluxInstance `flux-system/flux`");
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim old-data")));
+    snapshots("flux-instance", tree);
+}
+
+#[test]
+fn a_flux_instance_helm_release_is_the_entry_point_and_a_commented_out_ks_is_not_deployed() {
+    let tree = "fixtures/roots/flux-instance-helm";
+    assert_eq!(findings(tree), pairs(&[("cnpg-no-wal-archive", "db/postgres")]));
+    assert_eq!(summary(tree)["roots"][0]["root"], "HelmRelease `flux-instance` (flux-instance chart)");
+    let u = unreached(tree);
+    assert!(
+        u.iter().any(|u| u.starts_with("Kustomization games") && u.contains("not listed by")),
+        "the commented-out line leaves games undeployed, and says where: {u:?}"
+    );
+    snapshots("flux-instance-helm", tree);
+}
+
+#[test]
+fn a_root_over_subdirectories_deploys_itself_and_an_oci_sibling_deploys_nothing_here() {
+    let tree = "fixtures/roots/self-deploying";
+    // Before: the OCIRepository's `path: ./` built the whole repository and
+    // the real root was lost; only the commented-out app was linted.
+    assert_eq!(
+        findings(tree),
+        pairs(&[("cnpg-no-wal-archive", "db/postgres"), ("pvc-unprotected", "media/media-config")])
+    );
+    let report = run(&["check", tree, "--verbose", "--fail-on", "never"]);
+    assert!(stdout(&report).contains("its source OCIRepository `flux-manifests`"), "{}", stdout(&report));
+    assert!(unreached(tree).iter().any(|u| u.starts_with("Kustomization legacy")));
+    snapshots("self-deploying", tree);
+}
+
+#[test]
+fn two_clusters_are_linted_each_on_its_own() {
+    let tree = "fixtures/roots/multi-cluster";
+    // main's ReplicationSource does not cover staging's claim of the same name.
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "staging:gitea/gitea-data")]));
+    let s = summary(tree);
+    assert_eq!(s["clusters"], serde_json::json!(["main", "staging"]));
+    let report = json_report(Path::new(tree), &[]);
+    let message = report["findings"][0]["message"].as_str().unwrap_or("");
+    assert!(message.starts_with("[cluster `staging`]"), "{message}");
+    let inventory = stdout(&run(&["inventory", tree, "--format", "json"]));
+    assert!(inventory.contains("\"cluster\": \"staging\""), "{inventory}");
+    snapshots("multi-cluster", tree);
+}
+
+#[test]
+fn a_notin_patch_target_selects_what_kubernetes_selects() {
+    let tree = "fixtures/roots/notin-target";
+    let found = findings(tree);
+    // `tier notin (scratch)`: orders-db (prod) and audit-db (no tier: a
+    // missing key matches notin) archive WAL; scratch-db does not.
+    assert!(found.contains(&("cnpg-no-wal-archive".into(), "shop/scratch-db".into())), "{found:?}");
+    for archived in ["shop/orders-db", "shop/audit-db"] {
+        assert!(!found.contains(&("cnpg-no-wal-archive".into(), archived.into())), "{archived}: {found:?}");
+        assert!(found.contains(&("cnpg-no-scheduled-backup".into(), archived.into())), "{archived}: {found:?}");
+    }
+    snapshots("notin-target", tree);
+}
+
+#[test]
+fn roots_that_deploy_little_are_said_in_every_format_and_fail_the_run() {
+    let tree = "fixtures/roots/wrong-roots";
+    let s = summary(tree);
+    assert!(s["partial"]["message"].as_str().unwrap_or("").contains("linted only part"), "{s}");
+    assert_eq!(s["partial"]["not_deployed"], 3);
+    let human = run(&["check", tree]);
+    let text = stdout(&human);
+    assert!(text.starts_with("warning: lifeboat linted only part of this repository: 3 of 4"), "{text}");
+    assert!(text.contains("root `clusters/home/infra` (.lifeboat.yaml)") && text.contains("roots:"), "{text}");
+    assert_eq!(human.status.code(), Some(1), "a partial run is a warning under the default --fail-on");
+    assert_eq!(run(&["check", tree, "--fail-on", "error"]).status.code(), Some(0));
+    let github = stdout(&run(&["check", tree, "--format", "github"]));
+    assert!(github.starts_with("::warning title=lifeboat partial model::"), "{github}");
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&run(&["check", tree, "--format", "sarif"]).stdout).expect("SARIF parses");
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes[0]["level"], "warning", "{sarif}");
+    snapshots("wrong-roots", tree);
+    // No corpus-shaped fixture warns.
+    for quiet in ["fixtures/roots/bootstrap", "fixtures/roots/multi-cluster", "examples/homelab"] {
+        assert!(summary(quiet)["partial"].is_null(), "{quiet} should not warn");
+    }
+}
+
+#[test]
+fn a_root_that_names_nothing_is_a_config_error_with_its_line() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join(".lifeboat.yaml");
+    std::fs::write(&config, "rules: {}\nroots:\n  - nowhere/at-all\n").expect("write config");
+    std::fs::write(dir.path().join("pvc.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+        .expect("write manifest");
+    let out = run(&["check", &dir.path().to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(err.contains(".lifeboat.yaml:3:5") && err.contains("root `nowhere/at-all`"), "{err}");
+    std::fs::write(&config, "roots:\n  - {path: a, name: b}\n").expect("write config");
+    let err = common::stderr(&run(&["check", &dir.path().to_string_lossy()]));
+    assert!(err.contains(":2:") && err.contains("one `path` or one `name`"), "{err}");
+}
