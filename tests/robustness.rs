@@ -309,6 +309,48 @@ fn renaming_diamonds_stop_at_the_instance_budget() {
     assert!(human.contains("instances here: not followed further"), "the cut is noted");
 }
 
+/// One long single-line flow sequence or map loaded in quadratic time
+/// (160k items took more than 20 s); each must load, with exact spans.
+#[test]
+fn long_flow_lines_load() {
+    use lifeboat::yaml::load_str;
+    let n = 160_000;
+    let seq = format!("k: [{}]\n", vec!["1"; n].join(","));
+    let loaded = load_str(0, &seq);
+    assert!(loaded.error.is_none(), "{:?}", loaded.error);
+    let items = loaded.documents.first().and_then(|d| d.root.get("k")).map(|k| k.as_seq().len());
+    assert_eq!(items, Some(n));
+
+    let map = format!("k: {{{}}}\n", (0..n).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", "));
+    let loaded = load_str(0, &map);
+    assert!(loaded.error.is_none(), "{:?}", loaded.error);
+    let root = loaded.documents.first().map(|d| d.root.clone()).expect("a document");
+    let last = root.get("k").and_then(|k| k.get(&format!("k{}", n - 1))).expect("the last key");
+    assert_eq!(&map[last.span.start.offset..last.span.end.offset], "v");
+
+    // Multibyte text counts columns in characters: still linear.
+    let wide = format!("k: [{}]\n", vec!["é"; n].join(", "));
+    let loaded = load_str(0, &wide);
+    let seq = loaded.documents.first().and_then(|d| d.root.get("k")).map(|k| k.as_seq().to_vec()).expect("k");
+    let last = seq.last().expect("items");
+    assert_eq!(&wide[last.span.start.offset..last.span.end.offset], "é");
+    assert_eq!(last.span.start.col as usize, 5 + 3 * (n - 1));
+
+    // Go-style alias keys (`*a:`) by the thousand take the re-parse path.
+    let aliases = format!("a: &a x\nk: {{{}}}\n", (0..n / 4).map(|_| "*a: 1").collect::<Vec<_>>().join(", "));
+    assert!(load_str(0, &aliases).error.is_none());
+
+    // A merge key over a map of many keys.
+    let merged = format!(
+        "b: &b {{{}}}\nm: {{<<: *b, k0: own}}\n",
+        (0..50_000).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", ")
+    );
+    let loaded = load_str(0, &merged);
+    let m = loaded.documents.first().and_then(|d| d.root.get("m").cloned()).expect("m");
+    assert_eq!(m.as_map().len(), 50_000);
+    assert_eq!(m.get("k0").and_then(|v| v.as_str()), Some("own"));
+}
+
 /// A matrix generator over many children multiplies (20^5 sets here):
 /// bounded, with a note, instead of running for ever.
 #[test]
