@@ -351,6 +351,24 @@ fn long_flow_lines_load() {
     assert_eq!(m.get("k0").and_then(|v| v.as_str()), Some("own"));
 }
 
+/// A file that is not valid UTF-8 is a `yaml-syntax` finding and nothing
+/// else: no half-read resource (a PVC named `caf\u{fffd}`).
+#[test]
+fn an_invalid_utf8_file_yields_no_resources() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write(d, "pvc.yaml", b"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: caf\xe9\n");
+    let args =
+        ["check".as_ref(), "--format".as_ref(), "json".as_ref(), "--fail-on".as_ref(), "never".as_ref(), d.as_os_str()];
+    let out = run_bounded(&args, Duration::from_secs(60));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let rules: Vec<&str> = findings.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["yaml-syntax"], "{findings:?}");
+    assert_eq!(findings[0]["line"], 4, "the first invalid byte's line");
+    assert_eq!(report["summary"]["resources"], 0);
+}
+
 /// A matrix generator over many children multiplies (20^5 sets here):
 /// bounded, with a note, instead of running for ever.
 #[test]
