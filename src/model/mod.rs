@@ -63,6 +63,10 @@ pub struct Model {
     pub notes: Vec<ModelNote>,
     /// `${VAR}`s with no value that Flux Kustomizations substitute.
     pub substitution_gaps: Vec<SubstitutionGap>,
+    /// Paths a kustomization or Flux Kustomization names that lifeboat did
+    /// not read (each with the spellings it may have on disk): discovery
+    /// says why when something is there (a symlink, an ignored file …).
+    pub not_read: Vec<(Span, Vec<PathBuf>)>,
 }
 
 struct Builder<'s> {
@@ -187,6 +191,7 @@ impl<'s> Builder<'s> {
                 if let Some(&kid) = self.index.kustomization_dirs.get(&entry.path) {
                     included.insert(kid);
                 } else if !self.index.files.contains_key(&entry.path) {
+                    self.model.not_read.push((entry.span, vec![entry.path.clone()]));
                     notes.push(ModelNote {
                         span: entry.span,
                         message: format!("`{}` is not a file or kustomization lifeboat read", entry.path.display()),

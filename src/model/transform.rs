@@ -75,6 +75,7 @@ impl Builder<'_> {
                 Replacement::Inline(node) => self.replace(node, acc),
                 Replacement::File(path, span) => {
                     let Some(file) = self.index.files.get(path).copied() else {
+                        self.model.not_read.push((*span, vec![path.clone()]));
                         self.note(*span, format!("replacements file `{}` is not a file lifeboat read", path.display()));
                         continue;
                     };
@@ -146,6 +147,7 @@ impl Builder<'_> {
                     self.docs_by_file.get(file).map_or(Vec::new(), |d| d.iter().map(|d| Arc::clone(&d.root)).collect())
                 }
                 None => {
+                    self.model.not_read.push((span, vec![path.clone()]));
                     self.note(span, format!("patch `{}` is not a file lifeboat read", path.display()));
                     Vec::new()
                 }
