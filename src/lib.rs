@@ -68,6 +68,19 @@ pub struct Run {
     pub skipped: Skipped,
     /// Set when lifeboat linted only part of the repository.
     pub partial: Option<Partial>,
+    /// Paths the repository references that lifeboat skipped, with why
+    /// (shown in every human report, not only with `--verbose`).
+    pub not_read: Vec<NotRead>,
+}
+
+/// A path a kustomization or Flux Kustomization names that is on disk but
+/// was not read.
+#[derive(Debug, Clone)]
+pub struct NotRead {
+    pub path: PathBuf,
+    pub why: String,
+    /// Where the repository names it.
+    pub span: Span,
 }
 
 /// Share of the repository's documents above which a run warns that it
@@ -194,7 +207,7 @@ pub type Skipped = Vec<(PathBuf, &'static str)>;
 
 /// Read the repository and model it (no rules): what `check` and `inventory` share.
 pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skipped), RunError> {
-    let paths = if opts.paths.is_empty() { vec![PathBuf::from(".")] } else { opts.paths.clone() };
+    let paths = roots(opts);
     let base = if config.path.is_some() { config.base.clone() } else { paths.first().cloned().unwrap_or_default() };
     let found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;
     let mut sources = yaml::load_files(&found.files);
@@ -217,11 +230,36 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
     Ok((sources, model, found.skipped))
 }
 
+/// The paths to check, each once (`repo`, `./repo` and `/abs/repo` are one;
+/// a path inside another is part of it).
+fn roots(opts: &Options) -> Vec<PathBuf> {
+    let paths = if opts.paths.is_empty() { vec![PathBuf::from(".")] } else { opts.paths.clone() };
+    discover::distinct_roots(&paths)
+}
+
+/// The model's references to paths it did not read that discovery can
+/// explain (on disk, but skipped), once each, in path order.
+fn not_read(model: &Model, roots: &[PathBuf], skipped: &Skipped) -> Vec<NotRead> {
+    let mut out: Vec<NotRead> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (span, candidates) in &model.not_read {
+        let found = candidates.iter().find_map(|p| discover::why_not_read(p, roots, skipped).map(|why| (p, why)));
+        if let Some((path, why)) = found {
+            if seen.insert(path.clone()) {
+                out.push(NotRead { path: path.clone(), why, span: *span });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
 pub fn run(opts: &Options) -> Result<Run, RunError> {
     check_ids(&opts.select, "--select")?;
     check_ids(&opts.ignore, "--ignore")?;
     let mut config = load_config(opts)?;
     let (sources, model, skipped) = load(opts, &mut config)?;
+    let not_read = not_read(&model, &roots(opts), &skipped);
 
     let enabled: Vec<(&rules::Rule, Severity)> = rules::RULES
         .iter()
@@ -298,7 +336,7 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     let rules = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
     let files = sources.files.len().saturating_sub(usize::from(config.path.is_some()));
     let partial = Partial::of(&model, files, &skipped);
-    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial })
+    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial, not_read })
 }
 
 /// An exclusion silences coverage rules on its resource; an `ignore-check`

@@ -155,3 +155,237 @@ fn a_very_deep_include_chain_is_bounded() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("kustomizations nest deeper than 100 levels here: not followed"), "{text}");
 }
+
+/// Run lifeboat with `args`; kill it and fail when it does not finish within
+/// `bound` (a hang detector, not a timing: the bound is generous).
+fn run_bounded(args: &[&std::ffi::OsStr], bound: Duration) -> std::process::Output {
+    let mut child = lifeboat()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Read the pipes on threads so a large report cannot block the child.
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut out_pipe, &mut v).map(|_| v).unwrap_or_default()
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut err_pipe, &mut v).map(|_| v).unwrap_or_default()
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("lifeboat {args:?} did not finish within {bound:?}: a hang");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
+fn check_verbose(d: &std::path::Path) -> String {
+    let args = ["check".as_ref(), "--verbose".as_ref(), "--fail-on".as_ref(), "never".as_ref(), d.as_os_str()];
+    let out = run_bounded(&args, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "no crash: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const PVC: &str = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: NAME}\nspec: {resources: {requests: {storage: 1Gi}}}\n";
+
+/// Entries listed twice inside cycles (`resources: [., .]`; a→[b,b],
+/// b→[a,c], c→a) made the build exponential: now each is a note and the
+/// build finishes with every object once.
+#[test]
+fn duplicate_entries_in_cycles_build_once_with_notes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for sub in ["a", "b", "c", "self"] {
+        std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+    }
+    write(
+        d,
+        "flux.yaml",
+        b"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {path: ./a, sourceRef: {kind: GitRepository, name: flux-system}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: self, namespace: flux-system}\nspec: {path: ./self, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+    );
+    write(d, "a/kustomization.yaml", b"resources: [../b, ../b]\n");
+    write(d, "b/kustomization.yaml", b"resources: [../a, ../c, pvc.yaml]\n");
+    write(d, "c/kustomization.yaml", b"resources: [../a]\ncomponents: [../c, ../c]\n");
+    write(d, "b/pvc.yaml", PVC.replace("NAME", "in-b").as_bytes());
+    write(d, "self/kustomization.yaml", b"resources: [., ., pvc.yaml]\n");
+    write(d, "self/pvc.yaml", PVC.replace("NAME", "in-self").as_bytes());
+    let text = check_verbose(d);
+    assert!(text.contains("is listed twice (kustomize refuses it): read once"), "{text}");
+    assert!(text.contains("leads back to this kustomization (a cycle: kustomize refuses it): not followed"), "{text}");
+    for name in ["in-b", "in-self"] {
+        let n = text.matches(&format!("PersistentVolumeClaim `{name}` holds data")).count();
+        assert_eq!(n, 1, "{name} is deployed once: {text}");
+    }
+}
+
+/// Thousands of diamonds of shared bases (top → [left, right], both → the
+/// next top): each shared base is built once and its objects counted once.
+#[test]
+fn deep_diamonds_of_shared_bases_finish() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let depth = 2_000;
+    for i in 0..depth {
+        for (side, body) in [
+            (
+                "top",
+                if i + 1 < depth {
+                    "resources: [../left{i}, ../right{i}, pvc.yaml]\n"
+                } else {
+                    "resources: [pvc.yaml]\n"
+                },
+            ),
+            ("left", "resources: [../top{j}]\n"),
+            ("right", "resources: [../top{j}]\n"),
+        ] {
+            let sub = d.join(format!("{side}{i}"));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            let body = body.replace("{i}", &i.to_string()).replace("{j}", &(i + 1).to_string());
+            write(&sub, "kustomization.yaml", body.as_bytes());
+        }
+        write(&d.join(format!("top{i}")), "pvc.yaml", PVC.replace("NAME", &format!("data-{i}")).as_bytes());
+    }
+    let text = check_verbose(d);
+    assert!(text.contains("brings objects this build already has (kustomize refuses it): counted once"), "{text}");
+    for i in [0, 1, 10, 40] {
+        let n = text.matches(&format!("PersistentVolumeClaim `data-{i}` holds data")).count();
+        assert_eq!(n, 1, "data-{i} is deployed once");
+    }
+}
+
+/// Diamonds whose sides rename what they include really double at every
+/// level: the expansion stops at a budget with a note instead of running
+/// for ever.
+#[test]
+fn renaming_diamonds_stop_at_the_instance_budget() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let depth = 40;
+    for i in 0..depth {
+        for (side, body) in [
+            (
+                "top",
+                if i + 1 < depth {
+                    "resources: [../left{i}, ../right{i}, pvc.yaml]\n"
+                } else {
+                    "resources: [pvc.yaml]\n"
+                },
+            ),
+            ("left", "resources: [../top{j}]\nnamePrefix: l-\n"),
+            ("right", "resources: [../top{j}]\nnamePrefix: r-\n"),
+        ] {
+            let sub = d.join(format!("{side}{i}"));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            let body = body.replace("{i}", &i.to_string()).replace("{j}", &(i + 1).to_string());
+            write(&sub, "kustomization.yaml", body.as_bytes());
+        }
+        write(&d.join(format!("top{i}")), "pvc.yaml", PVC.replace("NAME", &format!("data-{i}")).as_bytes());
+    }
+    let args =
+        ["check".as_ref(), "--format".as_ref(), "json".as_ref(), "--fail-on".as_ref(), "never".as_ref(), d.as_os_str()];
+    let out = run_bounded(&args, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let findings = report["findings"].as_array().map_or(0, Vec::len);
+    assert!(findings > 1_000, "the first levels are expanded: {findings} findings");
+    let human = check_verbose(d);
+    assert!(human.contains("instances here: not followed further"), "the cut is noted");
+}
+
+/// One long single-line flow sequence or map loaded in quadratic time
+/// (160k items took more than 20 s); each must load, with exact spans.
+#[test]
+fn long_flow_lines_load() {
+    use lifeboat::yaml::load_str;
+    let n = 160_000;
+    let seq = format!("k: [{}]\n", vec!["1"; n].join(","));
+    let loaded = load_str(0, &seq);
+    assert!(loaded.error.is_none(), "{:?}", loaded.error);
+    let items = loaded.documents.first().and_then(|d| d.root.get("k")).map(|k| k.as_seq().len());
+    assert_eq!(items, Some(n));
+
+    let map = format!("k: {{{}}}\n", (0..n).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", "));
+    let loaded = load_str(0, &map);
+    assert!(loaded.error.is_none(), "{:?}", loaded.error);
+    let root = loaded.documents.first().map(|d| d.root.clone()).expect("a document");
+    let last = root.get("k").and_then(|k| k.get(&format!("k{}", n - 1))).expect("the last key");
+    assert_eq!(&map[last.span.start.offset..last.span.end.offset], "v");
+
+    // Multibyte text counts columns in characters: still linear.
+    let wide = format!("k: [{}]\n", vec!["é"; n].join(", "));
+    let loaded = load_str(0, &wide);
+    let seq = loaded.documents.first().and_then(|d| d.root.get("k")).map(|k| k.as_seq().to_vec()).expect("k");
+    let last = seq.last().expect("items");
+    assert_eq!(&wide[last.span.start.offset..last.span.end.offset], "é");
+    assert_eq!(last.span.start.col as usize, 5 + 3 * (n - 1));
+
+    // Go-style alias keys (`*a:`) by the thousand take the re-parse path.
+    let aliases = format!("a: &a x\nk: {{{}}}\n", (0..n / 4).map(|_| "*a: 1").collect::<Vec<_>>().join(", "));
+    assert!(load_str(0, &aliases).error.is_none());
+
+    // A merge key over a map of many keys.
+    let merged = format!(
+        "b: &b {{{}}}\nm: {{<<: *b, k0: own}}\n",
+        (0..50_000).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", ")
+    );
+    let loaded = load_str(0, &merged);
+    let m = loaded.documents.first().and_then(|d| d.root.get("m").cloned()).expect("m");
+    assert_eq!(m.as_map().len(), 50_000);
+    assert_eq!(m.get("k0").and_then(|v| v.as_str()), Some("own"));
+}
+
+/// A file that is not valid UTF-8 is a `yaml-syntax` finding and nothing
+/// else: no half-read resource (a PVC named `caf\u{fffd}`).
+#[test]
+fn an_invalid_utf8_file_yields_no_resources() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write(d, "pvc.yaml", b"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: caf\xe9\n");
+    let args =
+        ["check".as_ref(), "--format".as_ref(), "json".as_ref(), "--fail-on".as_ref(), "never".as_ref(), d.as_os_str()];
+    let out = run_bounded(&args, Duration::from_secs(60));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let rules: Vec<&str> = findings.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["yaml-syntax"], "{findings:?}");
+    assert_eq!(findings[0]["line"], 4, "the first invalid byte's line");
+    assert_eq!(report["summary"]["resources"], 0);
+}
+
+/// A matrix generator over many children multiplies (20^5 sets here):
+/// bounded, with a note, instead of running for ever.
+#[test]
+fn a_huge_matrix_generator_is_bounded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("apps/x")).expect("mkdir");
+    write(&d.join("apps/x"), "pvc.yaml", PVC.replace("NAME", "x").as_bytes());
+    let list = format!(
+        "        - list: {{elements: [{}]}}\n",
+        (0..20).map(|i| format!("{{n: {i}}}")).collect::<Vec<_>>().join(", ")
+    );
+    let set = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: s}}\nspec:\n  generators:\n  - matrix:\n      generators:\n{}  template:\n    metadata: {{name: 'app-{{{{n}}}}'}}\n    spec: {{source: {{repoURL: 'https://example.com/r.git', path: apps/x}}, destination: {{namespace: x}}}}\n",
+        list.repeat(5)
+    );
+    write(d, "appset.yaml", set.as_bytes());
+    let text = check_verbose(d);
+    assert!(text.contains("the matrix generator gives more than 10000 parameter sets"), "{text}");
+}

@@ -41,6 +41,10 @@ type Params = BTreeMap<String, String>;
 
 static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\{\{-?\s*(.*?)\s*-?\}\}").ok());
 
+/// Parameter sets a matrix generator may give (a product of many children
+/// multiplies: hostile input could ask for billions).
+const MAX_PARAMETER_SETS: usize = 10_000;
+
 impl Builder<'_> {
     /// Argo CD mode: what Applications and ApplicationSets deploy replaces
     /// the file-by-file reading (or adds to what Flux deploys). Returns
@@ -346,7 +350,16 @@ impl Builder<'_> {
         } else if generator.get("matrix").is_some() && depth < 4 {
             let mut sets = vec![Params::new()];
             for child in children("matrix") {
-                let child_sets = self.generator_params(&child, label, span, depth + 1);
+                let mut child_sets = self.generator_params(&child, label, span, depth + 1);
+                // A product of many children multiplies: bounded, with a note.
+                let room = MAX_PARAMETER_SETS / sets.len().max(1);
+                if child_sets.len() > room {
+                    self.note(
+                        span,
+                        format!("{label}: the matrix generator gives more than {MAX_PARAMETER_SETS} parameter sets; the rest are not read"),
+                    );
+                    child_sets.truncate(room);
+                }
                 sets = sets
                     .iter()
                     .flat_map(|a| {

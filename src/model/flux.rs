@@ -417,6 +417,9 @@ impl Builder<'_> {
             return out;
         }
         let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else {
+            let rel = normalize(Path::new(root.path.trim_start_matches('/')));
+            let candidates = self.root.ancestors().take(8).map(|base| normalize(&base.join(&rel))).collect();
+            self.model.not_read.push((root.span, candidates));
             self.model.notes.push(super::ModelNote {
                 span: root.span,
                 message: format!("{}: path `{}` is not a directory lifeboat read", root.label, root.path),
@@ -432,10 +435,13 @@ impl Builder<'_> {
             let path = normalize(&dir.join(c));
             match self.index.kustomization_dirs.get(&path).copied() {
                 Some(kid) => components.push(kid),
-                None => self.model.notes.push(super::ModelNote {
-                    span: root.span,
-                    message: format!("{}: component `{c}` is not a kustomization lifeboat read", root.label),
-                }),
+                None => {
+                    self.model.not_read.push((root.span, vec![path]));
+                    self.model.notes.push(super::ModelNote {
+                        span: root.span,
+                        message: format!("{}: component `{c}` is not a kustomization lifeboat read", root.label),
+                    });
+                }
             }
         }
         match self.index.kustomization_dirs.get(&dir).copied().filter(|k| self.kustomizations.contains_key(k)) {

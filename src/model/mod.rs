@@ -14,6 +14,7 @@
 //! with what they deploy, and what none of them reaches is unreached.
 
 mod argo;
+mod expand;
 mod flux;
 mod generate;
 mod inline;
@@ -62,6 +63,10 @@ pub struct Model {
     pub notes: Vec<ModelNote>,
     /// `${VAR}`s with no value that Flux Kustomizations substitute.
     pub substitution_gaps: Vec<SubstitutionGap>,
+    /// Paths a kustomization or Flux Kustomization names that lifeboat did
+    /// not read (each with the spellings it may have on disk): discovery
+    /// says why when something is there (a symlink, an ignored file …).
+    pub not_read: Vec<(Span, Vec<PathBuf>)>,
     /// The entry points the model started from, and how they were chosen.
     pub entries: Vec<Entry>,
     pub entry_source: EntrySource,
@@ -126,6 +131,8 @@ struct Builder<'s> {
     model: Model,
     seen_instances: HashSet<(FileId, usize, Option<String>, String)>,
     reached_files: HashSet<FileId>,
+    /// Reused builds and the instance budget (`expand.rs`).
+    expansions: expand::Expansions,
 }
 
 /// Build the model of `sources`; `root` is the scanned path (Flux paths are
@@ -196,7 +203,10 @@ impl<'s> Builder<'s> {
                 kustomizations.insert(id, Arc::new(k));
             }
         }
+        let expansions =
+            expand::Expansions::new(kustomizations.values().map(|k| &**k), &index, sources.documents.len());
         Builder {
+            expansions,
             sources,
             root: kustomize::normalize(root),
             index,
@@ -228,6 +238,7 @@ impl<'s> Builder<'s> {
                 if let Some(&kid) = self.index.kustomization_dirs.get(&entry.path) {
                     included.insert(kid);
                 } else if !self.index.files.contains_key(&entry.path) {
+                    self.model.not_read.push((entry.span, vec![entry.path.clone()]));
                     notes.push(ModelNote {
                         span: entry.span,
                         message: format!("`{}` is not a file or kustomization lifeboat read", entry.path.display()),
@@ -332,16 +343,33 @@ impl<'s> Builder<'s> {
 
     /// Build kustomization `kid` into `acc`: its resources (each directory a
     /// build of its own), its components (which act on everything
-    /// accumulated so far), then its generators and transformers.
+    /// accumulated so far), then its generators and transformers. A build
+    /// on its own (`acc` empty) of a kustomization several entries list is
+    /// made once and reused.
     fn accumulate(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>) {
+        if !acc.is_empty() {
+            self.accumulate_with(kid, stack, acc, &[]);
+            return;
+        }
+        if let Some((resources, notes)) = self.expansions.reuse(kid) {
+            acc.extend_from_slice(resources);
+            self.model.notes.extend_from_slice(notes);
+            return;
+        }
+        let notes_before = self.model.notes.len();
         self.accumulate_with(kid, stack, acc, &[]);
+        let notes = self.model.notes.get(notes_before..).unwrap_or(&[]);
+        self.expansions.keep(kid, acc, notes);
     }
 
     /// [`Self::accumulate`] with `extra` components appended to the
     /// kustomization's own (what Flux does with `spec.components`).
     fn accumulate_with(&mut self, kid: FileId, stack: &mut Vec<FileId>, acc: &mut Vec<Resource>, extra: &[FileId]) {
-        if stack.contains(&kid) {
-            return; // a cycle: kustomize would refuse it; nothing more to add
+        if stack.is_empty() {
+            self.expansions.start_root();
+        }
+        if stack.contains(&kid) || self.expansions.exhausted {
+            return; // a cycle (noted where it is listed) or the budget is spent
         }
         if stack.len() >= MAX_NESTING {
             if let Some(doc) = self.docs_by_file.get(&kid).and_then(|d| d.first()) {
@@ -354,20 +382,79 @@ impl<'s> Builder<'s> {
             return;
         };
         stack.push(kid);
+        // kustomize refuses an entry listed twice, a cycle and an object
+        // built twice; lifeboat notes them and reads each once.
+        let mut listed: HashSet<&Path> = HashSet::new();
+        let mut have: HashSet<_> = acc.iter().map(expand::identity).collect();
         for entry in &k.resources {
+            if !listed.insert(&entry.path) {
+                self.note(
+                    entry.span,
+                    format!("`{}` is listed twice (kustomize refuses it): read once", entry.path.display()),
+                );
+                continue;
+            }
+            let mut built = Vec::new();
             if let Some(&child) = self.index.kustomization_dirs.get(&entry.path) {
-                let mut built = Vec::new();
+                if stack.contains(&child) {
+                    self.note(
+                        entry.span,
+                        format!(
+                            "`{}` leads back to this kustomization (a cycle: kustomize refuses it): not followed",
+                            entry.path.display()
+                        ),
+                    );
+                    continue;
+                }
                 self.accumulate(child, stack, &mut built);
-                acc.extend(built);
             } else if let Some(&file) = self.index.files.get(&entry.path) {
                 if !self.kustomizations.contains_key(&file) {
-                    self.instantiate_file(file, Some(entry.span), acc);
+                    self.instantiate_file(file, Some(entry.span), &mut built);
                 }
             }
+            let was_exhausted = self.expansions.exhausted;
+            if !self.expansions.spend(built.len()) && !was_exhausted {
+                let budget = self.expansions.budget();
+                self.note(
+                    entry.span,
+                    format!("the build expands to more than {budget} instances here: not followed further"),
+                );
+            }
+            let before = built.len();
+            built.retain(|r| have.insert(expand::identity(r)));
+            if built.len() < before {
+                self.note(
+                    entry.span,
+                    format!(
+                        "`{}` brings objects this build already has (kustomize refuses it): counted once",
+                        entry.path.display()
+                    ),
+                );
+            }
+            acc.extend(built);
+            if self.expansions.exhausted {
+                break;
+            }
         }
-        let own = k.components.iter().filter_map(|e| self.index.kustomization_dirs.get(&e.path).copied());
-        for child in own.collect::<Vec<_>>().into_iter().chain(extra.iter().copied()) {
-            self.accumulate(child, stack, acc);
+        let mut own = Vec::new();
+        for e in &k.components {
+            let Some(&child) = self.index.kustomization_dirs.get(&e.path) else { continue };
+            if !listed.insert(&e.path) {
+                self.note(e.span, format!("`{}` is listed twice (kustomize refuses it): read once", e.path.display()));
+            } else if stack.contains(&child) {
+                self.note(
+                    e.span,
+                    format!(
+                        "`{}` leads back to this kustomization (a cycle: kustomize refuses it): not followed",
+                        e.path.display()
+                    ),
+                );
+            } else {
+                own.push(child);
+            }
+        }
+        for child in own.into_iter().chain(extra.iter().copied()) {
+            self.accumulate_with(child, stack, acc, &[]);
         }
         self.generate_and_transform(&k, acc);
         stack.pop();

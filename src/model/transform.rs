@@ -5,6 +5,7 @@
 //! (`replace.rs`). Target selection and the name-reference fixes for
 //! renamed objects live here; patch semantics in `patch.rs`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -41,7 +42,7 @@ impl Builder<'_> {
         self.generate(k, acc);
         self.helm_charts(k, acc);
         // With a remote base, patch targets may be in what was not fetched.
-        let quiet = self.builds_remote(k, 0);
+        let quiet = self.builds_remote(k);
         for p in &k.strategic_merge_patches {
             self.apply_patch(p, acc, quiet);
         }
@@ -74,6 +75,7 @@ impl Builder<'_> {
                 Replacement::Inline(node) => self.replace(node, acc),
                 Replacement::File(path, span) => {
                     let Some(file) = self.index.files.get(path).copied() else {
+                        self.model.not_read.push((*span, vec![path.clone()]));
                         self.note(*span, format!("replacements file `{}` is not a file lifeboat read", path.display()));
                         continue;
                     };
@@ -94,16 +96,43 @@ impl Builder<'_> {
     }
 
     /// Whether `k` or what it includes names a remote base.
-    fn builds_remote(&self, k: &Kustomization, depth: usize) -> bool {
-        !k.remote.is_empty()
-            || (depth < 32
-                && k.resources.iter().chain(&k.components).any(|e| {
-                    self.index
-                        .kustomization_dirs
-                        .get(&e.path)
-                        .and_then(|id| self.kustomizations.get(id))
-                        .is_some_and(|child| self.builds_remote(child, depth + 1))
-                }))
+    fn builds_remote(&mut self, k: &Kustomization) -> bool {
+        if !k.remote.is_empty() {
+            return true;
+        }
+        if let Some(&known) = self.expansions.remote.get(&k.file) {
+            return known;
+        }
+        // A worklist with a visited set, stopping at kustomizations already
+        // answered (builds finish children first): linear, whatever the
+        // shape of the include graph.
+        let mut seen = HashSet::from([k.file]);
+        let mut todo = vec![k.file];
+        let mut found = false;
+        while let Some(kid) = todo.pop() {
+            let Some(kust) = self.kustomizations.get(&kid) else { continue };
+            if !kust.remote.is_empty() {
+                found = true;
+                break;
+            }
+            for e in kust.resources.iter().chain(&kust.components) {
+                let Some(&child) = self.index.kustomization_dirs.get(&e.path) else { continue };
+                match self.expansions.remote.get(&child) {
+                    Some(true) => {
+                        found = true;
+                        break;
+                    }
+                    Some(false) => {}
+                    None if seen.insert(child) => todo.push(child),
+                    None => {}
+                }
+            }
+            if found {
+                break;
+            }
+        }
+        self.expansions.remote.insert(k.file, found);
+        found
     }
 
     pub(super) fn note(&mut self, span: Span, message: String) {
@@ -118,6 +147,7 @@ impl Builder<'_> {
                     self.docs_by_file.get(file).map_or(Vec::new(), |d| d.iter().map(|d| Arc::clone(&d.root)).collect())
                 }
                 None => {
+                    self.model.not_read.push((span, vec![path.clone()]));
                     self.note(span, format!("patch `{}` is not a file lifeboat read", path.display()));
                     Vec::new()
                 }

@@ -185,5 +185,12 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
         ));
     }
     out.push('\n');
+    // Files the repository names that lifeboat skipped: always named.
+    if !run.not_read.is_empty() {
+        out.push_str(&format!("Referenced but not read ({}):\n", plural(run.not_read.len(), "path")));
+        for n in &run.not_read {
+            out.push_str(&format!("  {}: {}\n", crate::yaml::display_path(&n.path), n.why));
+        }
+    }
     out
 }

@@ -49,14 +49,20 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
             match std::fs::read(path) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let mut parsed = load_str(id, &text);
-                    if std::str::from_utf8(&bytes).is_err() && parsed.error.is_none() {
-                        parsed.error = Some(LoadError {
-                            pos: Pos { offset: 0, line: 1, col: 1 },
-                            message: "file is not valid UTF-8 (invalid bytes were replaced)".into(),
-                        });
+                    match std::str::from_utf8(&bytes) {
+                        Ok(_) => {
+                            let parsed = load_str(id, &text);
+                            (path, text, parsed.documents, parsed.error)
+                        }
+                        // A file that does not decode yields no resources: a
+                        // half-read document (a name with U+FFFD) is not what
+                        // the repository deploys.
+                        Err(e) => {
+                            let pos = utf8_error_pos(&text, &bytes, e.valid_up_to());
+                            let message = "file is not valid UTF-8: not read".to_string();
+                            (path, text, Vec::new(), Some(LoadError { pos, message }))
+                        }
                     }
-                    (path, text, parsed.documents, parsed.error)
                 }
                 Err(e) => (
                     path,
@@ -80,6 +86,22 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
         }
     }
     sources
+}
+
+/// Where the first invalid byte is, in `text` (the lossily decoded bytes:
+/// the valid prefix is the same in both).
+fn utf8_error_pos(text: &str, bytes: &[u8], valid_up_to: usize) -> Pos {
+    let valid = bytes.get(..valid_up_to).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
+    let valid = valid.strip_prefix('\u{feff}').unwrap_or(valid);
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let line = valid.matches('\n').count() + 1;
+    let col = valid.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    let offset = valid.len().min(without_bom_len(text));
+    Pos { offset, line: u32::try_from(line).unwrap_or(u32::MAX), col: u32::try_from(col).unwrap_or(u32::MAX) }
+}
+
+fn without_bom_len(text: &str) -> usize {
+    text.strip_prefix('\u{feff}').unwrap_or(text).len()
 }
 
 /// The text as the loader sees it (`load_str` skips a BOM), so byte offsets

@@ -5,7 +5,7 @@
 //! its byte range, line and column. Loading never panics: a file that does not
 //! parse gives a [`LoadError`] at the parser's position.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
@@ -32,32 +32,62 @@ pub struct LoadedFile {
 }
 
 /// Turns parser markers (line, char column) into positions with byte offsets.
+///
+/// Linear over a whole file: the char column of a marker is turned into a
+/// byte offset from the previous marker on the same line (markers come in
+/// order), not by counting from the start of the line each time, so one
+/// long line (a flow sequence of 100k items) is not quadratic.
 struct Positions<'s> {
     src: &'s str,
+    ascii: bool,
     line_starts: Vec<usize>,
-    /// Spaces inserted into the parsed text, by line: (1-based line, char column).
+    /// Spaces inserted into the parsed text, by line: (1-based line, char
+    /// column), in text order.
     inserted: Vec<(usize, usize)>,
+    /// The last conversion: (line, char column, byte column).
+    cursor: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'s> Positions<'s> {
     fn new(src: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        Positions { src, line_starts, inserted: Vec::new() }
+        Positions {
+            src,
+            ascii: src.is_ascii(),
+            line_starts,
+            inserted: Vec::new(),
+            cursor: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     fn pos(&self, marker: &Marker) -> Pos {
         let line = marker.line().max(1);
-        let shift = self.inserted.iter().filter(|(l, c)| *l == line && *c < marker.col()).count();
-        let col_chars = marker.col() - shift;
+        // Spaces inserted on this line before the marker's column.
+        let first = self.inserted.partition_point(|&(l, _)| l < line);
+        let before = self.inserted.partition_point(|&(l, c)| l < line || (l == line && c < marker.col()));
+        let shift = before.saturating_sub(first);
+        let col_chars = marker.col().saturating_sub(shift);
         let line_start = self.line_starts.get(line - 1).copied().unwrap_or(self.src.len());
         let rest = self.src.get(line_start..).unwrap_or("");
-        let byte_col = rest.char_indices().nth(col_chars).map(|(i, _)| i).unwrap_or(rest.len());
+        let byte_col = if self.ascii { col_chars.min(rest.len()) } else { self.byte_col(line, rest, col_chars) };
         Pos {
             offset: line_start + byte_col,
             line: u32::try_from(line).unwrap_or(u32::MAX),
             col: u32::try_from(col_chars + 1).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The byte offset in `rest` (the text from the start of `line`) of char
+    /// column `col`, counting on from the last conversion when it is on the
+    /// same line and not past `col`.
+    fn byte_col(&self, line: usize, rest: &str, col: usize) -> usize {
+        let (last_line, last_col, last_byte) = self.cursor.get();
+        let (done, from) = if last_line == line && last_col <= col { (last_col, last_byte) } else { (0, 0) };
+        let tail = rest.get(from..).unwrap_or("");
+        let byte = tail.char_indices().nth(col - done).map_or(rest.len(), |(i, _)| from + i);
+        self.cursor.set((line, col, byte));
+        byte
     }
 }
 
@@ -143,6 +173,7 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
         return entries;
     }
     let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge_key(k));
+    let mut keys: HashSet<String> = own.iter().filter_map(|(k, _)| k.as_str()).map(str::to_string).collect();
     for (_, value) in merges {
         let sources: Vec<Node> = match value.value {
             Value::Map(_) => vec![value],
@@ -152,8 +183,12 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
         for source in sources {
             if let Value::Map(source_entries) = source.value {
                 for (k, v) in source_entries {
-                    let present = own.iter().any(|(ok, _)| ok.as_str().is_some() && ok.as_str() == k.as_str());
-                    if !present {
+                    // A set, not a scan of `own`: a merged map of many keys stays linear.
+                    let fresh = match k.as_str() {
+                        Some(key) => keys.insert(key.to_string()),
+                        None => true,
+                    };
+                    if fresh {
                         own.push((k, v));
                     }
                 }
