@@ -173,3 +173,12 @@ fn a_root_that_names_nothing_is_a_config_error_with_its_line() {
     let err = common::stderr(&run(&["check", &dir.path().to_string_lossy()]));
     assert!(err.contains(":2:") && err.contains("one `path` or one `name`"), "{err}");
 }
+
+#[test]
+fn argo_applications_land_on_their_destination_cluster() {
+    let tree = "fixtures/roots/argo-destinations";
+    // The in-cluster ReplicationSource does not cover edge's claim.
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "edge:wiki/wiki-data")]));
+    assert_eq!(summary(tree)["clusters"], serde_json::json!(["edge", "in-cluster"]));
+    snapshots("argo-destinations", tree);
+}

@@ -69,26 +69,37 @@ impl Builder<'_> {
                 queue.extend(self.render_application_set(&r));
                 continue;
             }
+            let destination = destination_cluster(&r);
             let (app, children) = self.expand_application(r);
-            for child in children {
+            for mut child in children {
                 if is_argo_root(&child) {
                     queue.push(child.clone());
+                } else {
+                    // What an Application deploys lands on its destination
+                    // (kept only when there are several, below).
+                    child.cluster = Some(Arc::from(destination.as_str()));
                 }
                 built.push(child);
             }
             apps.push(app);
+        }
+        let destinations: HashSet<&str> = built.iter().filter_map(|r| r.cluster.as_deref()).collect();
+        if destinations.len() < 2 {
+            for r in &mut built {
+                r.cluster = None;
+            }
         }
         let reached: HashSet<FileId> = built.iter().map(|r| r.file).collect();
         let root_files: HashSet<FileId> = roots.iter().map(|r| r.file).collect();
         if reached.is_subset(&root_files) {
             return false; // nothing but the roots themselves: their sources live elsewhere
         }
-        let mut keep: HashSet<(FileId, usize, Option<String>, String)> = HashSet::new();
+        let mut keep: HashSet<super::flux::InstanceKey> = HashSet::new();
         let mut resources: Vec<Resource> = Vec::new();
         let previous = std::mem::take(&mut self.model.resources);
         let app_keys: HashSet<(FileId, usize)> = apps.iter().map(|a| (a.file, a.doc_index)).collect();
         for r in apps.into_iter().chain(built) {
-            if keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+            if keep.insert((r.cluster.clone(), r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
                 resources.push(r);
             }
         }
@@ -103,7 +114,7 @@ impl Builder<'_> {
             // Flux deployed it, or it is applied with the roots (an
             // ApplicationSet, the bootstrap file's other documents).
             if flux_ran || root_files.contains(&r.file) {
-                if keep.insert((r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
+                if keep.insert((r.cluster.clone(), r.file, r.doc_index, r.namespace.clone(), r.name.clone())) {
                     resources.push(r);
                 }
                 continue;
@@ -623,4 +634,19 @@ fn merge_values(app: &mut Resource, index: Option<usize>, mut values: Node) {
         strategic_merge(&mut values, object, false);
     }
     helm.set("valuesObject", values);
+}
+
+/// The cluster an Application deploys to: `destination.name`, else
+/// `destination.server`; Argo CD's own cluster (`in-cluster`,
+/// `https://kubernetes.default.svc`) and an unresolved placeholder are
+/// `in-cluster`.
+fn destination_cluster(app: &Resource) -> String {
+    let dest = app.spec().and_then(|s| s.get("destination"));
+    let name = str_at(dest, &["name"]).filter(|n| !n.is_empty() && !super::is_unresolved(n));
+    let server = str_at(dest, &["server"]).filter(|s| !s.is_empty() && !super::is_unresolved(s));
+    match (name, server) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(s)) if s.trim_end_matches('/') != "https://kubernetes.default.svc" => s.to_string(),
+        _ => "in-cluster".to_string(),
+    }
 }

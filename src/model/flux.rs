@@ -934,7 +934,7 @@ impl Builder<'_> {
     }
 }
 
-type InstanceKey = (Option<Arc<str>>, FileId, usize, Option<String>, String);
+pub(super) type InstanceKey = (Option<Arc<str>>, FileId, usize, Option<String>, String);
 
 /// The Flux roots the plain pass found, what each reaches, and which roots
 /// each deploys.
