@@ -176,6 +176,11 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     let mut rows: Vec<Row> = inv.clusters.iter().map(|c| cluster_row(&inv, c, &sources, &apps)).collect();
     rows.extend(inv.items.iter().enumerate().map(|(i, item)| item_row(&inv, i, item, &sources, &apps)));
     rows.sort_by(|a, b| (&a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.app, &b.namespace, &b.kind, &b.name)));
+    // An archive URL's password is never printed.
+    for text in rows.iter_mut().flat_map(|r| r.protection.iter_mut().chain(&mut r.excluded).chain(&mut r.restored_from))
+    {
+        crate::mask_urls(text);
+    }
     let unreached = model
         .unreached
         .iter()
