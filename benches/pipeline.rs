@@ -7,7 +7,14 @@
 //! `lifeboat check` (discover, load, model, inventory, rules) and the JSON
 //! report. `LIFEBOAT_BENCH_APPS` sets N (default 1000, i.e. 3,000+ files).
 //!
-//! A second, Flux-style repo measures the model where it works hardest: N
+//! Each repo gets a stage table (walk, read, parse, model, inventory,
+//! rules, report, and the whole check), best and median of several runs.
+//! A scale table then generates Flux-style repos of about 1k, 10k and 100k
+//! files (`LIFEBOAT_BENCH_SCALE=1000,10000,100000` to choose) and checks
+//! each in a child process of this bench, printing its wall time and peak
+//! RSS (`VmHWM`), next to the input's bytes.
+//!
+//! The Flux-style repo measures the model where it works hardest: N
 //! apps in namespace groups, each a Flux `Kustomization` that instantiates
 //! shared components (a CNPG Cluster, a VolSync PVC + ReplicationSource) with
 //! `postBuild` substitution from a cluster ConfigMap, a parent whose
@@ -178,85 +185,150 @@ fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) 
     (best, median, last.expect("at least one run"))
 }
 
-/// The whole `lifeboat check` on `root`, printed; the last run's result.
-fn measure_check(root: &Path, runs: usize) -> lifeboat::Run {
-    let opts = lifeboat::Options { paths: vec![root.to_path_buf()], ..lifeboat::Options::default() };
-    let (best, median, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
-    println!(
-        "lifeboat check (whole pipeline)      best {:>7.1} ms   median {:>7.1} ms   {} findings",
-        ms(best),
-        ms(median),
-        run.findings.len()
-    );
-    run
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// One row of a stage table.
+fn row(stage: &str, best: Duration, median: Duration, what: &str) {
+    println!("  {stage:<10} best {:>8.1} ms   median {:>8.1} ms   {what}", ms(best), ms(median));
+}
+
+/// Walk, read, parse, model, inventory, rules and report of `root`, one
+/// stage at a time, then the whole check.
+fn stages(root: &Path, runs: usize) -> lifeboat::Run {
+    use rayon::prelude::*;
+    let ignore = globset::GlobSet::empty();
+    let roots = [root.to_path_buf()];
+    let (b, m, found) = measure(runs, || lifeboat::discover::discover(&roots, root, &ignore).expect("discover"));
+    row("walk", b, m, &format!("{} files", found.files.len()));
+    let (b, m, texts) = measure(runs, || {
+        found.files.par_iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect::<Vec<String>>()
+    });
+    let bytes: usize = texts.iter().map(String::len).sum();
+    row("read", b, m, &format!("{bytes} bytes"));
+    let (b, m, docs) =
+        measure(runs, || texts.par_iter().map(|t| lifeboat::yaml::load_str(0, t).documents.len()).sum::<usize>());
+    row("parse", b, m, &format!("{docs} documents"));
+    let sources = lifeboat::yaml::load_files(&found.files);
+    let (b, m, model) = measure(runs, || lifeboat::model::build(&sources, root));
+    row("model", b, m, &format!("{} resources", model.resources.len()));
+    let config = lifeboat::config::Config::default();
+    let (b, m, inv) = measure(runs, || lifeboat::inventory::Inventory::build(&model, &sources.errors, &config));
+    row("inventory", b, m, &format!("{} clusters, {} stateful items", inv.clusters.len(), inv.items.len()));
+    let (b, m, findings) = measure(runs, || {
+        let mut raw = Vec::new();
+        let usage = lifeboat::rules::Usage {
+            enabled: lifeboat::rules::RULES.iter().map(|r| r.meta.id).collect(),
+            ..Default::default()
+        };
+        for rule in lifeboat::rules::RULES {
+            match rule.check {
+                lifeboat::rules::Check::Inventory(check) => check(&inv, &mut raw),
+                lifeboat::rules::Check::Usage(check) => check(&inv, &usage, &mut raw),
+            }
+        }
+        raw.len()
+    });
+    row("rules", b, m, &format!("{findings} raw findings"));
+    drop(inv);
+    let opts = lifeboat::Options { paths: vec![root.to_path_buf()], ..lifeboat::Options::default() };
+    let run = lifeboat::run(&opts).expect("run");
+    let (b, m, len) = measure(runs, || lifeboat::report::json::render(&run).len());
+    row("report", b, m, &format!("JSON, {len} bytes"));
+    let (b, m, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
+    row("check", b, m, &format!("whole pipeline, {} findings", run.findings.len()));
+    run
+}
+
+/// Child mode of the scale table: check the repo at `dir`, write the JSON
+/// report nowhere, print wall milliseconds and peak RSS in KB.
+fn scale_child(dir: &str) {
+    let start = Instant::now();
+    let opts = lifeboat::Options { paths: vec![dir.into()], ..lifeboat::Options::default() };
+    let run = lifeboat::run(&opts).expect("run");
+    let bytes = lifeboat::report::json::render(&run).len();
+    let elapsed = start.elapsed();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).map_or("?", str::trim).trim_end_matches(" kB");
+    println!("{:.1} {hwm} {} {} {bytes}", ms(elapsed), run.model.resources.len(), run.findings.len());
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => total += dir_bytes(&e.path()),
+            Ok(_) => total += e.metadata().map_or(0, |m| m.len()),
+            Err(_) => {}
+        }
+    }
+    total
+}
+
+fn scale_table() {
+    let sizes: Vec<usize> = std::env::var("LIFEBOAT_BENCH_SCALE")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+    let exe = std::env::current_exe().expect("the bench binary");
+    println!("\nScale: Flux-style repos, each checked in a child process (median of 3 runs)");
+    println!(
+        "  {:>7} {:>7} {:>11} {:>10} {:>11} {:>9} {:>9}",
+        "files", "apps", "input MB", "time ms", "peak RSS MB", "RSS/input", "resources"
+    );
+    for target in sizes {
+        let apps = (target / 4).max(1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = generate_flux(dir.path(), apps);
+        let input = dir_bytes(dir.path());
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let out = std::process::Command::new(&exe)
+                .env("LIFEBOAT_BENCH_CHILD", dir.path())
+                .output()
+                .expect("the child runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let fields: Vec<f64> = text.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            if let [time, rss, resources, ..] = fields[..] {
+                results.push((time, rss, resources));
+            } else {
+                println!("  child failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        results.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some(&(time, rss, resources)) = results.get(results.len() / 2) {
+            let mb = |kb: f64| kb / 1024.0;
+            let input_mb = input as f64 / 1e6;
+            println!(
+                "  {files:>7} {apps:>7} {input_mb:>11.1} {time:>10.1} {:>11.1} {:>9.1} {resources:>9}",
+                mb(rss),
+                rss * 1024.0 / input as f64
+            );
+        }
+    }
+}
+
 fn main() {
+    if let Ok(dir) = std::env::var("LIFEBOAT_BENCH_CHILD") {
+        scale_child(&dir);
+        return;
+    }
     let apps: usize = std::env::var("LIFEBOAT_BENCH_APPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let runs = 10;
     let dir = tempfile::tempdir().expect("temp dir");
     let files = generate(dir.path(), apps);
-    let root = dir.path().to_path_buf();
-    let runs = 10;
-    println!("generated repo: {apps} apps, {files} files, {} threads", rayon::current_num_threads());
-
-    let found =
-        lifeboat::discover::discover(std::slice::from_ref(&root), &root, &globset::GlobSet::empty()).expect("discover");
-    let (best, median, sources) = measure(runs, || lifeboat::yaml::load_files(&found.files));
-    println!(
-        "parse only (read + parse, parallel)  best {:>7.1} ms   median {:>7.1} ms   {} documents",
-        ms(best),
-        ms(median),
-        sources.documents.len()
-    );
-
-    let (best, median, model) = measure(runs, || lifeboat::model::build(&sources, &root));
-    println!(
-        "model (kustomize, namespaces)        best {:>7.1} ms   median {:>7.1} ms   {} resources",
-        ms(best),
-        ms(median),
-        model.resources.len()
-    );
-
-    let config = lifeboat::config::Config::default();
-    let (best, median, (clusters, items)) = measure(runs, || {
-        let inv = lifeboat::inventory::Inventory::build(&model, &sources.errors, &config);
-        (inv.clusters.len(), inv.items.len())
-    });
-    println!(
-        "inventory (+ coverage links)         best {:>7.1} ms   median {:>7.1} ms   {clusters} clusters, {items} stateful items",
-        ms(best),
-        ms(median)
-    );
-
-    let run = measure_check(&root, runs);
-
-    let (best, median, bytes) = measure(runs, || lifeboat::report::json::render(&run).len());
-    println!(
-        "JSON report                          best {:>7.1} ms   median {:>7.1} ms   {bytes} bytes",
-        ms(best),
-        ms(median)
-    );
+    println!("Kustomize-style repo: {apps} apps, {files} files, {} threads", rayon::current_num_threads());
+    stages(dir.path(), runs);
 
     let flux_dir = tempfile::tempdir().expect("temp dir");
     // `LIFEBOAT_BENCH_FLUX_DIR` keeps the generated repo there for a look.
     let root = std::env::var("LIFEBOAT_BENCH_FLUX_DIR").map_or_else(|_| flux_dir.path().to_path_buf(), Into::into);
     let files = generate_flux(&root, apps);
     println!("\nFlux-style repo: {apps} apps with components, {files} files");
-    let found =
-        lifeboat::discover::discover(std::slice::from_ref(&root), &root, &globset::GlobSet::empty()).expect("discover");
-    let sources = lifeboat::yaml::load_files(&found.files);
-    let (best, median, model) = measure(runs, || lifeboat::model::build(&sources, &root));
-    let clusters = model.resources.iter().filter(|r| r.kind == "Cluster").count();
-    println!(
-        "model (Flux, components, patches)    best {:>7.1} ms   median {:>7.1} ms   {} resources, {clusters} Clusters",
-        ms(best),
-        ms(median),
-        model.resources.len()
-    );
+    let run = stages(&root, runs);
+    let clusters = run.model.resources.iter().filter(|r| r.kind == "Cluster").count();
     assert_eq!(clusters, apps, "every app's component Cluster is instantiated");
-    measure_check(&root, runs);
+
+    scale_table();
 }

@@ -258,7 +258,10 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     check_ids(&opts.select, "--select")?;
     check_ids(&opts.ignore, "--ignore")?;
     let mut config = load_config(opts)?;
-    let (sources, model, skipped) = load(opts, &mut config)?;
+    let (sources, mut model, skipped) = load(opts, &mut config)?;
+    for n in &mut model.notes {
+        mask_urls(&mut n.message);
+    }
     let not_read = not_read(&model, &roots(opts), &skipped);
 
     let enabled: Vec<(&rules::Rule, Severity)> = rules::RULES
@@ -300,7 +303,19 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
             usage.enabled = enabled.iter().map(|(r, _)| r.meta.id).collect();
         }
     }
-    let sensitive = inventory::secrets::sensitive_spans(&model.resources);
+    let mut sensitive = inventory::secrets::sensitive_spans(&model.resources);
+    sensitive.extend(inventory::url_credentials::spans(&sources));
+    // A URL's password is never printed, whatever message quotes the URL.
+    for f in &mut findings {
+        mask_urls(&mut f.message);
+        mask_urls(&mut f.primary.message);
+        if let Some(help) = &mut f.help {
+            mask_urls(help);
+        }
+        for l in &mut f.related {
+            mask_urls(&mut l.message);
+        }
+    }
     drop(inventory);
 
     let display = |f: &Finding| sources.file(f.primary.span.file).map_or("", |s| s.display.as_str());
@@ -337,6 +352,13 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     let files = sources.files.len().saturating_sub(usize::from(config.path.is_some()));
     let partial = Partial::of(&model, files, &skipped);
     Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial, not_read })
+}
+
+/// Replace the password of every URL in `text` by `****`.
+pub fn mask_urls(text: &mut String) {
+    if text.contains("://") {
+        *text = inventory::url_credentials::mask(text);
+    }
 }
 
 /// An exclusion silences coverage rules on its resource; an `ignore-check`

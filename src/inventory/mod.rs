@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod schedules;
 pub mod secrets;
 pub mod stateful;
+pub mod url_credentials;
 pub mod volsync;
 
 use std::collections::HashMap;

@@ -96,8 +96,10 @@ impl Expansions {
     /// Count `n` more instances; false when that passes the budget.
     pub(super) fn spend(&mut self, n: usize) -> bool {
         self.made = self.made.saturating_add(n);
-        if self.made > self.budget {
+        if self.made > self.budget && !self.exhausted {
             self.exhausted = true;
+            // What was kept is what ran over: let it go.
+            self.memo.clear();
         }
         !self.exhausted
     }

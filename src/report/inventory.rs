@@ -182,6 +182,11 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     rows.sort_by(|a, b| {
         (&a.cluster, &a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.cluster, &b.app, &b.namespace, &b.kind, &b.name))
     });
+    // An archive URL's password is never printed.
+    for text in rows.iter_mut().flat_map(|r| r.protection.iter_mut().chain(&mut r.excluded).chain(&mut r.restored_from))
+    {
+        crate::mask_urls(text);
+    }
     let unreached = model
         .unreached
         .iter()

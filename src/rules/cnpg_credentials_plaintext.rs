@@ -1,11 +1,13 @@
-//! `cnpg-credentials-plaintext`: archive credentials committed in clear text.
-//! The finding names the keys, never their values.
+//! `cnpg-credentials-plaintext`: archive credentials committed in clear text,
+//! in a Secret or as the password of the archive's URL (`destinationPath`,
+//! `endpointURL`). The finding names the keys, never their values.
 
 use super::cnpg_credentials_missing::stores;
 use super::{Check, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::inventory::cnpg::secret_refs;
 use crate::inventory::secrets::SecretSource;
+use crate::inventory::url_credentials;
 use crate::inventory::Inventory;
 
 pub const RULE: Rule = Rule {
@@ -21,7 +23,32 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     let mut seen: Vec<usize> = Vec::new();
-    for (_, res, store) in stores(inv) {
+    let mut seen_urls: Vec<crate::yaml::Span> = Vec::new();
+    for (index, res, store) in stores(inv) {
+        for key in ["destinationPath", "endpointURL"] {
+            let Some(node) = store.get(key) else { continue };
+            let Some(url) = node.as_str() else { continue };
+            if url_credentials::passwords(url).is_empty() || seen_urls.contains(&node.span) {
+                continue;
+            }
+            seen_urls.push(node.span);
+            out.push(
+                RULE.meta
+                    .finding(
+                        format!(
+                            "the `{key}` of {} `{}` has a password in its URL (`{}`; value not shown): anyone who can read the repository can read and delete the backups",
+                            res.kind,
+                            res.qualified_name(),
+                            url_credentials::mask(url)
+                        ),
+                        node.span,
+                        "password in the URL",
+                    )
+                    .help("Rotate the password, remove it from the URL and give the credentials through a Secret committed encrypted (SOPS, SealedSecret) or an ExternalSecret.")
+                    .key(key)
+                    .on(index, res),
+            );
+        }
         for name_node in secret_refs(store) {
             let Some(name) = name_node.as_nonempty_str() else {
                 continue;

@@ -50,8 +50,17 @@ struct Positions<'s> {
 
 impl<'s> Positions<'s> {
     fn new(src: &'s str) -> Self {
+        // The parser breaks lines at `\n`, `\r\n` and a lone `\r` (old Mac
+        // files): so must the byte offsets.
         let mut line_starts = vec![0];
-        line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        let bytes = src.as_bytes();
+        line_starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        );
         Positions {
             src,
             ascii: src.is_ascii(),
@@ -338,17 +347,15 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
                 };
                 // A block collection "ends" where the next token starts; its
                 // last child's end is the honest end of the node.
-                let node_end =
-                    last_end.map_or(
-                        end,
-                        |last| {
-                            if end.offset > last.offset && end.line > last.line {
-                                last
-                            } else {
-                                end
-                            }
-                        },
-                    );
+                let node_end = last_end.map_or(end, |last| {
+                    // An alias child keeps its anchor's span (earlier in
+                    // the file): never an end before the node's start.
+                    if end.offset > last.offset && end.line > last.line && last.offset >= node_start.offset {
+                        last
+                    } else {
+                        end
+                    }
+                });
                 let node = Node { value, span: builder.span(node_start, node_end) };
                 builder.push(node, anchor);
             }
@@ -415,6 +422,27 @@ mod tests {
         assert_eq!(loaded.documents.len(), 2, "the empty last document is dropped");
         let b = loaded.documents[0].root.get("b").expect("b");
         assert_eq!((b.span.start.line, b.span.start.col), (2, 4));
+    }
+
+    #[test]
+    fn a_collection_ending_in_an_alias_ends_after_it_starts() {
+        let r = root("base: &b\n  x: 1\nm:\n  <<: *b\nn:\n  - *b\nlast: 1\n");
+        for key in ["m", "n"] {
+            let v = r.get(key).expect("key");
+            assert!(v.span.start.offset <= v.span.end.offset, "{key}: {:?}", v.span);
+            assert!(v.span.start.line <= v.span.end.line, "{key}: {:?}", v.span);
+        }
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        let src = "a: 1\rb: two\r\nc: 3\n";
+        let r = root(src);
+        for (key, text, line) in [("b", "two", 2), ("c", "3", 3)] {
+            let v = r.get(key).expect("key");
+            assert_eq!(&src[v.span.start.offset..v.span.end.offset], text);
+            assert_eq!(v.span.start.line, line);
+        }
     }
 
     #[test]
