@@ -13,6 +13,31 @@ pub struct Discovered {
     pub files: Vec<PathBuf>,
     /// Files left out, with the reason (shown with `--verbose`).
     pub skipped: Vec<(PathBuf, &'static str)>,
+    /// Files a `.gitattributes` gives a `filter=` (git-crypt, say): their
+    /// content may not be what the repository holds in clear.
+    pub filtered: std::collections::HashSet<PathBuf>,
+}
+
+/// `.gitattributes` lines that set a `filter`, as (directory, matcher): a
+/// pattern without `/` matches a name at any depth below the directory, one
+/// with `/` is relative to it.
+fn filter_rules(file: &Path) -> Vec<(PathBuf, globset::GlobMatcher)> {
+    let Ok(text) = std::fs::read_to_string(file) else { return Vec::new() };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let mut parts = line.split_whitespace();
+            let pattern = parts.next().filter(|p| !p.starts_with('#'))?;
+            if !parts.any(|a| a.starts_with("filter=")) {
+                return None;
+            }
+            let trimmed = pattern.trim_start_matches('/');
+            let glob = if pattern.contains('/') { trimmed.to_string() } else { format!("**/{trimmed}") };
+            let glob = glob.strip_suffix('/').map_or(glob.clone(), |g| format!("{g}/**"));
+            globset::Glob::new(&glob).ok().map(|g| (dir.clone(), g.compile_matcher()))
+        })
+        .collect()
 }
 
 /// The paths to walk, each once: a path that names the same file or
@@ -77,7 +102,13 @@ pub fn why_not_read(path: &Path, roots: &[PathBuf], skipped: &[(PathBuf, &'stati
 /// file's directory).
 pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Discovered, String> {
     let mut out = Discovered::default();
+    let mut attributes: Vec<PathBuf> = Vec::new();
     for root in &distinct_roots(roots) {
+        // The repository's own `.gitattributes`, above the path checked.
+        let start = if root.is_file() { root.parent().map(Path::to_path_buf) } else { Some(root.clone()) };
+        if let Some(abs) = start.and_then(|s| std::path::absolute(s).ok()) {
+            attributes.extend(abs.ancestors().take(9).map(|d| d.join(".gitattributes")).filter(|p| p.is_file()));
+        }
         if !root.exists() {
             return Err(format!("no such file or directory: {}", root.display()));
         }
@@ -103,6 +134,10 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
             };
             let kind = entry.file_type();
             let path = entry.into_path();
+            if path.file_name().is_some_and(|n| n == ".gitattributes") {
+                attributes.push(path);
+                continue;
+            }
             if !is_yaml(&path) {
                 continue;
             }
@@ -128,6 +163,24 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
     }
     out.files.sort();
     out.files.dedup();
+    // The walk skips hidden files: a directory's own `.gitattributes`.
+    let dirs: std::collections::BTreeSet<&Path> = out.files.iter().filter_map(|f| f.parent()).collect();
+    attributes.extend(dirs.into_iter().map(|d| d.join(".gitattributes")).filter(|p| p.is_file()));
+    attributes.sort();
+    attributes.dedup();
+    let rules: Vec<(PathBuf, globset::GlobMatcher)> = attributes.iter().flat_map(|a| filter_rules(a)).collect();
+    if !rules.is_empty() {
+        for file in &out.files {
+            let abs = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+            let matched = rules.iter().any(|(dir, m)| {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                abs.strip_prefix(&dir).is_ok_and(|rel| m.is_match(rel))
+            });
+            if matched {
+                out.filtered.insert(file.clone());
+            }
+        }
+    }
     Ok(out)
 }
 

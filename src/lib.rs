@@ -209,8 +209,13 @@ pub type Skipped = Vec<(PathBuf, &'static str)>;
 pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skipped), RunError> {
     let paths = roots(opts);
     let base = if config.path.is_some() { config.base.clone() } else { paths.first().cloned().unwrap_or_default() };
-    let found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;
-    let mut sources = yaml::load_files(&found.files);
+    let mut found = discover::discover(&paths, &base, &config.ignore).map_err(RunError::Usage)?;
+    let mut sources = yaml::load_files_filtered(&found.files, &found.filtered);
+    for (id, why) in &sources.encrypted {
+        if let Some(f) = sources.file(*id) {
+            found.skipped.push((f.path.clone(), why));
+        }
+    }
     if let Some(path) = &config.path {
         let id = sources.add(path, config.text.clone());
         config.set_file(id);

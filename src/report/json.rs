@@ -44,8 +44,14 @@ pub fn render(run: &Run) -> String {
             })
         })
         .collect();
+    let skipped: Vec<Value> = run
+        .skipped
+        .iter()
+        .map(|(path, why)| json!({ "file": crate::yaml::display_path(path), "reason": why }))
+        .collect();
     let report = json!({
         "version": 1,
+        "skipped": skipped,
         "tool": { "name": "lifeboat", "version": env!("CARGO_PKG_VERSION") },
         "findings": findings,
         "summary": {

@@ -23,6 +23,29 @@ pub struct Sources {
     pub documents: Vec<Document>,
     /// Files that could not be read or parsed, with the position of the error.
     pub errors: Vec<(FileId, LoadError)>,
+    /// Encrypted files (git-crypt, ansible-vault, age, or not YAML under a
+    /// `.gitattributes` filter): not read, their text never kept, and why.
+    pub encrypted: Vec<(FileId, &'static str)>,
+}
+
+/// Why a file's bytes are an encrypted payload, not YAML (`filtered`: a
+/// `.gitattributes` filter applies to it, and it does not load as YAML).
+fn encrypted(bytes: &[u8], filtered: bool, loads: impl FnOnce() -> bool) -> Option<&'static str> {
+    if bytes.starts_with(b"\0GITCRYPT") {
+        return Some("git-crypt encrypted (not read; its content is never printed)");
+    }
+    if bytes.starts_with(b"$ANSIBLE_VAULT;") {
+        return Some("ansible-vault encrypted (not read; its content is never printed)");
+    }
+    if bytes.starts_with(b"age-encryption.org/v1") || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----") {
+        return Some("age encrypted (not read; its content is never printed)");
+    }
+    if filtered && !loads() {
+        return Some(
+            "not YAML under a .gitattributes filter, likely encrypted (not read; its content is never printed)",
+        );
+    }
+    None
 }
 
 impl Sources {
@@ -41,6 +64,11 @@ impl Sources {
 /// Read and parse `paths` in parallel; the order of the result is the order
 /// of `paths`, so ids and output are deterministic.
 pub fn load_files(paths: &[PathBuf]) -> Sources {
+    load_files_filtered(paths, &std::collections::HashSet::new())
+}
+
+/// [`load_files`], knowing which files a `.gitattributes` filter applies to.
+pub fn load_files_filtered(paths: &[PathBuf], filtered: &std::collections::HashSet<PathBuf>) -> Sources {
     let loaded: Vec<_> = paths
         .par_iter()
         .enumerate()
@@ -48,11 +76,15 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
             let id = FileId::try_from(i).unwrap_or(FileId::MAX);
             match std::fs::read(path) {
                 Ok(bytes) => {
+                    let loads = || std::str::from_utf8(&bytes).is_ok_and(|t| load_str(id, t).error.is_none());
+                    if let Some(why) = encrypted(&bytes, filtered.contains(path), loads) {
+                        return (path, String::new(), Vec::new(), None, Some(why));
+                    }
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     match std::str::from_utf8(&bytes) {
                         Ok(_) => {
                             let parsed = load_str(id, &text);
-                            (path, text, parsed.documents, parsed.error)
+                            (path, text, parsed.documents, parsed.error, None)
                         }
                         // A file that does not decode yields no resources: a
                         // half-read document (a name with U+FFFD) is not what
@@ -60,7 +92,7 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
                         Err(e) => {
                             let pos = utf8_error_pos(&text, &bytes, e.valid_up_to());
                             let message = "file is not valid UTF-8: not read".to_string();
-                            (path, text, Vec::new(), Some(LoadError { pos, message }))
+                            (path, text, Vec::new(), Some(LoadError { pos, message }), None)
                         }
                     }
                 }
@@ -72,13 +104,17 @@ pub fn load_files(paths: &[PathBuf]) -> Sources {
                         pos: Pos { offset: 0, line: 1, col: 1 },
                         message: format!("cannot read file: {e}"),
                     }),
+                    None,
                 ),
             }
         })
         .collect();
     let mut sources = Sources::default();
-    for (i, (path, text, documents, error)) in loaded.into_iter().enumerate() {
+    for (i, (path, text, documents, error, encrypted)) in loaded.into_iter().enumerate() {
         let id = FileId::try_from(i).unwrap_or(FileId::MAX);
+        if let Some(why) = encrypted {
+            sources.encrypted.push((id, why));
+        }
         sources.files.push(SourceFile { path: path.clone(), display: display_path(path), text: without_bom(text) });
         sources.documents.extend(documents);
         if let Some(error) = error {
