@@ -19,6 +19,8 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Human,
+    /// One line per finding: `file:line:col: rule-id message`.
+    Concise,
     Json,
     Sarif,
     Github,
@@ -72,6 +74,9 @@ enum Command {
         /// Also list skipped files, undeployed documents and model notes.
         #[arg(long, short)]
         verbose: bool,
+        /// Print how many findings each rule has instead of the findings.
+        #[arg(long)]
+        statistics: bool,
     },
     /// Print what holds data and what protects it.
     Inventory {
@@ -133,7 +138,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { paths, format, output, config, fail_on, select, ignore, verbose } => {
+        Command::Check { paths, format, output, config, fail_on, select, ignore, verbose, statistics } => {
             let opts = Options { paths, config, select, ignore };
             let run = match lifeboat::run(&opts) {
                 Ok(run) => run,
@@ -143,6 +148,8 @@ fn main() -> ExitCode {
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             let text = match format {
+                _ if statistics => report::concise::statistics(&run),
+                Format::Concise => report::concise::render(&run),
                 Format::Human => report::human::render(&run, color, verbose),
                 Format::Json => report::json::render(&run),
                 Format::Sarif => report::sarif::render(&run),

@@ -328,3 +328,21 @@ fn a_config_with_a_bom_points_at_the_right_bytes() {
     assert!(text.contains("exclusion-unused"), "{text}");
     assert!(text.contains(".lifeboat.yaml:2:5]"), "the snippet starts at the entry, not 3 bytes early:\n{text}");
 }
+
+#[test]
+fn concise_is_one_line_per_finding_and_statistics_count_per_rule() {
+    let concise = stdout(&run(&["check", "examples/homelab", "--format", "concise"]));
+    let json = common::json_report(std::path::Path::new("examples/homelab"), &[]);
+    let count = json["findings"].as_array().map_or(0, Vec::len);
+    let lines: Vec<&str> = concise.lines().collect();
+    assert_eq!(lines.len(), count + 1, "one line per finding and a summary line");
+    for line in &lines[..count] {
+        let mut parts = line.splitn(4, ':');
+        let (file, l, c) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        assert!(file.ends_with(".yaml") && l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(), "{line}");
+    }
+    insta::assert_snapshot!("demo.concise", concise);
+    let stats = stdout(&run(&["check", "examples/homelab", "--statistics"]));
+    assert!(stats.lines().next().is_some_and(|l| l.trim_start().starts_with("6  pvc-unprotected")), "{stats}");
+    insta::assert_snapshot!("demo.statistics", stats);
+}

@@ -1,5 +1,6 @@
 //! The report stage: findings are already sorted; each formatter prints them.
 
+pub mod concise;
 pub mod github;
 pub mod human;
 pub mod inventory;
