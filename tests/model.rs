@@ -332,3 +332,27 @@ fn substitute_from_a_generated_config_map() {
     let report = json_report(d, &["--select", "flux-substitution-undefined"]);
     assert_eq!(findings(&report), Vec::new(), "env-settings' values are unknown, not missing");
 }
+
+#[test]
+fn substitution_sources_the_repository_does_not_hold_are_unknown_not_undefined() {
+    let tree = "fixtures/model/substitute-sources";
+    let report = json_report(Path::new(tree), &[]);
+    let undefined: Vec<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "flux-substitution-undefined")
+        .map(|f| f["message"].as_str().unwrap_or("").chars().take(120).collect())
+        .collect();
+    // Only the variable no source can provide: not one from a Secret an
+    // ExternalSecret makes, nor from a missing optional ConfigMap, nor a key
+    // of the SOPS Secret.
+    assert_eq!(undefined.len(), 1, "{undefined:?}");
+    assert!(undefined[0].starts_with("`${SECRET_TYPO}` has no value: Flux Kustomization `flux-system/sops`"));
+    let f = &report["findings"][0];
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("fixtures/model/substitute-sources/app/configmap.yaml"), Some(7))
+    );
+    snapshots("substitute-sources", tree);
+}

@@ -27,6 +27,17 @@ pub struct SubstitutionGap {
     pub kustomization_span: Span,
 }
 
+/// A `substituteFrom` source found in the repository.
+struct Found {
+    /// Its `data`/`stringData`, merged across definitions.
+    data: Node,
+    /// Its values are hidden (SOPS, base64 `data`): keys known, values not.
+    hidden: bool,
+    /// Made by a generator from files lifeboat does not read: it may hold
+    /// more keys than lifeboat sees.
+    partial: bool,
+}
+
 /// What one Flux root asks for.
 #[derive(Debug, Clone)]
 struct Root {
@@ -147,24 +158,30 @@ impl Builder<'_> {
         for source in post.get("substituteFrom").map_or(&[][..], Node::as_seq) {
             let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
             let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
-            let optional = source.get("optional").and_then(Node::as_bool) == Some(true);
-            match self.find_config(kind, name, r.namespace.as_deref()).as_ref().map(|(n, h)| (n, *h)) {
-                Some((node, true)) => {
-                    for (k, _) in node.as_map() {
+            match self.find_config(kind, name, r.namespace.as_deref()) {
+                // Encrypted (SOPS, base64 `data`): its keys are known by
+                // name, their values are not.
+                Some(Found { data, hidden: true, partial }) => {
+                    for (k, _) in data.as_map() {
                         if let Some(k) = k.as_str() {
                             from.values.insert(k.to_string(), Binding::Unknown);
                         }
                     }
-                    from.incomplete = true;
+                    from.incomplete |= partial;
                 }
-                Some((node, false)) => {
-                    for (k, v) in node.as_map() {
+                Some(Found { data, hidden: false, partial }) => {
+                    for (k, v) in data.as_map() {
                         if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
                             from.values.insert(k.to_string(), Binding::Value(v.to_string()));
                         }
                     }
+                    from.incomplete |= partial;
                 }
-                None => from.incomplete |= !optional || kind == "Secret",
+                // Not in the repository: made in the cluster (an
+                // ExternalSecret, a SOPS secret decrypted there, by hand), so
+                // any variable may come from it (even an `optional` one may
+                // be there): unknown, not undefined.
+                None => from.incomplete = true,
             }
         }
         for (k, v) in from.values {
@@ -203,11 +220,12 @@ impl Builder<'_> {
     /// The `data`/`stringData` of a ConfigMap or Secret anywhere in the repo
     /// (deployed or not: cluster settings often live beside the Flux roots),
     /// and whether its values are hidden (SOPS, or base64 `data`).
-    fn find_config(&self, kind: &str, name: &str, namespace: Option<&str>) -> Option<(Node, bool)> {
+    fn find_config(&self, kind: &str, name: &str, namespace: Option<&str>) -> Option<Found> {
         // Several clusters in one repo often each define it (one per cluster
         // directory): their keys are merged, the first definition of a key wins.
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
+        let mut incomplete = false;
         let mut docs = self.find_documents(kind, name, namespace);
         // In a repository of several clusters, a cluster's own definition.
         if let Some(files) = &self.cluster_files {
@@ -233,7 +251,7 @@ impl Builder<'_> {
         }
         let found = !roots.is_empty();
         for (root, partial) in roots {
-            hidden |= partial;
+            incomplete |= partial;
             let sops = root.get("sops").is_some_and(Node::is_map);
             let (data, secret_data) = match root.get("stringData") {
                 Some(d) if kind == "Secret" => (Some(d), false),
@@ -247,7 +265,11 @@ impl Builder<'_> {
             }
         }
         let span = crate::yaml::Span::default();
-        found.then_some((Node { value: crate::yaml::Value::Map(merged), span }, hidden))
+        found.then_some(Found {
+            data: Node { value: crate::yaml::Value::Map(merged), span },
+            hidden,
+            partial: incomplete,
+        })
     }
 
     fn flux_root(&self, r: &Resource) -> Option<Root> {
