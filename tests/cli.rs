@@ -136,7 +136,15 @@ fn the_demo_shows_every_rule_once() {
     let found = rules_of(&report);
     let inventory: serde_json::Value =
         serde_json::from_slice(&run(&["inventory", DEMO, "--format", "json"]).stdout).expect("json");
-    let bare = inventory["summary"]["unprotected"].as_u64().expect("summary.unprotected") as usize;
+    // Rows with no mechanism at all: a paused or suspended one is its own
+    // rule's finding, not a second pvc-unprotected.
+    let bare = inventory["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["kind"] != "CNPG Cluster" && i["excluded"].is_null())
+        .filter(|i| i["protection"].as_array().is_none_or(Vec::is_empty))
+        .count();
     for rule in lifeboat::rules::RULES {
         let id = rule.meta.id;
         let count = found.iter().filter(|r| r.as_str() == id).count();
@@ -299,7 +307,8 @@ fn inventory_reproduces_the_seed_table() {
     let dev = items.iter().find(|i| i["name"] == "warehouse-db-dev-cnpg-v1").expect("warehouse-dev listed");
     assert!(dev["excluded"].as_str().is_some_and(|r| r.starts_with("dev data")));
     let paperless = items.iter().find(|i| i["name"] == "paperless-db").expect("paperless listed");
-    assert_eq!(paperless["protected"], true, "a pg_dump job is listed as what protects it");
+    assert_eq!(paperless["protected"], false, "its pg_dump job is suspended: listed, but it protects nothing");
+    assert!(paperless["protection"][0].as_str().is_some_and(|p| p.contains("SUSPENDED — does not run")));
     let summary = &inv["summary"];
     assert_eq!(summary["items"].as_u64(), Some(items.len() as u64));
     insta::assert_snapshot!("demo.inventory", stdout(&run(&["inventory", DEMO, "--format", "markdown"])));

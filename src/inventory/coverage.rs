@@ -18,6 +18,20 @@ pub struct Protection {
     /// The mechanism's resource.
     pub resource: usize,
     pub span: Span,
+    /// Why the mechanism never runs (paused, suspended, an invalid
+    /// schedule): listed, but it protects nothing.
+    pub not_running: Option<&'static str>,
+}
+
+/// Whether a standard five-field schedule can never fire as written (a
+/// `${VAR}` left to substitution is not judged).
+fn never_fires(schedule: Option<&Node>) -> bool {
+    schedule.and_then(Node::as_str).is_some_and(|t| !crate::model::is_unresolved(t) && cron::parse_standard(t).is_err())
+}
+
+/// Whether any of `protections` really runs.
+pub fn any_running(protections: &[Protection]) -> bool {
+    protections.iter().any(|p| p.not_running.is_none())
 }
 
 /// "every day at 03:00" for a standard five-field schedule.
@@ -30,7 +44,7 @@ pub fn describe_standard(schedule: Option<&Node>) -> String {
             let zone = tz.map(|z| format!(" ({z})")).unwrap_or_default();
             format!("\"{text}\": {}{zone}", cron::describe(&s, false))
         }
-        Err(_) => format!("\"{text}\": invalid schedule"),
+        Err(_) => format!("\"{text}\": invalid schedule — never runs"),
     }
 }
 
@@ -44,8 +58,16 @@ fn replication_source(rs: &ReplicationSource) -> Protection {
         (None, Some(_)) => describe_standard(rs.schedule),
         (None, None) => "no trigger: back to back".into(),
     };
-    let paused = if rs.is_paused() { ", PAUSED" } else { "" };
+    let not_running = if rs.is_paused() {
+        Some("PAUSED — does not run")
+    } else if rs.manual.is_none() && never_fires(rs.schedule) {
+        Some("invalid schedule — never runs")
+    } else {
+        None
+    };
+    let paused = if rs.is_paused() { ", PAUSED — does not run" } else { "" };
     Protection {
+        not_running,
         what: format!(
             "VolSync {} ReplicationSource `{}` ({when}; {}{paused})",
             rs.mover_name(),
@@ -63,7 +85,9 @@ fn schedule(s: &BackupSchedule) -> Protection {
         None => "its SnapshotSchedule".into(),
     };
     let retention = s.retention.clone().unwrap_or_else(|| "no retention".into());
+    let not_running = never_fires(s.schedule).then_some("invalid schedule — never runs");
     Protection {
+        not_running,
         what: format!("{} `{}` ({when}; {retention})", s.what, s.res.name),
         resource: s.index,
         span: s.res.name_span(),
@@ -140,8 +164,16 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                         if !same_namespace(job.res.namespace.as_deref(), ns) || job.res.cluster != item.res.cluster {
                             continue;
                         }
-                        let suspended = if job.is_suspended() { ", SUSPENDED" } else { "" };
+                        let suspended = if job.is_suspended() { ", SUSPENDED — does not run" } else { "" };
+                        let not_running = if job.is_suspended() {
+                            Some("SUSPENDED — does not run")
+                        } else if never_fires(job.schedule) {
+                            Some("invalid schedule — never runs")
+                        } else {
+                            None
+                        };
                         out.push(Protection {
+                            not_running,
                             what: format!(
                                 "CronJob `{}` ({}, {}{suspended})",
                                 job.res.name,

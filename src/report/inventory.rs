@@ -25,6 +25,9 @@ pub struct Row {
     pub storage_class: String,
     /// Mechanisms, each "what (schedule, retention)".
     pub protection: Vec<String>,
+    /// At least one mechanism really runs (none paused, suspended or on a
+    /// schedule that never fires).
+    pub protected: bool,
     pub excluded: Option<String>,
     /// `Kind/name` the claim is restored from when created.
     pub restored_from: Option<String>,
@@ -37,6 +40,7 @@ impl Row {
         match (&self.excluded, self.protection.is_empty()) {
             (Some(reason), _) => format!("excluded: {reason}"),
             (None, true) => "NOT PROTECTED".to_string(),
+            (None, false) if !self.protected => format!("NOT PROTECTED: {}", self.protection.join("; ")),
             (None, false) => self.protection.join("; "),
         }
     }
@@ -98,6 +102,9 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     let spec = c.res.spec();
     let text = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_str).unwrap_or("").to_string();
     let mut protection = Vec::new();
+    // A WAL archive or a replica protects; a suspended or never-firing
+    // schedule does not.
+    let mut running = c.replica || c.archiver.is_some();
     if c.replica {
         protection.push("replica cluster (reads its source's archive)".to_string());
     }
@@ -120,16 +127,16 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         let schedule = sb.schedule.and_then(Node::as_str).unwrap_or("");
         let when =
             cron::parse_cnpg(schedule).map(|s| cron::describe(&s, true)).unwrap_or_else(|_| "invalid schedule".into());
-        let suspended = if sb.suspend.and_then(Node::as_bool) == Some(true) { ", SUSPENDED" } else { "" };
+        let off = sb.suspend.and_then(Node::as_bool) == Some(true);
+        let suspended = if off { ", SUSPENDED — does not run" } else { "" };
+        running |= !off && cron::parse_cnpg(schedule).is_ok();
         protection.push(format!("base backups: ScheduledBackup {} \"{schedule}\" ({when}{suspended})", sb.res.name));
     }
     for d in inv.dump_jobs_for(c) {
         let schedule = d.res.spec().and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
-        let suspended = if d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true) {
-            ", SUSPENDED"
-        } else {
-            ""
-        };
+        let off = d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
+        let suspended = if off { ", SUSPENDED — does not run" } else { "" };
+        running |= !off && (crate::model::is_unresolved(schedule) || cron::parse_standard(schedule).is_ok());
         protection.push(format!("pg_dump: CronJob {} \"{schedule}\"{suspended}", d.res.name));
     }
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
@@ -142,6 +149,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         size: text(&["storage", "size"]),
         storage_class: text(&["storage", "storageClass"]),
         protection,
+        protected: running,
         excluded: inv.exclusions.exclusion(c.index).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: None,
         file,
@@ -165,6 +173,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         size: item.size.clone().unwrap_or_default(),
         storage_class: item.storage_class.clone().unwrap_or_default(),
         protection: inv.coverage.get(i).map_or_else(Vec::new, |c| c.iter().map(|p| p.what.clone()).collect()),
+        protected: inv.coverage.get(i).is_some_and(|c| crate::inventory::coverage::any_running(c)),
         excluded: inv.item_exclusion(i).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: item.restored_from.clone(),
         file,
@@ -201,7 +210,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
 impl InventoryReport {
     fn counts(&self) -> (usize, usize, usize) {
         let excluded = self.rows.iter().filter(|r| r.excluded.is_some()).count();
-        let bare = self.rows.iter().filter(|r| r.excluded.is_none() && r.protection.is_empty()).count();
+        let bare = self.rows.iter().filter(|r| r.excluded.is_none() && !r.protected).count();
         (self.rows.len() - excluded - bare, excluded, bare)
     }
 
@@ -291,6 +300,7 @@ impl InventoryReport {
             let status = match (&r.excluded, r.protection.is_empty()) {
                 (Some(reason), _) => format!("Excluded: {}", cell(reason)),
                 (None, true) => "**NOT PROTECTED**".to_string(),
+                (None, false) if !r.protected => format!("**No**: {}", cell(&r.protection.join("; "))),
                 (None, false) => format!("Yes: {}", cell(&r.protection.join("; "))),
             };
             out.push_str(&format!(
@@ -321,7 +331,7 @@ impl InventoryReport {
                 let mut v = json!({
                     "app": r.app, "kind": r.kind, "namespace": r.namespace, "name": r.name,
                     "size": r.size, "storageClass": r.storage_class,
-                    "protected": !r.protection.is_empty(),
+                    "protected": r.protected,
                     "protection": r.protection, "excluded": r.excluded,
                     "restoredFrom": r.restored_from,
                     "file": r.file, "line": r.line,
