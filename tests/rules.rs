@@ -71,6 +71,7 @@ rule_tests! {
     exclusion_unused => "exclusion-unused",
     flux_substitution_undefined => "flux-substitution-undefined",
     pvc_backup_source_missing => "pvc-backup-source-missing",
+    pvc_external_storage => "pvc-external-storage",
     pvc_unprotected => "pvc-unprotected",
     volsync_no_retention => "volsync-no-retention",
     volsync_no_trigger => "volsync-no-trigger",

@@ -6,6 +6,7 @@ pub mod cnpg;
 pub mod coverage;
 pub mod dumps;
 pub mod exclusions;
+pub mod external;
 pub mod jobs;
 pub mod schedules;
 pub mod secrets;
@@ -47,6 +48,9 @@ pub struct Inventory<'m> {
     pub schedules: Vec<BackupSchedule<'m>>,
     /// For each of `items`, what protects it.
     pub coverage: Vec<Vec<Protection>>,
+    /// Parallel to `items`: where the data lives when that is storage
+    /// outside the cluster (an NFS share, a node's disk).
+    pub external: Vec<Option<String>>,
     pub secrets: Secrets,
     pub exclusions: Exclusions,
     clusters_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
@@ -77,6 +81,7 @@ impl<'m> Inventory<'m> {
             backup_jobs: Vec::new(),
             schedules: Vec::new(),
             coverage: Vec::new(),
+            external: Vec::new(),
             secrets: Secrets::build(resources),
             exclusions: Exclusions::build(resources, &config.exclude),
             clusters_by_name: HashMap::new(),
@@ -118,6 +123,7 @@ impl<'m> Inventory<'m> {
         }
         stateful::merge_existing_claims(&mut inv.items);
         inv.coverage = coverage::link(&inv);
+        inv.external = external::find(inv.resources, &inv.items);
         inv.exclusions.match_items(&inv.items);
         for (i, c) in inv.clusters.iter().enumerate() {
             inv.clusters_by_name.entry((c.res.namespace.as_deref(), c.res.name.as_str())).or_insert(i);

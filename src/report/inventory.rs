@@ -28,6 +28,8 @@ pub struct Row {
     /// At least one mechanism really runs (none paused, suspended or on a
     /// schedule that never fires).
     pub protected: bool,
+    /// Where the data lives when on storage outside the cluster.
+    pub external: Option<String>,
     pub excluded: Option<String>,
     /// `Kind/name` the claim is restored from when created.
     pub restored_from: Option<String>,
@@ -39,6 +41,12 @@ impl Row {
     pub fn status(&self) -> String {
         match (&self.excluded, self.protection.is_empty()) {
             (Some(reason), _) => format!("excluded: {reason}"),
+            (None, true) if self.external.is_some() => {
+                format!(
+                    "external storage ({}): its server's backup is not visible",
+                    self.external.as_deref().unwrap_or("")
+                )
+            }
             (None, true) => "NOT PROTECTED".to_string(),
             (None, false) if !self.protected => format!("NOT PROTECTED: {}", self.protection.join("; ")),
             (None, false) => self.protection.join("; "),
@@ -150,6 +158,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         storage_class: text(&["storage", "storageClass"]),
         protection,
         protected: running,
+        external: None,
         excluded: inv.exclusions.exclusion(c.index).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: None,
         file,
@@ -174,6 +183,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         storage_class: item.storage_class.clone().unwrap_or_default(),
         protection: inv.coverage.get(i).map_or_else(Vec::new, |c| c.iter().map(|p| p.what.clone()).collect()),
         protected: inv.coverage.get(i).is_some_and(|c| crate::inventory::coverage::any_running(c)),
+        external: inv.external.get(i).cloned().flatten(),
         excluded: inv.item_exclusion(i).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: item.restored_from.clone(),
         file,
@@ -210,13 +220,29 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
 impl InventoryReport {
     fn counts(&self) -> (usize, usize, usize) {
         let excluded = self.rows.iter().filter(|r| r.excluded.is_some()).count();
-        let bare = self.rows.iter().filter(|r| r.excluded.is_none() && !r.protected).count();
-        (self.rows.len() - excluded - bare, excluded, bare)
+        let bare = self.rows.iter().filter(|r| r.excluded.is_none() && !r.protected && !self.is_external(r)).count();
+        (self.rows.len() - excluded - bare - self.external_count(), excluded, bare)
+    }
+
+    /// Unprotected here, on storage outside the cluster.
+    fn is_external(&self, r: &Row) -> bool {
+        r.excluded.is_none() && r.protection.is_empty() && r.external.is_some()
+    }
+
+    fn external_count(&self) -> usize {
+        self.rows.iter().filter(|r| self.is_external(r)).count()
     }
 
     fn summary(&self) -> String {
         let (protected, excluded, bare) = self.counts();
-        format!("{} stateful items: {protected} protected, {excluded} excluded, {bare} NOT PROTECTED", self.rows.len())
+        let external = match self.external_count() {
+            0 => String::new(),
+            n => format!(", {n} on external storage"),
+        };
+        format!(
+            "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED",
+            self.rows.len()
+        )
     }
 
     /// Whether rows name their cluster (the repository deploys several).
@@ -299,6 +325,12 @@ impl InventoryReport {
             }
             let status = match (&r.excluded, r.protection.is_empty()) {
                 (Some(reason), _) => format!("Excluded: {}", cell(reason)),
+                (None, true) if r.external.is_some() => {
+                    format!(
+                        "External storage ({}): its server's backup is not visible",
+                        cell(r.external.as_deref().unwrap_or(""))
+                    )
+                }
                 (None, true) => "**NOT PROTECTED**".to_string(),
                 (None, false) if !r.protected => format!("**No**: {}", cell(&r.protection.join("; "))),
                 (None, false) => format!("Yes: {}", cell(&r.protection.join("; "))),
@@ -334,6 +366,7 @@ impl InventoryReport {
                     "protected": r.protected,
                     "protection": r.protection, "excluded": r.excluded,
                     "restoredFrom": r.restored_from,
+                    "externalStorage": r.external,
                     "file": r.file, "line": r.line,
                 });
                 if let Some(c) = &r.cluster {
@@ -343,8 +376,7 @@ impl InventoryReport {
             })
             .collect();
         let (protected, excluded, bare) = self.counts();
-        let summary =
-            json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "unprotected": bare });
+        let summary = json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "external": self.external_count(), "unprotected": bare });
         let mut t = serde_json::to_string_pretty(
             &json!({ "version": 1, "items": items, "summary": summary, "unreached": self.unreached }),
         )

@@ -25,6 +25,7 @@ mod exclusion_missing_reason;
 mod exclusion_unused;
 mod flux_substitution_undefined;
 mod pvc_backup_source_missing;
+mod pvc_external_storage;
 mod pvc_unprotected;
 mod volsync_no_retention;
 mod volsync_no_trigger;
@@ -106,6 +107,7 @@ pub static RULES: &[Rule] = &[
     exclusion_unused::RULE,
     flux_substitution_undefined::RULE,
     pvc_backup_source_missing::RULE,
+    pvc_external_storage::RULE,
     pvc_unprotected::RULE,
     volsync_no_retention::RULE,
     volsync_no_trigger::RULE,

@@ -18,7 +18,8 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for (i, item) in inv.items.iter().enumerate() {
-        if inv.coverage.get(i).is_some_and(|c| !c.is_empty()) {
+        // Data on an NFS share or a node's disk is pvc-external-storage's.
+        if inv.coverage.get(i).is_some_and(|c| !c.is_empty()) || inv.external.get(i).is_some_and(Option::is_some) {
             continue;
         }
         let mut message = format!(

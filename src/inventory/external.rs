@@ -1,0 +1,107 @@
+//! Storage that lives on another machine: a PVC bound to a static
+//! PersistentVolume of the repository (NFS, SMB/CIFS, iSCSI, a node's
+//! `hostPath` or `local` disk), or provisioned by an NFS/SMB StorageClass the
+//! repository defines. Backing such data up is the storage server's job,
+//! which lifeboat cannot see.
+
+use std::collections::HashMap;
+
+use crate::model::Resource;
+use crate::yaml::{str_at, Node};
+
+use super::stateful::{ItemKind, StatefulItem};
+
+/// Provisioners whose volumes are directories of a file server.
+const FILE_SERVER_PROVISIONERS: &[&str] = &[
+    "nfs.csi.k8s.io",
+    "smb.csi.k8s.io",
+    "nfs-subdir-external-provisioner",
+    "democratic-csi.nfs",
+    "org.democratic-csi.nfs",
+    "cluster.local/nfs",
+    "nfs-provisioner",
+    "nfs.csi.synology.com",
+    "csi.trident.netapp.io/nfs",
+];
+
+/// Where a PersistentVolume's data lives, when that is outside the cluster's
+/// own volumes (`nfs nas.lan:/export/media`).
+fn persistent_volume(spec: Option<&Node>) -> Option<String> {
+    let at = |path: &[&str]| str_at(spec, path);
+    if let Some(server) = at(&["nfs", "server"]) {
+        return Some(format!("NFS {server}:{}", at(&["nfs", "path"]).unwrap_or("/")));
+    }
+    if let Some(driver) = at(&["csi", "driver"]) {
+        let attr = |k: &str| at(&["csi", "volumeAttributes", k]);
+        if driver.contains("nfs") {
+            let server = attr("server").unwrap_or("?");
+            return Some(format!("NFS {server}:{}", attr("share").or(attr("path")).unwrap_or("/")));
+        }
+        if driver.contains("smb") || driver.contains("cifs") {
+            return Some(format!("SMB {}", attr("source").unwrap_or("share")));
+        }
+    }
+    if let Some(portal) = at(&["iscsi", "targetPortal"]) {
+        return Some(format!("iSCSI {portal} {}", at(&["iscsi", "iqn"]).unwrap_or("")).trim_end().to_string());
+    }
+    if let Some(path) = at(&["hostPath", "path"]) {
+        return Some(format!("hostPath {path} on a node"));
+    }
+    if let Some(path) = at(&["local", "path"]) {
+        return Some(format!("local disk {path} on a node"));
+    }
+    let driver = at(&["flexVolume", "driver"]).unwrap_or("");
+    (driver.contains("cifs") || driver.contains("smb")).then(|| format!("SMB ({driver})"))
+}
+
+/// A StorageClass whose volumes live on a file server.
+fn storage_class(r: &Resource) -> Option<String> {
+    let provisioner = r.root.get("provisioner").and_then(Node::as_str)?;
+    if !FILE_SERVER_PROVISIONERS.iter().any(|p| provisioner.contains(p)) {
+        return None;
+    }
+    let param = |k: &str| r.root.path(&["parameters", k]).and_then(Node::as_str);
+    let place = match (param("server"), param("share").or(param("path"))) {
+        (Some(server), Some(share)) => format!(" ({server}:{share})"),
+        (Some(server), None) => format!(" ({server})"),
+        _ => param("source").map(|s| format!(" ({s})")).unwrap_or_default(),
+    };
+    Some(format!("StorageClass `{}` ({provisioner}){place}", r.name))
+}
+
+/// For each item, where its data lives when that is external storage.
+pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String>> {
+    let mut by_name: HashMap<(Option<&str>, &str), &Resource> = HashMap::new();
+    let mut by_claim: HashMap<(Option<&str>, Option<&str>, &str), &Resource> = HashMap::new();
+    let mut classes: HashMap<(Option<&str>, &str), String> = HashMap::new();
+    for r in resources {
+        let cluster = r.cluster.as_deref();
+        if r.kind == "PersistentVolume" && r.api_version == "v1" {
+            by_name.insert((cluster, r.name.as_str()), r);
+            if let Some(name) = str_at(r.spec(), &["claimRef", "name"]) {
+                by_claim.insert((cluster, str_at(r.spec(), &["claimRef", "namespace"]), name), r);
+            }
+        } else if r.is("storage.k8s.io", "StorageClass") {
+            if let Some(text) = storage_class(r) {
+                classes.insert((cluster, r.name.as_str()), text);
+            }
+        }
+    }
+    items
+        .iter()
+        .map(|item| {
+            let cluster = item.res.cluster.as_deref();
+            if item.kind == ItemKind::Pvc {
+                let volume = str_at(item.res.spec(), &["volumeName"]).and_then(|v| by_name.get(&(cluster, v)));
+                let bound = volume.or_else(|| by_claim.get(&(cluster, item.namespace(), item.res.name.as_str())));
+                if let Some(pv) = bound {
+                    if let Some(place) = persistent_volume(pv.spec()) {
+                        return Some(format!("{place} (PersistentVolume `{}`)", pv.name));
+                    }
+                }
+            }
+            let class = item.storage_class.as_deref()?;
+            classes.get(&(cluster, class)).cloned()
+        })
+        .collect()
+}
