@@ -156,6 +156,24 @@ impl<'m> Inventory<'m> {
         }
     }
 
+    /// "; it leaves PersistentVolumeClaim `a/b` without a running backup":
+    /// the items whose only mechanisms do not run, among those mechanism
+    /// `resource` is listed for (empty when it leaves none).
+    pub fn left_without_backup(&self, resource: usize) -> String {
+        let names: Vec<String> = self
+            .items
+            .iter()
+            .zip(&self.coverage)
+            .filter(|(_, c)| c.iter().any(|p| p.resource == resource) && !coverage::any_running(c))
+            .map(|(item, _)| item.describe())
+            .collect();
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("; it leaves {} without a running backup", names.join(", "))
+        }
+    }
+
     /// The ScheduledBackups whose `spec.cluster.name` is this Cluster.
     pub fn scheduled_backups_for(&self, cluster: &Cluster) -> Vec<&ScheduledBackup<'m>> {
         self.scheduled_backups

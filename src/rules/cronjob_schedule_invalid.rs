@@ -51,6 +51,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 ),
             }
         };
+        let message = format!("{message}{}", inv.left_without_backup(job.index));
         out.push(RULE.meta.finding(message, node.span, label).help(help).on(job.index, job.res));
     }
 }

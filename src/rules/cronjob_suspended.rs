@@ -23,7 +23,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         out.push(
             RULE.meta
                 .finding(
-                    format!("backup CronJob `{}` is suspended: its {what} does not run while this is committed", job.res.qualified_name()),
+                    format!("backup CronJob `{}` is suspended: its {what} does not run while this is committed{}", job.res.qualified_name(), inv.left_without_backup(job.index)),
                     span,
                     "suspended",
                 )

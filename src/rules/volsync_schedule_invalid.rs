@@ -69,6 +69,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 ),
             }
         };
+        let message = format!("{message}{}", inv.left_without_backup(rs.index));
         out.push(RULE.meta.finding(message, node.span, label).help(help).on(rs.index, rs.res));
     }
 }
