@@ -141,25 +141,26 @@ fn parse_requirement(text: &str) -> Result<(Requirement, &str), String> {
     if negated {
         return Ok((Requirement { key, operator: Operator::DoesNotExist, values: Vec::new() }, rest));
     }
-    let single = |operator, rest: &str| -> Result<(Requirement, String), String> {
+    // One value after the operator: the requirement and the length of what follows.
+    let single = |operator, rest: &str| -> Result<(Requirement, usize), String> {
         let rest = rest.trim_start();
         let end = rest.find(|c: char| c == ',' || c.is_whitespace()).unwrap_or(rest.len());
         let (value, after) = rest.split_at(end);
         if value.chars().any(|c| !is_key_char(c)) {
             return Err(format!("`{value}` is not a label value"));
         }
-        Ok((Requirement { key: key.clone(), operator, values: vec![value.to_string()] }, after.to_string()))
+        Ok((Requirement { key: key.clone(), operator, values: vec![value.to_string()] }, after.len()))
     };
     let (requirement, after_len) = if let Some(r) = rest.strip_prefix("==") {
-        single(Operator::Equals, r).map(|(q, a)| (q, a.len()))?
+        single(Operator::Equals, r)?
     } else if let Some(r) = rest.strip_prefix("!=") {
-        single(Operator::NotEquals, r).map(|(q, a)| (q, a.len()))?
+        single(Operator::NotEquals, r)?
     } else if let Some(r) = rest.strip_prefix('=') {
-        single(Operator::Equals, r).map(|(q, a)| (q, a.len()))?
+        single(Operator::Equals, r)?
     } else if let Some(r) = rest.strip_prefix('>') {
-        single(Operator::GreaterThan, r).map(|(q, a)| (q, a.len()))?
+        single(Operator::GreaterThan, r)?
     } else if let Some(r) = rest.strip_prefix('<') {
-        single(Operator::LessThan, r).map(|(q, a)| (q, a.len()))?
+        single(Operator::LessThan, r)?
     } else if let Some(r) = word(rest, "notin") {
         set(key, Operator::NotIn, r)?
     } else if let Some(r) = word(rest, "in") {

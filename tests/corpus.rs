@@ -23,30 +23,10 @@ fn corpus() -> Option<&'static Path> {
     }
 }
 
-/// `(rule, namespace/name)` of every finding, sorted.
+/// `(rule, [cluster:]namespace/name)` of every finding, sorted.
 fn findings(repo: &str, args: &[&str]) -> Option<Vec<(String, String)>> {
     let root = corpus()?.join(repo);
-    let report = json_report(&root, args);
-    let mut out: Vec<(String, String)> = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            let r = &f["resource"];
-            let name = match r["namespace"].as_str() {
-                Some(ns) => format!("{ns}/{}", r["name"].as_str().unwrap_or("")),
-                None => r["name"].as_str().unwrap_or("").to_string(),
-            };
-            // In a repository of several clusters, `cluster:namespace/name`.
-            let name = match r["cluster"].as_str() {
-                Some(cluster) => format!("{cluster}:{name}"),
-                None => name,
-            };
-            (f["rule"].as_str().unwrap_or("").to_string(), name)
-        })
-        .collect();
-    out.sort();
-    Some(out)
+    Some(common::finding_keys(&json_report(&root, args)))
 }
 
 /// `flux-substitution-undefined` is asserted where the repository is clean

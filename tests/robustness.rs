@@ -235,33 +235,36 @@ fn duplicate_entries_in_cycles_build_once_with_notes() {
     }
 }
 
+/// `depth` diamonds of shared bases: `top{i}` lists `left{i}`, `right{i}`
+/// and a PVC `data-{i}`; both sides list `top{i+1}`, each with its own
+/// namePrefix when one is given.
+fn write_diamonds(d: &std::path::Path, depth: usize, left_prefix: &str, right_prefix: &str) {
+    for i in 0..depth {
+        let top = if i + 1 < depth {
+            format!("resources: [../left{i}, ../right{i}, pvc.yaml]\n")
+        } else {
+            "resources: [pvc.yaml]\n".to_string()
+        };
+        let side = |prefix: &str| {
+            let rename = if prefix.is_empty() { String::new() } else { format!("namePrefix: {prefix}\n") };
+            format!("resources: [../top{}]\n{rename}", i + 1)
+        };
+        for (name, body) in [("top", top), ("left", side(left_prefix)), ("right", side(right_prefix))] {
+            let sub = d.join(format!("{name}{i}"));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            write(&sub, "kustomization.yaml", body.as_bytes());
+        }
+        write(&d.join(format!("top{i}")), "pvc.yaml", PVC.replace("NAME", &format!("data-{i}")).as_bytes());
+    }
+}
+
 /// Thousands of diamonds of shared bases (top → [left, right], both → the
 /// next top): each shared base is built once and its objects counted once.
 #[test]
 fn deep_diamonds_of_shared_bases_finish() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let depth = 2_000;
-    for i in 0..depth {
-        for (side, body) in [
-            (
-                "top",
-                if i + 1 < depth {
-                    "resources: [../left{i}, ../right{i}, pvc.yaml]\n"
-                } else {
-                    "resources: [pvc.yaml]\n"
-                },
-            ),
-            ("left", "resources: [../top{j}]\n"),
-            ("right", "resources: [../top{j}]\n"),
-        ] {
-            let sub = d.join(format!("{side}{i}"));
-            std::fs::create_dir_all(&sub).expect("mkdir");
-            let body = body.replace("{i}", &i.to_string()).replace("{j}", &(i + 1).to_string());
-            write(&sub, "kustomization.yaml", body.as_bytes());
-        }
-        write(&d.join(format!("top{i}")), "pvc.yaml", PVC.replace("NAME", &format!("data-{i}")).as_bytes());
-    }
+    write_diamonds(d, 2_000, "", "");
     let text = check_verbose(d);
     assert!(text.contains("brings objects this build already has (kustomize refuses it): counted once"), "{text}");
     for i in [0, 1, 10, 40] {
@@ -277,27 +280,7 @@ fn deep_diamonds_of_shared_bases_finish() {
 fn renaming_diamonds_stop_at_the_instance_budget() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let depth = 40;
-    for i in 0..depth {
-        for (side, body) in [
-            (
-                "top",
-                if i + 1 < depth {
-                    "resources: [../left{i}, ../right{i}, pvc.yaml]\n"
-                } else {
-                    "resources: [pvc.yaml]\n"
-                },
-            ),
-            ("left", "resources: [../top{j}]\nnamePrefix: l-\n"),
-            ("right", "resources: [../top{j}]\nnamePrefix: r-\n"),
-        ] {
-            let sub = d.join(format!("{side}{i}"));
-            std::fs::create_dir_all(&sub).expect("mkdir");
-            let body = body.replace("{i}", &i.to_string()).replace("{j}", &(i + 1).to_string());
-            write(&sub, "kustomization.yaml", body.as_bytes());
-        }
-        write(&d.join(format!("top{i}")), "pvc.yaml", PVC.replace("NAME", &format!("data-{i}")).as_bytes());
-    }
+    write_diamonds(d, 40, "l-", "r-");
     let args =
         ["check".as_ref(), "--format".as_ref(), "json".as_ref(), "--fail-on".as_ref(), "never".as_ref(), d.as_os_str()];
     let out = run_bounded(&args, Duration::from_secs(120));

@@ -11,24 +11,9 @@ mod common;
 use common::{json_report, run, stdout};
 use std::path::Path;
 
-/// `(rule, cluster:namespace/name)` of every finding, sorted.
+/// `(rule, [cluster:]namespace/name)` of every finding, sorted.
 fn findings(tree: &str) -> Vec<(String, String)> {
-    let report = json_report(Path::new(tree), &[]);
-    let mut out: Vec<(String, String)> = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            let r = &f["resource"];
-            let cluster = r["cluster"].as_str().map(|c| format!("{c}:")).unwrap_or_default();
-            (
-                f["rule"].as_str().unwrap_or("").to_string(),
-                format!("{cluster}{}/{}", r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    common::finding_keys(&json_report(Path::new(tree), &[]))
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -349,9 +349,7 @@ impl Builder<'_> {
     fn external_source(&self, r: &Resource) -> Option<String> {
         let source = r.spec()?.get("sourceRef")?;
         let name = source.get("name").and_then(Node::as_str)?;
-        let url = |kind: &str, name: &str, path: &[&str]| -> Option<String> {
-            self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
-        };
+        let url = |kind: &str, name: &str, path: &[&str]| self.document_text(kind, name, path);
         match source.get("kind").and_then(Node::as_str) {
             Some("GitRepository") | None => {
                 if name == "flux-system" {
@@ -393,12 +391,16 @@ impl Builder<'_> {
     /// The URL this repository is synced from: the `flux-system`
     /// GitRepository's or a FluxInstance's.
     fn own_flux_url(&self) -> Option<String> {
-        let url = |kind: &str, name: &str, path: &[&str]| -> Option<String> {
-            self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
-        };
-        url("GitRepository", "flux-system", &["spec", "url"])
-            .or_else(|| url("FluxInstance", "flux", &["spec", "sync", "url"]))
+        self.document_text("GitRepository", "flux-system", &["spec", "url"])
+            .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
     }
+
+    /// The string at `path` of the first document of `kind` named `name`
+    /// anywhere in the repository (a source's URL, say).
+    fn document_text(&self, kind: &str, name: &str, path: &[&str]) -> Option<String> {
+        self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
+    }
+
     /// The directory a Flux path names. Paths are relative to the source's
     /// root: this repository's root (the scanned path or one of its parents),
     /// or, for an `OCIRepository` or another source rooted in a subdirectory,

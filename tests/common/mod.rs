@@ -40,3 +40,28 @@ pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
         .map(|f| f.iter().filter_map(|x| x["rule"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
+
+/// `(rule, [cluster:]namespace/name)` of every finding of a JSON report,
+/// sorted (`name` alone for an object without a namespace; the cluster only
+/// in a repository of several).
+pub fn finding_keys(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let r = &f["resource"];
+            let name = match r["namespace"].as_str() {
+                Some(ns) => format!("{ns}/{}", r["name"].as_str().unwrap_or("")),
+                None => r["name"].as_str().unwrap_or("").to_string(),
+            };
+            let name = match r["cluster"].as_str() {
+                Some(cluster) => format!("{cluster}:{name}"),
+                None => name,
+            };
+            (f["rule"].as_str().unwrap_or("").to_string(), name)
+        })
+        .collect();
+    out.sort();
+    out
+}
