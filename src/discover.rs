@@ -16,6 +16,9 @@ pub struct Discovered {
     /// Files a `.gitattributes` gives a `filter=` (git-crypt, say): their
     /// content may not be what the repository holds in clear.
     pub filtered: std::collections::HashSet<PathBuf>,
+    /// Files under a Helm chart's `templates/` (manifests and `_helpers.tpl`):
+    /// Go templates, read as text and rendered when a release uses the chart.
+    pub templates: Vec<PathBuf>,
 }
 
 /// `.gitattributes` lines that set a `filter`, as (directory, matcher): a
@@ -138,7 +141,12 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
                 attributes.push(path);
                 continue;
             }
-            if !is_yaml(&path) {
+            let helper = is_helper(&path);
+            if !is_yaml(&path) && !helper {
+                continue;
+            }
+            let template = in_chart_templates(&path);
+            if helper && !template {
                 continue;
             }
             if kind.is_some_and(|t| t.is_symlink()) {
@@ -154,8 +162,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
             let relative = path.strip_prefix(base).unwrap_or(&path);
             if ignore.is_match(relative) {
                 out.skipped.push((path, "matched paths.ignore"));
-            } else if in_chart_templates(&path) {
-                out.skipped.push((path, "Helm chart template (not YAML until rendered)"));
+            } else if template {
+                out.templates.push(path);
             } else {
                 out.files.push(path);
             }
@@ -163,6 +171,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
     }
     out.files.sort();
     out.files.dedup();
+    out.templates.sort();
+    out.templates.dedup();
     // The walk skips hidden files: a directory's own `.gitattributes`.
     let dirs: std::collections::BTreeSet<&Path> = out.files.iter().filter_map(|f| f.parent()).collect();
     attributes.extend(dirs.into_iter().map(|d| d.join(".gitattributes")).filter(|p| p.is_file()));
@@ -195,6 +205,11 @@ fn entry_path(e: &ignore::Error) -> Option<PathBuf> {
 
 fn is_yaml(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// A chart's named-template file (`_helpers.tpl`).
+fn is_helper(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "tpl")
 }
 
 /// True for a file under `templates/` of a directory holding `Chart.yaml`.

@@ -103,6 +103,8 @@ pub struct Partial {
     pub how: &'static str,
     /// Helm chart templates lifeboat skipped (it does not render charts).
     pub chart_templates: usize,
+    /// Templates of rendered charts that could not be rendered.
+    pub unrendered: usize,
 }
 
 impl Partial {
@@ -116,7 +118,8 @@ impl Partial {
         // YAML files but not one deployed Kubernetes document (local Helm
         // charts, say) is not a clean repository either.
         let nothing = deployed == 0 && (files > 0 || chart_templates > 0);
-        if share <= PARTIAL_SHARE && empty_roots.is_empty() && !nothing {
+        let unrendered = model.chart_failures.len();
+        if share <= PARTIAL_SHARE && empty_roots.is_empty() && !nothing && unrendered == 0 {
             return None;
         }
         let how = match model.entry_source {
@@ -128,7 +131,7 @@ impl Partial {
         };
         let mut roots: Vec<String> = model.entries.iter().map(|e| e.label.clone()).collect();
         roots.dedup();
-        Some(Partial { deployed, not_deployed, roots, empty_roots, how, chart_templates })
+        Some(Partial { deployed, not_deployed, roots, empty_roots, how, chart_templates, unrendered })
     }
 
     /// The percentage of documents not deployed.
@@ -139,6 +142,17 @@ impl Partial {
 
     /// One paragraph: what was linted, what was not, and what to do.
     pub fn message(&self) -> String {
+        let whole = self.deployed + self.not_deployed;
+        let only_charts = self.unrendered > 0
+            && self.empty_roots.is_empty()
+            && self.deployed > 0
+            && (self.not_deployed as f64) <= PARTIAL_SHARE * whole as f64;
+        if only_charts {
+            return format!(
+                "lifeboat could not render {} template(s) of charts this repository keeps (each is named in --verbose): what they create is not linted, and what those charts make is listed as \"not judged\" in `lifeboat inventory`",
+                self.unrendered
+            );
+        }
         let mut text = if self.deployed == 0 && self.not_deployed == 0 {
             "lifeboat found no Kubernetes document to lint in this repository (".to_string() + self.how
         } else {
@@ -168,6 +182,9 @@ impl Partial {
                 "; {} Helm chart template file(s) were skipped, not rendered (what those charts create is not linted)",
                 self.chart_templates
             ));
+        }
+        if self.unrendered > 0 {
+            text.push_str(&format!("; {} template(s) of charts it renders could not be rendered", self.unrendered));
         }
         if self.deployed == 0 && self.not_deployed == 0 {
             text.push_str(": nothing here was linted");
@@ -216,6 +233,7 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
             found.skipped.push((f.path.clone(), why));
         }
     }
+    sources.add_templates(&found.templates);
     if let Some(path) = &config.path {
         let id = sources.add(path, config.text.clone());
         config.set_file(id);
@@ -223,6 +241,14 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
     let root = paths.first().cloned().unwrap_or_default();
     let options = model::Options { roots: &config.roots, base: config.base.clone() };
     let model = model::build_with(&sources, &root, &options);
+    // Templates of charts no release renders stay unread: say so.
+    for id in &sources.templates {
+        if !model.rendered_templates.contains(id) {
+            if let Some(f) = sources.file(*id) {
+                found.skipped.push((f.path.clone(), "Helm chart template of a chart no release renders"));
+            }
+        }
+    }
     if let Some((index, message)) = model.root_errors.first() {
         let span = config.roots.get(*index).map(|r| r.span).unwrap_or_default();
         return Err(RunError::Config(ConfigError {

@@ -99,11 +99,11 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
     assert_eq!(
         findings(&report),
         vec![
-            // The resource of a chart claim is what declares it: the Application.
-            ("pvc-unprotected".into(), "argocd/media".into(), format!("{ARGO}/charts/media/values-prod.yaml")),
             // A matrix of a clusters generator (unknown here) and git directories.
             ("pvc-unprotected".into(), "cache/cache-data".into(), format!("{ARGO}/shared/cache/pvc.yaml")),
             ("pvc-unprotected".into(), "databases/db-data".into(), format!("{ARGO}/standalone/db/pvc.yaml")),
+            // The chart is rendered: its PVC (enabled by the in-repo value file).
+            ("pvc-unprotected".into(), "media/media".into(), format!("{ARGO}/charts/media/templates/pvc.yaml")),
             ("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml")),
             // A recursive directory source; its excluded `old/` is not deployed.
             ("pvc-unprotected".into(), "tools/tools-data".into(), format!("{ARGO}/standalone/tools/jobs/pvc.yaml")),

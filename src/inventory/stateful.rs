@@ -157,6 +157,9 @@ pub struct StatefulItem<'m> {
     /// Where the claim lives: the resource's namespace, or the one a Helm
     /// release installs into (`targetNamespace`, Argo `destination.namespace`).
     pub ns: Option<&'m str>,
+    /// Why its protection cannot be judged (part of the chart that makes it
+    /// was not rendered).
+    pub unseen: Option<&'m str>,
 }
 
 impl<'m> StatefulItem<'m> {
@@ -251,13 +254,9 @@ pub fn read<'m>(index: usize, res: &'m Resource, config_maps: &ConfigMaps, out: 
                     if let Some(inline) = inline {
                         strategic_merge(&mut merged, inline, false);
                     }
-                    helm_values(v, release, &merged, out);
+                    release_values(v, release, Some(&merged), out);
                 }
-                None => {
-                    if let Some(values) = inline {
-                        helm_values(v, release, values, out);
-                    }
-                }
+                None => release_values(v, release, inline, out),
             }
         }
         ("", "HelmChartInflationGenerator") if res.api_version == "builtin" => {
@@ -278,9 +277,11 @@ pub fn read<'m>(index: usize, res: &'m Resource, config_maps: &ConfigMaps, out: 
                 let ns = str_at(spec, &["destination", "namespace"]).or(res.namespace.as_deref());
                 let v = Values { index, res, at: None, ns };
                 if let Some(values) = helm.and_then(|h| h.get("valuesObject")) {
-                    helm_values(v, release, values, out);
+                    release_values(v, release, Some(values), out);
                 } else if let Some(text) = helm.and_then(|h| h.get("values")) {
                     helm_values_text(v, release, text, out);
+                } else {
+                    release_values(v, release, None, out);
                 }
             }
         }
@@ -306,6 +307,7 @@ fn pvc(index: usize, res: &Resource) -> StatefulItem<'_> {
         }),
         release: None,
         ns: res.namespace.as_deref(),
+        unseen: res.blind.as_deref(),
     }
 }
 
@@ -327,6 +329,7 @@ fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulIt
             restored_from: None,
             release: None,
             ns: res.namespace.as_deref(),
+            unseen: res.blind.as_deref(),
         });
     }
 }
@@ -361,12 +364,42 @@ fn helm_values<'m>(v: Values<'m>, release: &str, values: &Node, out: &mut Vec<St
     });
 }
 
+/// The persistence of a release's values. For a chart lifeboat rendered,
+/// only what it could not render: the values of dependencies that are not
+/// in the repository, or all of them (over the chart's defaults) when a
+/// template failed.
+fn release_values<'m>(v: Values<'m>, release: &str, values: Option<&Node>, out: &mut Vec<StatefulItem<'m>>) {
+    let Some(rendered) = &v.res.rendered_chart else {
+        if let Some(values) = values {
+            helm_values(v, release, values, out);
+        }
+        return;
+    };
+    let mut merged: Option<Node> = rendered.defaults.as_deref().cloned();
+    if let Some(values) = values {
+        match &mut merged {
+            Some(m) => strategic_merge(m, values, false),
+            None => merged = Some(values.clone()),
+        }
+    }
+    let Some(merged) = merged else { return };
+    if rendered.failed {
+        helm_values(v, release, &merged, out);
+        return;
+    }
+    for key in &rendered.unrendered {
+        if let Some(sub) = merged.get(key) {
+            helm_values(v, release, sub, out);
+        }
+    }
+}
+
 /// Argo CD `helm.values`: Helm values written as a YAML string.
 fn helm_values_text<'m>(v: Values<'m>, release: &str, text: &Node, out: &mut Vec<StatefulItem<'m>>) {
     let Some(src) = text.as_str() else { return };
     let loaded = crate::yaml::load_str(text.span.file, src);
     for doc in &loaded.documents {
-        helm_values(Values { at: Some(text.span), ..v }, release, &doc.root, out);
+        release_values(Values { at: Some(text.span), ..v }, release, Some(&doc.root), out);
     }
 }
 
@@ -433,6 +466,7 @@ fn helm_item<'m>(v: Values<'m>, release: &str, key: Option<&str>, span: Span, en
         restored_from: None,
         release: Some(release.to_string()),
         ns: v.ns,
+        unseen: v.res.blind.as_deref(),
     }
 }
 

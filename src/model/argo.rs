@@ -179,8 +179,15 @@ impl Builder<'_> {
                 }
                 finish_build(&mut built);
             } else if self.is_chart(&dir) {
-                self.all_files(&dir, &mut built);
-                if let Some(values) = self.value_files(&dir, source, &refs) {
+                // A chart of the repository: rendered with the release's values.
+                let files = self.value_files(&dir, source, &refs);
+                let values = super::helm::build::argo_values(files.clone(), source);
+                let release = str_at(Some(source), &["helm", "releaseName"]).unwrap_or(&app.name).to_string();
+                let render = self.render_chart(&dir, &release, destination.as_deref(), &values, &label, span);
+                built.extend(render.resources);
+                app.rendered_chart = Some(render.left);
+                app.blind = render.blind;
+                if let Some(values) = files {
                     merge_values(&mut app, index, values);
                 }
             } else {
@@ -249,15 +256,6 @@ impl Builder<'_> {
         ["Chart.yaml", "Chart.yml"].iter().any(|name| self.index.files.contains_key(&dir.join(name)))
     }
 
-    /// Every YAML file below `dir` as it is.
-    fn all_files(&mut self, dir: &Path, out: &mut Vec<Resource>) {
-        let mut files = Vec::new();
-        self.files_below(dir, true, &mut files);
-        for file in files {
-            self.instantiate_file(file, None, out);
-        }
-    }
-
     /// The YAML files of `dir` (and below it, with `recursive`).
     fn files_below(&self, dir: &Path, recursive: bool, out: &mut Vec<FileId>) {
         out.extend(self.dirs.get(dir).map_or(&[][..], Vec::as_slice));
@@ -302,8 +300,10 @@ impl Builder<'_> {
             for params in self.generator_params(generator, &label, span, 0) {
                 let mut root = template.clone();
                 render(&mut root, &params);
-                // `templatePatch` (Go-templated YAML) is not evaluated; an
-                // Application left without a path deploys the generator's
+                if let Some(patch) = spec.get("templatePatch").and_then(Node::as_str) {
+                    self.template_patch(&mut root, patch, &params, &label, span);
+                }
+                // An Application left without a path deploys the generator's
                 // directory, what git generators are for.
                 let has_path = root.path(&["spec", "source", "path"]).is_some()
                     || root.path(&["spec", "sources"]).is_some_and(|s| !s.as_seq().is_empty());
@@ -327,6 +327,46 @@ impl Builder<'_> {
             }
         }
         apps
+    }
+
+    /// `templatePatch`: Go-templated YAML over the parameters, merged into
+    /// the rendered template (positioned at the ApplicationSet's name).
+    fn template_patch(&mut self, root: &mut Node, patch: &str, params: &Params, label: &str, span: crate::yaml::Span) {
+        use super::helm::value::{Map, Value as V};
+        let mut data = V::Map(Map::new());
+        for (key, value) in params {
+            let mut cur = &mut data;
+            let parts: Vec<&str> = key.split('.').collect();
+            for (i, part) in parts.iter().enumerate() {
+                let V::Map(m) = cur else { break };
+                if i + 1 == parts.len() {
+                    m.insert((*part).to_string(), V::Str(value.clone()));
+                    break;
+                }
+                let slot = m.entry((*part).to_string()).or_insert_with(|| V::Map(Map::new()));
+                if !matches!(slot, V::Map(_)) {
+                    *slot = V::Map(Map::new());
+                }
+                cur = slot;
+            }
+        }
+        let rendered = super::helm::parse::parse(patch).map_err(|e| e.message).and_then(|parsed| {
+            let mut exec = super::helm::exec::Exec::new(&parsed.defines);
+            exec.render(&parsed.nodes, &data).map(|(text, _)| text).map_err(|e| e.message)
+        });
+        match rendered {
+            Ok(text) => {
+                let loaded = crate::yaml::load_str(span.file, &text);
+                for doc in &loaded.documents {
+                    let mut node = (*doc.root).clone();
+                    node.map_spans(&mut |_| span);
+                    if node.is_map() {
+                        strategic_merge(root, &node, false);
+                    }
+                }
+            }
+            Err(message) => self.note(span, format!("{label}: its templatePatch is not applied: {message}")),
+        }
     }
 
     /// The parameter sets of one generator, its `values` and `selector`

@@ -17,6 +17,7 @@ mod argo;
 mod expand;
 mod flux;
 mod generate;
+pub mod helm;
 mod inline;
 pub mod kustomize;
 pub mod patch;
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
-pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
+pub use resource::{is_cluster_scoped, is_unresolved, RenderedChart, Resource, Via};
 
 use crate::yaml::{Document, FileId, Sources, Span};
 use kustomize::{Kustomization, PathIndex};
@@ -72,6 +73,10 @@ pub struct Model {
     pub entry_source: EntrySource,
     /// `roots:` entries of the config that name nothing here (index, why).
     pub root_errors: Vec<(usize, String)>,
+    /// Helm template files some release rendered (the rest were not).
+    pub rendered_templates: HashSet<FileId>,
+    /// Templates of rendered charts that could not be rendered, and why.
+    pub chart_failures: Vec<ModelNote>,
 }
 
 impl Model {
@@ -336,6 +341,7 @@ impl<'s> Builder<'s> {
         if argo && !flux {
             self.model.entry_source = EntrySource::Argo;
         }
+        self.render_helm_releases();
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);

@@ -47,6 +47,27 @@ pub struct Resource {
     /// than one (the Flux entry point or Argo CD destination it came from);
     /// `None` in a repository of one cluster.
     pub cluster: Option<Arc<str>>,
+    /// For a Helm release whose chart lifeboat rendered (a chart of the
+    /// repository): what it could not render. `None` when the chart was not
+    /// rendered (its values are read for persistence as they are).
+    pub rendered_chart: Option<Arc<RenderedChart>>,
+    /// Why lifeboat cannot see everything that deploys with this object (a
+    /// chart of the repository some of whose templates it could not render:
+    /// they may hold its backup). Items it declares are not judged.
+    pub blind: Option<Arc<str>>,
+}
+
+/// What rendering a repository chart left unread, so the inventory reads
+/// those values for persistence instead.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedChart {
+    /// Values keys of dependencies that are not in the repository.
+    pub unrendered: Vec<String>,
+    /// Some template of the chart could not be rendered: all its values
+    /// are read as well.
+    pub failed: bool,
+    /// The chart's own `values.yaml` (the defaults under the release's values).
+    pub defaults: Option<Arc<Node>>,
 }
 
 impl Resource {
@@ -67,6 +88,8 @@ impl Resource {
             partial: false,
             deployed_by: None,
             cluster: None,
+            rendered_chart: None,
+            blind: None,
             name,
             namespace,
             root: Arc::clone(&doc.root),

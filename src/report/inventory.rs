@@ -30,6 +30,8 @@ pub struct Row {
     pub protected: bool,
     /// Where the data lives when on storage outside the cluster.
     pub external: Option<String>,
+    /// Why lifeboat cannot judge its protection (a chart not fully rendered).
+    pub unseen: Option<String>,
     pub excluded: Option<String>,
     /// `Kind/name` the claim is restored from when created.
     pub restored_from: Option<String>,
@@ -46,6 +48,9 @@ impl Row {
                     "external storage ({}): its server's backup is not visible",
                     self.external.as_deref().unwrap_or("")
                 )
+            }
+            (None, true) if self.unseen.is_some() => {
+                format!("NOT JUDGED: {}", self.unseen.as_deref().unwrap_or(""))
             }
             (None, true) => "NOT PROTECTED".to_string(),
             (None, false) if !self.protected => format!("NOT PROTECTED: {}", self.protection.join("; ")),
@@ -159,6 +164,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         protection,
         protected: running,
         external: None,
+        unseen: None,
         excluded: inv.exclusions.exclusion(c.index).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: None,
         file,
@@ -184,6 +190,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         protection: inv.coverage.get(i).map_or_else(Vec::new, |c| c.iter().map(|p| p.what.clone()).collect()),
         protected: inv.coverage.get(i).is_some_and(|c| crate::inventory::coverage::any_running(c)),
         external: inv.external.get(i).cloned().flatten(),
+        unseen: item.unseen.map(str::to_string),
         excluded: inv.item_exclusion(i).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
         restored_from: item.restored_from.clone(),
         file,
@@ -226,18 +233,31 @@ impl InventoryReport {
 
     /// Unprotected here, on storage outside the cluster.
     fn is_external(&self, r: &Row) -> bool {
-        r.excluded.is_none() && r.protection.is_empty() && r.external.is_some()
+        r.excluded.is_none() && r.protection.is_empty() && (r.external.is_some() || r.unseen.is_some())
     }
 
+    fn unseen_count(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.excluded.is_none() && r.protection.is_empty() && r.external.is_none() && r.unseen.is_some())
+            .count()
+    }
+
+    /// On external storage or not judged: neither protected nor bare.
     fn external_count(&self) -> usize {
         self.rows.iter().filter(|r| self.is_external(r)).count()
     }
 
     fn summary(&self) -> String {
         let (protected, excluded, bare) = self.counts();
-        let external = match self.external_count() {
+        let unseen = self.unseen_count();
+        let external = match self.external_count() - unseen {
             0 => String::new(),
             n => format!(", {n} on external storage"),
+        };
+        let external = match unseen {
+            0 => external,
+            n => format!("{external}, {n} not judged (made by charts lifeboat could not fully render)"),
         };
         format!(
             "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED",
@@ -369,6 +389,9 @@ impl InventoryReport {
                     "externalStorage": r.external,
                     "file": r.file, "line": r.line,
                 });
+                if let Some(why) = &r.unseen {
+                    v["notJudged"] = json!(why);
+                }
                 if let Some(c) = &r.cluster {
                     v["cluster"] = json!(c);
                 }

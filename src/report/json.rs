@@ -68,6 +68,7 @@ pub fn render(run: &Run) -> String {
                 "not_deployed": p.not_deployed,
                 "roots": p.roots,
                 "empty_roots": p.empty_roots,
+                "unrendered_templates": p.unrendered,
             })),
             "roots": run.model.entries.iter().map(|e| json!({
                 "root": e.label,

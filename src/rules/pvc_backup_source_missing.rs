@@ -50,7 +50,10 @@ fn missing(
 ) {
     let Some(name) = node.as_nonempty_str() else { return };
     let ns = res.namespace.as_deref();
-    if is_unresolved(name) || inv.claim_exists(ns, name) || inv.claim_creator(ns, name).is_some() {
+    // A chart deployed there that lifeboat could not fully render may make it.
+    let blind =
+        inv.resources.iter().any(|r| r.blind.is_some() && crate::inventory::same_namespace(r.namespace.as_deref(), ns));
+    if is_unresolved(name) || inv.claim_exists(ns, name) || inv.claim_creator(ns, name).is_some() || blind {
         return;
     }
     let where_ = ns.map(|n| format!("namespace `{n}`")).unwrap_or_else(|| "its namespace".into());

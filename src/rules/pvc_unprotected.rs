@@ -19,7 +19,12 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for (i, item) in inv.items.iter().enumerate() {
         // Data on an NFS share or a node's disk is pvc-external-storage's.
-        if inv.coverage.get(i).is_some_and(|c| !c.is_empty()) || inv.external.get(i).is_some_and(Option::is_some) {
+        // Made by a chart lifeboat could not fully render: the inventory says
+        // it is not judged (its backup may be in what was not rendered).
+        if inv.coverage.get(i).is_some_and(|c| !c.is_empty())
+            || inv.external.get(i).is_some_and(Option::is_some)
+            || item.unseen.is_some()
+        {
             continue;
         }
         let mut message = format!(

@@ -26,6 +26,9 @@ pub struct Sources {
     /// Encrypted files (git-crypt, ansible-vault, age, or not YAML under a
     /// `.gitattributes` filter): not read, their text never kept, and why.
     pub encrypted: Vec<(FileId, &'static str)>,
+    /// Helm chart templates, kept as text (rendered by the model when a
+    /// release uses their chart; never parsed as YAML on their own).
+    pub templates: Vec<FileId>,
 }
 
 /// Why a file's bytes are an encrypted payload, not YAML (`filtered`: a
@@ -58,6 +61,34 @@ impl Sources {
         let id = FileId::try_from(self.files.len()).unwrap_or(FileId::MAX);
         self.files.push(SourceFile { path: path.to_path_buf(), display: display_path(path), text: without_bom(text) });
         id
+    }
+}
+
+impl Sources {
+    /// Read Helm chart templates as text (in parallel); a file that cannot
+    /// be read or is not UTF-8 is recorded as an error, not lost.
+    pub fn add_templates(&mut self, paths: &[PathBuf]) {
+        let read: Vec<(PathBuf, Result<String, String>)> = paths
+            .par_iter()
+            .map(|p| {
+                let text = std::fs::read(p)
+                    .map_err(|e| format!("cannot read: {e}"))
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()));
+                (p.clone(), text)
+            })
+            .collect();
+        for (path, text) in read {
+            match text {
+                Ok(text) => {
+                    let id = self.add(&path, text);
+                    self.templates.push(id);
+                }
+                Err(message) => {
+                    let id = self.add(&path, String::new());
+                    self.errors.push((id, LoadError { pos: Pos { offset: 0, line: 1, col: 1 }, message }));
+                }
+            }
+        }
     }
 }
 

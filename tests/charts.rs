@@ -1,0 +1,90 @@
+//! Charts the repository keeps are rendered (`fixtures/charts/`): an Argo
+//! CD Application of a local umbrella chart with a `file://` subchart, a
+//! remote dependency and named templates; an app-of-apps chart whose
+//! template ranges over Applications; a Flux HelmRelease of a chart path
+//! whose backup template uses a function lifeboat does not know. Each
+//! asserts what is found and snapshots the real binary's output.
+
+mod common;
+
+use common::{json_report, run, stdout};
+use std::path::Path;
+
+fn findings(tree: &str) -> Vec<(String, String)> {
+    common::finding_keys(&json_report(Path::new(tree), &[]))
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+fn inventory(tree: &str) -> serde_json::Value {
+    let out = run(&["inventory", tree, "--format", "json"]);
+    serde_json::from_slice(&out.stdout).expect("inventory JSON parses")
+}
+
+fn snapshots(name: &str, tree: &str) {
+    let human = run(&["check", tree, "--verbose", "--fail-on", "never"]);
+    insta::assert_snapshot!(format!("{name}.check"), stdout(&human));
+    let inventory = run(&["inventory", tree]);
+    insta::assert_snapshot!(format!("{name}.inventory"), stdout(&inventory));
+}
+
+#[test]
+fn a_local_umbrella_chart_is_rendered_with_its_subchart_and_values() {
+    let tree = "fixtures/charts/argo-local-chart";
+    // The data PVC is backed up by the chart's own ReplicationSource (named
+    // by `include "notes.fullname"`); the uploads PVC (20Gi from the
+    // Application's valuesObject over the chart's 5Gi) is not; the `db`
+    // alias of the file:// pg subchart renders a Cluster without WAL
+    // archiving; the remote app-template dependency is not rendered, so its
+    // values are read as chart persistence; redis is disabled by its condition.
+    assert_eq!(
+        findings(tree),
+        pairs(&[
+            ("cnpg-no-wal-archive", "notes/notes-pg"),
+            ("pvc-unprotected", "argocd/notes"),
+            ("pvc-unprotected", "notes/notes-uploads"),
+        ])
+    );
+    let inv = inventory(tree);
+    let uploads = inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == "notes-uploads").cloned();
+    assert_eq!(uploads.as_ref().map(|u| u["size"].clone()), Some(serde_json::json!("20Gi")), "{inv}");
+    assert_eq!(
+        uploads.map(|u| u["file"].clone()),
+        Some(serde_json::json!("fixtures/charts/argo-local-chart/apps/notes/templates/data-pvc.yaml"))
+    );
+    let report = json_report(Path::new(tree), &[]);
+    assert!(report["summary"]["partial"].is_null(), "every template rendered: {}", report["summary"]);
+    snapshots("argo-local-chart", tree);
+}
+
+#[test]
+fn an_app_of_apps_chart_renders_the_applications_it_deploys() {
+    let tree = "fixtures/charts/app-of-apps";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "wiki/wiki-data")]));
+    let unreached = inventory(tree)["unreached"].clone();
+    assert!(unreached.to_string().contains("paste-data"), "paste is disabled in the chart's values: {unreached}");
+    snapshots("app-of-apps", tree);
+}
+
+#[test]
+fn a_template_that_cannot_be_rendered_is_named_and_its_chart_is_not_judged() {
+    let tree = "fixtures/charts/helmrelease-local";
+    // The backup template uses a function the engine does not know: the
+    // PVC is not called unprotected (its backup may be what was not
+    // rendered), the inventory says "not judged", and the run warns.
+    assert_eq!(findings(tree), pairs(&[]));
+    let inv = inventory(tree);
+    let item = inv["items"].as_array().and_then(|i| i.first()).cloned().unwrap_or_default();
+    assert_eq!(item["name"], "recipes-media");
+    assert_eq!(item["size"], "3Gi", "the HelmRelease's values win over the chart's");
+    assert_eq!(item["app"], "recipes", "the release is the app");
+    assert!(item["notJudged"].as_str().is_some_and(|w| w.contains("not fully rendered")), "{item}");
+    let report = json_report(Path::new(tree), &[]);
+    let partial = &report["summary"]["partial"];
+    assert_eq!(partial["unrendered_templates"], 1, "{partial}");
+    let human = run(&["check", tree]);
+    assert_eq!(human.status.code(), Some(1), "a partly rendered chart is a warning, not a clean pass");
+    snapshots("helmrelease-local", tree);
+}
