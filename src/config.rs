@@ -70,6 +70,9 @@ pub struct Config {
     pub ignore: GlobSet,
     /// `roots:` the entry points to model from, replacing the inferred ones.
     pub roots: Vec<RootEntry>,
+    /// `charts:` chart catalogue entries of the user's own, in the shape of
+    /// `charts/*.yaml` (they win over the built-in ones).
+    pub charts: Vec<crate::model::catalogue::Entry>,
 }
 
 /// One `roots:` entry: a path (a file or directory, relative to the config)
@@ -214,10 +217,19 @@ impl Config {
                         config.roots.push(parse_root(item).map_err(|(span, m)| err(span, m))?);
                     }
                 }
+                "charts" => {
+                    if !matches!(value.value, Value::Seq(_)) && !value.is_null() {
+                        return Err(err(value.span, "`charts` must be a list of chart catalogue entries".into()));
+                    }
+                    for item in value.as_seq() {
+                        let entry = crate::model::catalogue::entry_of(item).map_err(|m| err(item.span, m))?;
+                        config.charts.push(entry);
+                    }
+                }
                 other => {
                     return Err(err(
                         key.span,
-                        format!("unknown key `{other}` (expected rules, exclude, paths or roots)"),
+                        format!("unknown key `{other}` (expected rules, exclude, paths, roots or charts)"),
                     ));
                 }
             }

@@ -239,7 +239,7 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         config.set_file(id);
     }
     let root = paths.first().cloned().unwrap_or_default();
-    let options = model::Options { roots: &config.roots, base: config.base.clone() };
+    let options = model::Options { roots: &config.roots, base: config.base.clone(), charts: &config.charts };
     let model = model::build_with(&sources, &root, &options);
     // Templates of charts no release renders stay unread: say so.
     for id in &sources.templates {

@@ -88,3 +88,61 @@ fn a_template_that_cannot_be_rendered_is_named_and_its_chart_is_not_judged() {
     assert_eq!(human.status.code(), Some(1), "a partly rendered chart is a warning, not a clean pass");
     snapshots("helmrelease-local", tree);
 }
+
+#[test]
+fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
+    let tree = "fixtures/charts/catalogue";
+    // vault's defaults (data) and its audit storage; kube-prometheus-stack's
+    // Alertmanager (Prometheus' claim is backed up under its exact name);
+    // the Velero chart's schedules cover media (by namespace) and wiki (by
+    // label), not the disabled one's archive; app-template's cronjob
+    // controller backs up `config`, never `buildcache`; the CNPG cluster
+    // chart without backups makes a Cluster that does not archive WAL.
+    assert_eq!(
+        findings(tree),
+        pairs(&[
+            ("cnpg-no-wal-archive", "db/postgres-cluster"),
+            ("pvc-unprotected", "archive/old-photos"),
+            ("pvc-unprotected", "dev/forge"),
+            ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
+            ("pvc-unprotected", "security/vault"),
+            ("pvc-unprotected", "security/vault"),
+        ])
+    );
+    let inv = inventory(tree);
+    let item = |name: &str| {
+        inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
+    };
+    let prometheus = item("prometheus-kube-prometheus-stack-db-prometheus-kube-prometheus-stack-N");
+    assert_eq!(prometheus["protected"], true, "{prometheus}");
+    assert_eq!(prometheus["app"], "kube-prometheus-stack");
+    assert!(item("forge (config)")["protection"].to_string().contains("CronJob `forge-backup` (restic"), "{inv}");
+    assert!(item("library")["protection"].to_string().contains("Velero Schedule `velero-media`"), "{inv}");
+    assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
+    let unknown = inv["unknownCharts"].clone();
+    assert_eq!(unknown[0]["chart"], "mystery-app", "{unknown}");
+    assert_eq!(inv["summary"]["unknownCharts"], 1);
+    snapshots("catalogue", tree);
+}
+
+#[test]
+fn a_users_own_chart_entry_is_read_from_the_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("release.yaml"),
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: wiki\n  namespace: docs\nspec:\n  chart:\n    spec:\n      chart: mystery-wiki\n  values:\n    storage:\n      size: 3Gi\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join(".lifeboat.yaml"),
+        "charts:\n  - chart: mystery-wiki\n    source: our own chart, values.yaml `storage`\n    names: [mystery-wiki]\n    volumes:\n      - at: storage\n        claim: \"{fullname}-data\"\n        size: size\n",
+    )
+    .expect("write");
+    let report = json_report(root, &[]);
+    assert_eq!(common::finding_keys(&report), pairs(&[("pvc-unprotected", "docs/wiki-mystery-wiki-data")]));
+    std::fs::write(root.join(".lifeboat.yaml"), "charts:\n  - names: [x]\n").expect("write");
+    let out = run(&["check", &root.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2), "an entry without `chart` is a config error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs `chart`"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -82,6 +82,14 @@ fn joryirving_fourteen_component_clusters() {
             "main:observability/server-volume-victoria-logs-server-0",
             "utility:self-hosted/acars-processor",
             "main:self-hosted/archiveteam",
+            // kube-prometheus-stack's Prometheus and Alertmanager claim
+            // templates (chart catalogue, cleanPrometheusOperatorObjectNames):
+            // no backup covers them. victoria-logs' claim template is the
+            // PVC written ahead of it (one item, above).
+            "main:observability/prometheus-kube-prometheus-stack",
+            "main:observability/alertmanager-kube-prometheus-stack",
+            "utility:observability/prometheus-kube-prometheus-stack",
+            "utility:observability/alertmanager-kube-prometheus-stack",
         ],
     )
     .into_iter()
@@ -127,6 +135,9 @@ fn mirceanton_ten_component_clusters() {
             "home-automation/home-assistant-cache",
             "media/immich-machine-learning",
             "monitoring-system/speedtest-exporter",
+            // kube-prometheus-stack's claim templates (chart catalogue).
+            "monitoring-system/alertmanager-kube-prometheus-stack",
+            "monitoring-system/prometheus-kube-prometheus-stack",
         ],
     ));
     expect("mirceanton__home-ops", &expected);
@@ -160,16 +171,32 @@ fn rafaribe_two_plain_clusters_keep_recovery() {
         assert!(names.contains(labelled), "rafaribe: {labelled} should be reported unprotected: {names:?}");
     }
     assert!(!names.contains("ai/ollama-models"), "its Kustomization is commented out: {names:?}");
-    assert_eq!(names.len(), 10, "7 labelled + rkllama, soulsync, gatus: {names:?}");
+    for chart_made in [
+        "observability/alertmanager-kube-prometheus-stack",
+        "observability/prometheus-kube-prometheus-stack",
+        "observability/victoria-logs-server",
+    ] {
+        assert!(names.contains(chart_made), "rafaribe: the chart catalogue's {chart_made}: {names:?}");
+    }
+    assert_eq!(names.len(), 13, "7 labelled + rkllama, soulsync, gatus + 3 chart-made: {names:?}");
 }
 
 #[test]
 fn onedr0p_monosense_mmalyska() {
     // onedr0p: no CNPG; kopiur covers the component PVCs; gaps:
     // home-assistant-cache and gatus-sidecar's chart persistence.
+    // The chart catalogue adds the claim templates of kube-prometheus-stack
+    // (Prometheus, Alertmanager) and victoria-logs-single
+    // (`server.fullnameOverride: victoria-logs`): nothing backs them up.
     expect(
         "onedr0p__home-ops",
-        &[("pvc-unprotected", "default/home-assistant-cache"), ("pvc-unprotected", "o11y/gatus-sidecar")],
+        &[
+            ("pvc-unprotected", "default/home-assistant-cache"),
+            ("pvc-unprotected", "o11y/alertmanager-kube-prometheus-stack"),
+            ("pvc-unprotected", "o11y/gatus-sidecar"),
+            ("pvc-unprotected", "o11y/prometheus-kube-prometheus-stack"),
+            ("pvc-unprotected", "o11y/victoria-logs"),
+        ],
     );
     // monosense: two clusters (kubernetes/clusters/{apps,infra}, each
     // bootstrapped by its flux-system Kustomization). The one Cluster is
@@ -180,10 +207,14 @@ fn onedr0p_monosense_mmalyska() {
     // `${…}` name (flux-substitution-undefined says so, judged below). One chart
     // persistence (VictoriaMetrics' Grafana) is unprotected.
     // Both clusters deploy VictoriaMetrics' Grafana persistence.
+    // The chart catalogue adds victoria-logs-single's claim template
+    // (`fullnameOverride: victoria-logs`, persistence on), in both clusters.
     expect(
         "monosense-io__k8s-gitops",
         &[
+            ("pvc-unprotected", "apps:observability/victoria-logs-server"),
             ("pvc-unprotected", "apps:observability/victoria-metrics-global"),
+            ("pvc-unprotected", "infra:observability/victoria-logs-server"),
             ("pvc-unprotected", "infra:observability/victoria-metrics-global"),
         ],
     );
@@ -199,8 +230,9 @@ fn onedr0p_monosense_mmalyska() {
     // (neither has a ReplicationSource in its templates). anytype's five
     // ReplicationSources share one restic Secret (volsync-shared-repository,
     // four findings against the first). Values of remote dependencies are
-    // read as chart persistence: piper and whisper (app-template `data`),
-    // loki and kube-prometheus-stack's Grafana, none backed up. Five NFS
+    // read as chart persistence: piper and whisper (app-template `data`);
+    // those of catalogued charts become their objects (below); none is
+    // backed up. Five NFS
     // PVCs are external storage. Charts whose templates need helpers the
     // corpus does not hold (`_helpers.tpl` is not YAML, so not kept) are
     // partly rendered: their items are "not judged", never a finding.
@@ -218,10 +250,15 @@ fn onedr0p_monosense_mmalyska() {
         "pvc-unprotected",
         &[
             "anytype/redis-data",
-            "argocd/loki",
             "argocd/piper",
-            "argocd/prometheus-stack",
             "argocd/whisper",
+            // Remote dependencies in the chart catalogue: kube-prometheus-stack
+            // (release prometheus-stack: fullname truncated to 26,
+            // `prometheus-stack-kube-prom`) with its Grafana, and Loki.
+            "monitoring/alertmanager-prometheus-stack-kube-prom-alertmanager",
+            "monitoring/loki",
+            "monitoring/prometheus-prometheus-stack-kube-prom-prometheus",
+            "monitoring/prometheus-stack-grafana",
             "nextcloud/onlyoffice-data",
         ],
     ));
@@ -263,6 +300,12 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
     ];
     let mut expected: Vec<(&str, &str)> = labelled.iter().map(|n| ("pvc-unprotected", *n)).collect();
     expected.push(("pvc-unprotected", "ai-system/open-webui"));
+    // The chart catalogue: Loki's write and backend claim templates (the
+    // default SimpleScalable mode). Prometheus' and Alertmanager's claim
+    // templates get their exact names and are covered by xunholy's own
+    // ReplicationSources.
+    expected.push(("pvc-unprotected", "observability/loki-backend"));
+    expected.push(("pvc-unprotected", "observability/loki-write"));
     expect("xunholy__k8s-gitops", &expected);
 }
 

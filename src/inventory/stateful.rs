@@ -3,8 +3,6 @@
 //! Flux `HelmRelease` or an Argo CD `Application`. CNPG Clusters hold data
 //! too; they are read by [`super::cnpg`] and covered by the `cnpg-*` rules.
 
-use std::collections::HashMap;
-
 use crate::model::patch::strategic_merge;
 use crate::model::Resource;
 use crate::yaml::{str_at, Node, Span};
@@ -38,7 +36,10 @@ pub enum Claim {
     Ordinal(String),
     /// Created by a Helm chart: the exact name is unknown, but it is made of
     /// the release name (and the persistence key for the bjw-s app-template).
-    Chart { release: String, key: Option<String> },
+    /// `sole`: the only claim of its release's values (the bjw-s common
+    /// library then names it after the release alone; with several, each
+    /// is `<release>-<key>`).
+    Chart { release: String, key: Option<String>, sole: bool },
 }
 
 impl Claim {
@@ -49,13 +50,13 @@ impl Claim {
             Claim::Ordinal(prefix) => name
                 .strip_prefix(prefix.as_str())
                 .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())),
-            Claim::Chart { release, key } => {
+            Claim::Chart { release, key, sole } => {
                 if release.is_empty() {
                     return false;
                 }
                 match key {
                     Some(key) => {
-                        name == release
+                        (*sole && name == release)
                             || (name.starts_with(release.as_str()) && name.ends_with(key.as_str()))
                             || name.strip_prefix(key.as_str()).and_then(|r| r.strip_prefix('-')) == Some(release)
                     }
@@ -70,8 +71,8 @@ impl Claim {
         match self {
             Claim::Exact(n) => n.clone(),
             Claim::Ordinal(prefix) => format!("{prefix}0"),
-            Claim::Chart { release, key: Some(key) } => format!("{release}-{key}"),
-            Claim::Chart { release, key: None } => release.clone(),
+            Claim::Chart { release, key: Some(key), sole: false } => format!("{release}-{key}"),
+            Claim::Chart { release, .. } => release.clone(),
         }
     }
 
@@ -80,8 +81,8 @@ impl Claim {
         match self {
             Claim::Exact(n) => n.clone(),
             Claim::Ordinal(prefix) => format!("{prefix}N"),
-            Claim::Chart { release, key: Some(key) } => format!("{release} ({key})"),
-            Claim::Chart { release, key: None } => release.clone(),
+            Claim::Chart { release, key: Some(key), .. } => format!("{release} ({key})"),
+            Claim::Chart { release, key: None, .. } => release.clone(),
         }
     }
 }
@@ -203,40 +204,7 @@ fn map_at<'a>(node: Option<&'a Node>, path: &[&str]) -> &'a [(Node, Node)] {
     node.and_then(|n| n.path(path)).map_or(&[], Node::as_map)
 }
 
-/// ConfigMap `data` by (namespace, name).
-pub type ConfigMaps<'m> = HashMap<(Option<&'m str>, &'m str), &'m Node>;
-
-/// The values a HelmRelease's `valuesFrom` ConfigMaps in the repository hold,
-/// merged in order (`None` when it names none lifeboat has). A value that
-/// is a whole values file of the repository keeps that file's positions.
-fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
-    let mut merged: Option<Node> = None;
-    for source in res.spec().and_then(|s| s.get("valuesFrom")).map_or(&[][..], Node::as_seq) {
-        let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
-        if kind != "ConfigMap" || source.get("targetPath").is_some() {
-            continue;
-        }
-        let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
-        let key = source.get("valuesKey").and_then(Node::as_str).unwrap_or("values.yaml");
-        let Some(text) = config_maps.get(&(res.namespace.as_deref(), name)).and_then(|data| data.get(key)) else {
-            continue;
-        };
-        let Some(src) = text.as_str() else { continue };
-        let loaded = crate::yaml::load_str(text.span.file, src);
-        let whole_file = text.span.start.offset == 0 && text.span.end.offset == src.len();
-        for doc in &loaded.documents {
-            let mut values = (*doc.root).clone();
-            if !whole_file {
-                values.map_spans(&mut |_| text.span);
-            }
-            match &mut merged {
-                Some(m) => strategic_merge(m, &values, false),
-                None => merged = Some(values),
-            }
-        }
-    }
-    merged
-}
+pub use crate::model::charts::{values_from, ConfigMaps};
 
 /// The items `res` declares (none for most kinds).
 pub fn read<'m>(index: usize, res: &'m Resource, config_maps: &ConfigMaps, out: &mut Vec<StatefulItem<'m>>) {
@@ -339,6 +307,22 @@ fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulIt
 const COMMON_KEYS: &[&str] =
     &["enabled", "size", "storageClass", "storageClassName", "existingClaim", "accessMode", "accessModes"];
 
+/// Keys that make a named persistence entry a volume.
+const ENTRY_KEYS: &[&str] = &[
+    "enabled",
+    "existingClaim",
+    "claimName",
+    "size",
+    "accessMode",
+    "accessModes",
+    "storageClass",
+    "storageClassName",
+    "globalMounts",
+    "advancedMounts",
+    "forceRename",
+    "retain",
+];
+
 /// Volume types of the bjw-s app-template that are not claims.
 const NOT_CLAIMS: &[&str] = &["emptyDir", "hostPath", "nfs", "configMap", "secret", "custom", "image"];
 
@@ -354,14 +338,17 @@ struct Values<'m> {
     ns: Option<&'m str>,
 }
 
+/// The common `persistence` shape, where charts write it: at the values'
+/// root or under one component key (`primary.persistence`,
+/// `grafana.persistence`); deeper, `persistence` is an application's own
+/// setting (Temporal's `server.config.persistence` is its database).
 fn helm_values<'m>(v: Values<'m>, release: &str, values: &Node, out: &mut Vec<StatefulItem<'m>>) {
-    values.walk(&mut |node: &Node| {
-        for (key, value) in node.as_map() {
-            if key.as_str() == Some("persistence") && value.is_map() {
-                persistence_block(v, release, key, value, out);
-            }
+    let blocks = values.as_map().iter().chain(values.as_map().iter().flat_map(|(_, child)| child.as_map().iter()));
+    for (key, value) in blocks {
+        if key.as_str() == Some("persistence") && value.is_map() {
+            persistence_block(v, release, key, value, out);
         }
-    });
+    }
 }
 
 /// The persistence of a release's values. For a chart lifeboat rendered,
@@ -387,7 +374,7 @@ fn release_values<'m>(v: Values<'m>, release: &str, values: Option<&Node>, out: 
         helm_values(v, release, &merged, out);
         return;
     }
-    for key in &rendered.unrendered {
+    for (key, _) in &rendered.unrendered {
         if let Some(sub) = merged.get(key) {
             helm_values(v, release, sub, out);
         }
@@ -419,10 +406,18 @@ fn persistence_block<'m>(v: Values<'m>, release: &str, key: &Node, block: &Node,
         if enabled == Some(false) || (enabled.is_none() && !evidence) {
             return;
         }
-        out.push(helm_item(v, release, None, key.span.through(block.span), block));
+        out.push(helm_item(v, release, None, key.span.through(block.span), block, true));
         return;
     }
     // bjw-s app-template: `persistence: {config: {existingClaim: …}, cache: {type: emptyDir}}`.
+    let claims = block
+        .as_map()
+        .iter()
+        .filter(|(_, e)| e.is_map() && !is_disabled(e) && e.get("existingClaim").is_none())
+        .filter(|(_, e)| {
+            e.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim") == "persistentVolumeClaim"
+        })
+        .count();
     for (name, entry) in block.as_map() {
         let Some(name_text) = name.as_str() else { continue };
         if !entry.is_map() || is_disabled(entry) {
@@ -435,18 +430,37 @@ fn persistence_block<'m>(v: Values<'m>, release: &str, key: &Node, block: &Node,
         if kind != "persistentVolumeClaim" && entry.get("existingClaim").is_none() {
             continue;
         }
-        out.push(helm_item(v, release, Some(name_text), name.span, entry));
+        // An entry is a volume: it says so by a volume's keys.
+        let volume = entry.get("type").is_some()
+            || entry.as_map().iter().any(|(k, _)| k.as_str().is_some_and(|k| ENTRY_KEYS.contains(&k)));
+        if !volume {
+            continue;
+        }
+        out.push(helm_item(v, release, Some(name_text), name.span, entry, claims <= 1));
     }
 }
 
-fn helm_item<'m>(v: Values<'m>, release: &str, key: Option<&str>, span: Span, entry: &Node) -> StatefulItem<'m> {
-    let existing = entry.get("existingClaim").and_then(Node::as_nonempty_str);
+fn helm_item<'m>(
+    v: Values<'m>,
+    release: &str,
+    key: Option<&str>,
+    span: Span,
+    entry: &Node,
+    sole: bool,
+) -> StatefulItem<'m> {
+    // `existingClaim`, app-template's `forceRename`, a chart's `claimName`:
+    // the claim's exact name.
+    let existing = entry
+        .get("existingClaim")
+        .or_else(|| entry.get("forceRename"))
+        .or_else(|| entry.get("claimName"))
+        .and_then(Node::as_nonempty_str);
     let claim = match existing {
         Some(name) => Claim::Exact(release_template(name, release, v.res.namespace.as_deref())),
         None => {
             let suffix = entry.get("suffix").and_then(Node::as_nonempty_str);
             let key = suffix.or(key).map(str::to_string);
-            Claim::Chart { release: release.to_string(), key }
+            Claim::Chart { release: release.to_string(), key, sole }
         }
     };
     StatefulItem {
@@ -531,6 +545,23 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
             }
         }
     }
+    // A PVC written with a claim template's name (`data-db-0`, created
+    // ahead of the StatefulSet) is that template's data: one item, the PVC.
+    for (i, t) in items.iter().enumerate() {
+        if t.kind != ItemKind::ClaimTemplate {
+            continue;
+        }
+        let pvc = items.iter().any(|p| {
+            p.kind == ItemKind::Pvc
+                && super::same_namespace(p.namespace(), t.namespace())
+                && matches!(&p.claim, Claim::Exact(name) if t.claim.matches(name))
+        });
+        if pvc {
+            if let Some(m) = merged.get_mut(i) {
+                *m = true;
+            }
+        }
+    }
     let mut flags = merged.into_iter();
     items.retain(|_| !flags.next().unwrap_or(false));
 }
@@ -545,14 +576,18 @@ mod tests {
         assert!(ordinal.matches("data-gitea-0"));
         assert!(!ordinal.matches("data-gitea-"));
         assert!(!ordinal.matches("data-gitea-x"));
-        let chart = Claim::Chart { release: "n8n".into(), key: None };
+        let chart = Claim::Chart { release: "n8n".into(), key: None, sole: true };
         assert!(chart.matches("n8n-main-persistence"));
         assert!(chart.matches("data-n8n-0"));
         assert!(!chart.matches("n8nx"));
-        let bjws = Claim::Chart { release: "abs".into(), key: Some("config".into()) };
+        let bjws = Claim::Chart { release: "abs".into(), key: Some("config".into()), sole: true };
         assert!(bjws.matches("abs-config"));
         assert!(bjws.matches("abs"));
         assert!(!bjws.matches("abs-cache"));
+        // One of several: never the release's bare name (that is another's).
+        let second = Claim::Chart { release: "abs".into(), key: Some("cache".into()), sole: false };
+        assert!(second.matches("abs-cache"));
+        assert!(!second.matches("abs"));
     }
 
     #[test]

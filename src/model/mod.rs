@@ -14,6 +14,8 @@
 //! with what they deploy, and what none of them reaches is unreached.
 
 mod argo;
+pub mod catalogue;
+pub mod charts;
 mod expand;
 mod flux;
 mod generate;
@@ -77,6 +79,8 @@ pub struct Model {
     pub rendered_templates: HashSet<FileId>,
     /// Templates of rendered charts that could not be rendered, and why.
     pub chart_failures: Vec<ModelNote>,
+    /// Every Helm release deployed, and how lifeboat knows what it makes.
+    pub releases: Vec<charts::ChartRelease>,
 }
 
 impl Model {
@@ -102,6 +106,8 @@ pub struct Options<'c> {
     /// `roots:` of the config, and the directory its paths are relative to.
     pub roots: &'c [crate::config::RootEntry],
     pub base: PathBuf,
+    /// `charts:` of the config: catalogue entries of the user's own.
+    pub charts: &'c [catalogue::Entry],
 }
 
 struct Builder<'s> {
@@ -133,6 +139,8 @@ struct Builder<'s> {
     cluster_files: Option<HashSet<FileId>>,
     options: Vec<crate::config::RootEntry>,
     base: PathBuf,
+    /// The user's catalogue entries (`charts:` in .lifeboat.yaml).
+    chart_entries: Vec<catalogue::Entry>,
     model: Model,
     seen_instances: HashSet<(FileId, usize, Option<String>, String)>,
     reached_files: HashSet<FileId>,
@@ -151,6 +159,7 @@ pub fn build_with(sources: &Sources, root: &Path, options: &Options) -> Model {
     let mut b = Builder::new(sources, root);
     b.options = options.roots.to_vec();
     b.base = options.base.clone();
+    b.chart_entries = options.charts.to_vec();
     b.run();
     b.model
 }
@@ -228,6 +237,7 @@ impl<'s> Builder<'s> {
             cluster_files: None,
             options: Vec::new(),
             base: PathBuf::new(),
+            chart_entries: Vec::new(),
             model: Model::default(),
             seen_instances: HashSet::new(),
             reached_files: HashSet::new(),
@@ -342,6 +352,7 @@ impl<'s> Builder<'s> {
             self.model.entry_source = EntrySource::Argo;
         }
         self.render_helm_releases();
+        self.catalogue_releases();
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);

@@ -63,6 +63,26 @@ impl Row {
 pub struct InventoryReport {
     pub rows: Vec<Row>,
     pub unreached: Vec<String>,
+    /// Releases of charts lifeboat neither knows nor renders: what they make
+    /// is not in the inventory.
+    pub unknown_charts: Vec<UnknownChart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnknownChart {
+    pub release: String,
+    pub chart: String,
+    pub file: String,
+    pub line: u32,
+}
+
+impl UnknownChart {
+    fn text(&self) -> String {
+        format!(
+            "{}: chart `{}`: contents unknown (not in lifeboat's chart catalogue, not in the repository; describe it under `charts:` in .lifeboat.yaml) ({}:{})",
+            self.release, self.chart, self.file, self.line
+        )
+    }
 }
 
 /// Directory names that say nothing about the app (`apps/paperless/app`).
@@ -111,6 +131,18 @@ impl<'a> Apps<'a> {
     }
 }
 
+/// The release a chart-made object belongs to (the catalogue or a rendered
+/// chart made it): that release is its app.
+fn chart_release(res: &crate::model::Resource) -> Option<&str> {
+    let made =
+        res.via.iter().any(|v| v.message.starts_with("made by chart") || v.message.starts_with("rendered from chart"));
+    if made {
+        res.deployed_by.as_deref()
+    } else {
+        None
+    }
+}
+
 fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Row {
     let spec = c.res.spec();
     let text = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_str).unwrap_or("").to_string();
@@ -155,7 +187,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
         cluster: c.res.cluster.as_deref().map(str::to_string),
-        app: apps.app(None, c.res.deployed_by.as_deref(), &file),
+        app: apps.app(chart_release(c.res), c.res.deployed_by.as_deref(), &file),
         kind: "CNPG Cluster".into(),
         namespace: c.namespace().unwrap_or("").to_string(),
         name: c.name().to_string(),
@@ -181,7 +213,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
     };
     Row {
         cluster: item.res.cluster.as_deref().map(str::to_string),
-        app: apps.app(item.release.as_deref(), item.res.deployed_by.as_deref(), &file),
+        app: apps.app(item.release.as_deref().or(chart_release(item.res)), item.res.deployed_by.as_deref(), &file),
         kind: kind.into(),
         namespace: item.namespace().unwrap_or("").to_string(),
         name: item.claim.display(),
@@ -221,7 +253,25 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             format!("{} {} in {file}: {}", u.kind, u.name, u.reason)
         })
         .collect();
-    Ok(InventoryReport { rows, unreached })
+    // A release of a chart nobody knows that gave no item either: say so.
+    let unknown_charts = model
+        .releases
+        .iter()
+        .filter(|r| r.known == crate::model::charts::Known::Unknown)
+        .filter(|r| {
+            !inv.items.iter().any(|i| {
+                i.release.as_deref() == Some(r.release.as_str())
+                    && crate::inventory::same_namespace(i.namespace(), r.namespace.as_deref())
+            })
+        })
+        .map(|r| UnknownChart {
+            release: r.label.clone(),
+            chart: r.chart.clone(),
+            file: sources.file(r.span.file).map(|f| f.display.clone()).unwrap_or_default(),
+            line: r.span.start.line,
+        })
+        .collect();
+    Ok(InventoryReport { rows, unreached, unknown_charts })
 }
 
 impl InventoryReport {
@@ -259,8 +309,12 @@ impl InventoryReport {
             0 => external,
             n => format!("{external}, {n} not judged (made by charts lifeboat could not fully render)"),
         };
+        let unknown = match self.unknown_charts.len() {
+            0 => String::new(),
+            n => format!("; {n} Helm {} of unknown contents", if n == 1 { "release" } else { "releases" }),
+        };
         format!(
-            "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED",
+            "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED{unknown}",
             self.rows.len()
         )
     }
@@ -320,6 +374,16 @@ impl InventoryReport {
             out.push_str(&line(&refs));
         }
         out.push_str(&format!("\n{}\n", self.summary()));
+        if !self.unknown_charts.is_empty() {
+            let n = self.unknown_charts.len();
+            out.push_str(&format!(
+                "\n{n} Helm {} whose contents lifeboat does not know:\n",
+                if n == 1 { "release" } else { "releases" }
+            ));
+            for u in &self.unknown_charts {
+                out.push_str(&format!("  {}\n", u.text()));
+            }
+        }
         if !self.unreached.is_empty() {
             let n = self.unreached.len();
             out.push_str(&format!("\n{n} {} not deployed:\n", if n == 1 { "document is" } else { "documents are" }));
@@ -366,6 +430,12 @@ impl InventoryReport {
             ));
         }
         out.push_str(&format!("\n**{}**\n", self.summary()));
+        if !self.unknown_charts.is_empty() {
+            out.push_str(&format!("\nCharts of unknown contents ({}):\n", self.unknown_charts.len()));
+            for u in &self.unknown_charts {
+                out.push_str(&format!("- {}\n", cell(&u.text())));
+            }
+        }
         if !self.unreached.is_empty() {
             out.push_str(&format!("\nNot deployed ({}):\n", self.unreached.len()));
             for u in &self.unreached {
@@ -399,9 +469,14 @@ impl InventoryReport {
             })
             .collect();
         let (protected, excluded, bare) = self.counts();
-        let summary = json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "external": self.external_count(), "unprotected": bare });
+        let summary = json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "external": self.external_count(), "unprotected": bare, "unknownCharts": self.unknown_charts.len() });
+        let unknown: Vec<_> = self
+            .unknown_charts
+            .iter()
+            .map(|u| json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line }))
+            .collect();
         let mut t = serde_json::to_string_pretty(
-            &json!({ "version": 1, "items": items, "summary": summary, "unreached": self.unreached }),
+            &json!({ "version": 1, "items": items, "summary": summary, "unreached": self.unreached, "unknownCharts": unknown }),
         )
         .unwrap_or_default();
         t.push('\n');

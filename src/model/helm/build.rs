@@ -70,7 +70,12 @@ impl Builder<'_> {
             .and_then(|d| d.first())
             .map(|d| std::sync::Arc::clone(&d.root));
         let left = RenderedChart {
-            unrendered: rendered.missing_values.into_iter().map(|(alias, _)| alias).collect(),
+            unrendered: rendered
+                .missing_values
+                .into_iter()
+                .map(|(alias, _)| alias)
+                .zip(rendered.missing.iter().map(|(name, _)| name.clone()))
+                .collect(),
             failed: !rendered.failures.is_empty(),
             defaults,
         };

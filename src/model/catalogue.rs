@@ -1,0 +1,763 @@
+//! The chart catalogue (`charts/*.yaml`, embedded): how to recognise a Helm
+//! chart and what it makes from its values — the stateful objects, with the
+//! names the chart gives them, the Velero Schedules, raw manifests
+//! (`extraObjects`), and, for shapes read by code, the bjw-s app-template's
+//! cronjob controllers and the CloudNativePG cluster chart's Cluster and
+//! ScheduledBackups. A release of a chart in the catalogue gets those
+//! objects in the model, made at the values that ask for them, so every
+//! rule and the inventory treat them as any manifest.
+
+use std::sync::LazyLock;
+
+use crate::yaml::{str_at, Node, Span};
+
+/// The embedded entries (a test checks that every file of `charts/` is here).
+pub const FILES: &[(&str, &str)] = &[
+    ("app-template.yaml", include_str!("../../charts/app-template.yaml")),
+    ("bitnami-mariadb.yaml", include_str!("../../charts/bitnami-mariadb.yaml")),
+    ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
+    ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
+    ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
+    ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
+    ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
+    ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
+    ("immich.yaml", include_str!("../../charts/immich.yaml")),
+    ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
+    ("loki.yaml", include_str!("../../charts/loki.yaml")),
+    ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
+    ("minio.yaml", include_str!("../../charts/minio.yaml")),
+    ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
+    ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
+    ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
+    ("vault.yaml", include_str!("../../charts/vault.yaml")),
+    ("velero.yaml", include_str!("../../charts/velero.yaml")),
+    ("victoria-logs-single.yaml", include_str!("../../charts/victoria-logs-single.yaml")),
+    ("victoria-metrics-single.yaml", include_str!("../../charts/victoria-metrics-single.yaml")),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fullname {
+    /// `helm create`'s helper.
+    Standard,
+    /// The release name.
+    Release,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    AppTemplate,
+    CnpgCluster,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mode {
+    path: Vec<String>,
+    is: Vec<String>,
+    default: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Volume {
+    at: Vec<String>,
+    each: bool,
+    /// Made whenever `at` is set (no `enabled` key).
+    presence: bool,
+    enabled_key: String,
+    enabled_default: bool,
+    mode: Option<Mode>,
+    /// Made only when this values path is true (`if`) or not (`unless`).
+    if_set: Option<Vec<String>>,
+    unless_set: Option<Vec<String>>,
+    /// A values path whose value, when set, is the StatefulSet's (or the
+    /// claim's) name instead (`server.fullnameOverride`).
+    name_override: Option<Vec<String>>,
+    type_key: Option<String>,
+    types: Vec<String>,
+    type_default: Option<String>,
+    claim: Option<String>,
+    statefulset: Option<String>,
+    template: Option<String>,
+    size: Option<String>,
+    storage_class: Option<String>,
+    existing_claim: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedules {
+    at: Vec<String>,
+    name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub chart: String,
+    pub names: Vec<String>,
+    pub repositories: Vec<String>,
+    pub fullname: Fullname,
+    pub fullname_max: usize,
+    pub stateless: bool,
+    pub shape: Option<Shape>,
+    pub volumes: Vec<Volume>,
+    pub schedules: Vec<Schedules>,
+    pub manifests: Vec<String>,
+}
+
+static CATALOGUE: LazyLock<Vec<Entry>> =
+    LazyLock::new(|| FILES.iter().filter_map(|(_, text)| parse_entry(text).ok()).collect());
+
+/// Parse one catalogue file (also used for `charts:` of `.lifeboat.yaml`).
+pub fn parse_entry(text: &str) -> Result<Entry, String> {
+    let loaded = crate::yaml::load_str(0, text);
+    if let Some(e) = loaded.error {
+        return Err(format!("line {}: {}", e.pos.line, e.message));
+    }
+    let root = loaded.documents.first().map(|d| d.root.clone()).ok_or("empty entry")?;
+    entry_of(&root)
+}
+
+pub fn entry_of(root: &Node) -> Result<Entry, String> {
+    let chart = str_at(Some(root), &["chart"]).ok_or("an entry needs `chart`")?.to_string();
+    let names = strings(root.get("names"));
+    if names.is_empty() {
+        return Err(format!("chart `{chart}`: `names` lists no chart name"));
+    }
+    let fullname = match str_at(Some(root), &["fullname"]).unwrap_or("standard") {
+        "standard" => Fullname::Standard,
+        "release" => Fullname::Release,
+        other => return Err(format!("chart `{chart}`: unknown fullname `{other}` (standard or release)")),
+    };
+    let shape = match str_at(Some(root), &["shape"]) {
+        None => None,
+        Some("app-template") => Some(Shape::AppTemplate),
+        Some("cnpg-cluster") => Some(Shape::CnpgCluster),
+        Some(other) => return Err(format!("chart `{chart}`: unknown shape `{other}`")),
+    };
+    let mut volumes = Vec::new();
+    for v in root.get("volumes").map_or(&[][..], Node::as_seq) {
+        let at = path_of(str_at(Some(v), &["at"]).ok_or_else(|| format!("chart `{chart}`: a volume needs `at`"))?);
+        let text = |k: &str| str_at(Some(v), &[k]).map(str::to_string);
+        if text("claim").is_none() && text("template").is_none() && text("existingClaim").is_none() {
+            return Err(format!(
+                "chart `{chart}`: volume `{}` needs `claim` or `statefulset` and `template`",
+                at.join(".")
+            ));
+        }
+        let mode = v.get("mode").map(|m| Mode {
+            path: path_of(str_at(Some(m), &["path"]).unwrap_or("")),
+            is: strings(m.get("is")),
+            default: str_at(Some(m), &["default"]).unwrap_or("").to_string(),
+        });
+        volumes.push(Volume {
+            at,
+            each: v.get("each").and_then(Node::as_bool) == Some(true),
+            presence: v.get("presence").and_then(Node::as_bool) == Some(true),
+            enabled_key: text("enabledKey").unwrap_or_else(|| "enabled".into()),
+            enabled_default: v.get("enabled").and_then(Node::as_bool).unwrap_or(true),
+            mode,
+            if_set: text("if").map(|p| path_of(&p)),
+            unless_set: text("unless").map(|p| path_of(&p)),
+            name_override: text("nameOverride").map(|p| path_of(&p)),
+            type_key: text("typeKey"),
+            types: strings(v.get("types")),
+            type_default: text("typeDefault"),
+            claim: text("claim"),
+            statefulset: text("statefulset"),
+            template: text("template"),
+            size: text("size"),
+            storage_class: text("storageClass"),
+            existing_claim: text("existingClaim"),
+        });
+    }
+    let schedules = root
+        .get("schedules")
+        .map_or(&[][..], Node::as_seq)
+        .iter()
+        .map(|s| Schedules {
+            at: path_of(str_at(Some(s), &["at"]).unwrap_or("schedules")),
+            name: str_at(Some(s), &["name"]).unwrap_or("{fullname}-{key}").to_string(),
+        })
+        .collect();
+    Ok(Entry {
+        chart,
+        names,
+        repositories: strings(root.get("repositories")),
+        fullname,
+        fullname_max: root.get("fullnameMax").and_then(Node::as_str).and_then(|s| s.parse().ok()).unwrap_or(63),
+        stateless: root.get("stateless").and_then(Node::as_bool) == Some(true),
+        shape,
+        volumes,
+        schedules,
+        manifests: strings(root.get("manifests")),
+    })
+}
+
+fn strings(node: Option<&Node>) -> Vec<String> {
+    node.map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str).map(str::to_string).collect()
+}
+
+fn path_of(text: &str) -> Vec<String> {
+    text.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
+/// The entry for a chart name (and repository URL, when an entry needs one).
+pub fn find<'a>(extra: &'a [Entry], chart: &str, repository: &str) -> Option<&'a Entry> {
+    let chart = chart.to_ascii_lowercase();
+    let repo = repository.to_ascii_lowercase();
+    let matches = |e: &&Entry| {
+        e.names.iter().any(|n| n.eq_ignore_ascii_case(&chart))
+            && (e.repositories.is_empty() || e.repositories.iter().any(|r| repo.contains(&r.to_ascii_lowercase())))
+    };
+    extra.iter().find(matches).or_else(|| CATALOGUE.iter().find(matches))
+}
+
+pub fn builtin() -> &'static [Entry] {
+    &CATALOGUE
+}
+
+/// What a release is: its name, namespace, the chart's name as matched.
+pub struct Release<'a> {
+    pub name: &'a str,
+    pub namespace: Option<&'a str>,
+    pub chart: &'a str,
+}
+
+/// `{fullname}` of a release.
+pub fn fullname(entry: &Entry, release: &Release, values: &Node) -> String {
+    if let Some(over) = values.get("fullnameOverride").and_then(Node::as_nonempty_str) {
+        return trunc(over, entry.fullname_max);
+    }
+    if let Some(over) = values.path(&["global", "fullnameOverride"]).and_then(Node::as_nonempty_str) {
+        return trunc(over, entry.fullname_max);
+    }
+    if entry.fullname == Fullname::Release {
+        return trunc(release.name, entry.fullname_max);
+    }
+    let name = values.get("nameOverride").and_then(Node::as_nonempty_str).unwrap_or(release.chart);
+    if release.name.contains(name) {
+        trunc(release.name, entry.fullname_max)
+    } else {
+        trunc(&format!("{}-{name}", release.name), entry.fullname_max)
+    }
+}
+
+fn trunc(s: &str, max: usize) -> String {
+    let cut: String = s.chars().take(max).collect();
+    cut.trim_end_matches('-').to_string()
+}
+
+/// `{release}`, `{fullname}`, `{namespace}`, `{key}`, `{chart}` and
+/// `{values:key|default}` (a key of the entry's node).
+fn fill(template: &str, ctx: &Ctx, key: Option<&str>, node: Option<&Node>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(rest.get(..start).unwrap_or(""));
+        let Some(len) = rest.get(start..).and_then(|r| r.find('}')) else { break };
+        let name = rest.get(start + 1..start + len).unwrap_or("");
+        let value = match name {
+            "release" => ctx.release.to_string(),
+            "fullname" => ctx.fullname.clone(),
+            "namespace" => ctx.namespace.unwrap_or("default").to_string(),
+            "chart" => ctx.chart.to_string(),
+            "key" => key.unwrap_or("").to_string(),
+            other => match other.strip_prefix("values:") {
+                Some(spec) => {
+                    let (k, default) = spec.split_once('|').unwrap_or((spec, ""));
+                    node.and_then(|n| n.get(k)).and_then(Node::as_nonempty_str).unwrap_or(default).to_string()
+                }
+                None => format!("{{{other}}}"),
+            },
+        };
+        out.push_str(&value);
+        rest = rest.get(start + len + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+struct Ctx<'a> {
+    release: &'a str,
+    fullname: String,
+    namespace: Option<&'a str>,
+    chart: &'a str,
+}
+
+/// An object the chart makes, and the values node that asks for it.
+pub struct Made {
+    pub root: Node,
+    /// The values key it comes from (`server.dataStorage`).
+    pub from: String,
+}
+
+fn s(text: &str, span: Span) -> Node {
+    Node::string(text, span)
+}
+
+fn map(entries: Vec<(&str, Node)>, span: Span) -> Node {
+    Node::mapping(entries.into_iter().map(|(k, v)| (s(k, span), v)).collect(), span)
+}
+
+fn object(api: &str, kind: &str, name: &str, name_span: Span, labels: Option<Node>, spec: Node) -> Node {
+    let span = spec.span;
+    let mut metadata = vec![("name", s(name, name_span))];
+    if let Some(l) = labels {
+        metadata.push(("labels", l));
+    }
+    map(
+        vec![("apiVersion", s(api, span)), ("kind", s(kind, span)), ("metadata", map(metadata, span)), ("spec", spec)],
+        span,
+    )
+}
+
+fn get_path<'a>(node: &'a Node, path: &[String]) -> Option<&'a Node> {
+    let mut cur = node;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+/// The key node of `path` in `values` (where an item is declared).
+fn key_span(values: &Node, path: &[String]) -> Option<Span> {
+    let (last, parent) = path.split_last()?;
+    let parent = get_path(values, parent)?;
+    parent.key_node(last).map(|k| k.span)
+}
+
+/// Everything the entry makes from `values` for `release`.
+pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> Vec<Made> {
+    let ctx = Ctx {
+        release: release.name,
+        fullname: fullname(entry, release, values),
+        namespace: release.namespace,
+        chart: release.chart,
+    };
+    let labels = |span: Span| map(vec![("app.kubernetes.io/instance", s(release.name, span))], span);
+    let mut out = Vec::new();
+    // StatefulSets several volumes share (vault's data and audit) are one.
+    let mut sets: Vec<(String, Span, Vec<Node>, String)> = Vec::new();
+    for v in &entry.volumes {
+        let nodes: Vec<(Option<String>, &Node, Span)> = match get_path(values, &v.at) {
+            Some(node) if v.each => node
+                .as_map()
+                .iter()
+                .filter_map(|(k, n)| k.as_str().map(|key| (Some(key.to_string()), n, k.span)))
+                .collect(),
+            Some(node) => vec![(None, node, key_span(values, &v.at).unwrap_or(node.span))],
+            None if !v.presence && v.enabled_default && (v.claim.is_some() || v.template.is_some()) => {
+                // Not in the values: the chart's default makes it.
+                vec![(None, &EMPTY, fallback)]
+            }
+            None => Vec::new(),
+        };
+        let truthy = |p: &Vec<String>| get_path(values, p).and_then(Node::as_bool) == Some(true);
+        if v.if_set.as_ref().is_some_and(|p| !truthy(p)) || v.unless_set.as_ref().is_some_and(truthy) {
+            continue;
+        }
+        if let Some(mode) = &v.mode {
+            let actual = get_path(values, &mode.path).and_then(Node::as_str).unwrap_or(&mode.default);
+            if !mode.is.iter().any(|m| m == actual) {
+                continue;
+            }
+        }
+        for (key, node, span) in nodes {
+            if !v.presence {
+                let on = node.get(&v.enabled_key).and_then(Node::as_bool).unwrap_or(v.enabled_default);
+                if !on {
+                    continue;
+                }
+            }
+            if let Some(type_key) = &v.type_key {
+                let ty = node.get(type_key).and_then(Node::as_str).or(v.type_default.as_deref()).unwrap_or("");
+                if !v.types.iter().any(|t| t == ty) {
+                    continue;
+                }
+            }
+            if v.existing_claim.as_ref().and_then(|k| node.get(k)).and_then(Node::as_nonempty_str).is_some() {
+                continue; // the chart mounts a claim it does not make
+            }
+            let at = v.at.join(".");
+            let overridden = v
+                .name_override
+                .as_ref()
+                .and_then(|p| get_path(values, p))
+                .and_then(Node::as_nonempty_str)
+                .map(str::to_string);
+            let sub = |path: &Option<String>| -> Option<Node> {
+                let p = path_of(path.as_deref()?);
+                get_path(node, &p).cloned()
+            };
+            let mut resources = Vec::new();
+            if let Some(size) = sub(&v.size) {
+                resources.push(("storage", size));
+            }
+            let mut spec = vec![("resources", map(vec![("requests", map(resources, span))], span))];
+            if let Some(class) = sub(&v.storage_class) {
+                spec.push(("storageClassName", class));
+            }
+            let spec = map(spec, span);
+            match (&v.claim, &v.statefulset, &v.template) {
+                (Some(claim), _, _) => {
+                    let name = overridden.unwrap_or_else(|| fill(claim, &ctx, key.as_deref(), Some(node)));
+                    out.push(Made {
+                        root: object("v1", "PersistentVolumeClaim", &name, span, Some(labels(span)), spec),
+                        from: at,
+                    });
+                }
+                (None, Some(sts), Some(template)) => {
+                    let sts = overridden.unwrap_or_else(|| fill(sts, &ctx, key.as_deref(), Some(node)));
+                    let template = fill(template, &ctx, key.as_deref(), Some(node));
+                    let vct =
+                        map(vec![("metadata", map(vec![("name", s(&template, span))], span)), ("spec", spec)], span);
+                    match sets.iter_mut().find(|(n, ..)| *n == sts) {
+                        Some(set) => set.2.push(vct),
+                        None => sets.push((sts, span, vec![vct], at)),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (name, span, templates, from) in sets {
+        let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(templates), span })], span);
+        out.push(Made { root: object("apps/v1", "StatefulSet", &name, span, Some(labels(span)), spec), from });
+    }
+    for sched in &entry.schedules {
+        let Some(node) = get_path(values, &sched.at) else { continue };
+        for (k, entry_node) in node.as_map() {
+            let Some(key) = k.as_str() else { continue };
+            if entry_node.get("disabled").and_then(Node::as_bool) == Some(true) || !entry_node.is_map() {
+                continue;
+            }
+            let mut spec = Vec::new();
+            for field in ["schedule", "template", "paused", "useOwnerReferencesInBackup"] {
+                if let Some(n) = entry_node.get(field) {
+                    spec.push((field, n.clone()));
+                }
+            }
+            let name = fill(&sched.name, &ctx, Some(key), Some(entry_node));
+            out.push(Made {
+                root: object("velero.io/v1", "Schedule", &name, k.span, None, map(spec, entry_node.span)),
+                from: format!("{}.{key}", sched.at.join(".")),
+            });
+        }
+    }
+    for key in &entry.manifests {
+        out.extend(manifests(values, key));
+    }
+    match entry.shape {
+        Some(Shape::AppTemplate) => out.extend(app_template_cronjobs(values, &ctx)),
+        Some(Shape::CnpgCluster) => out.extend(cnpg_cluster(values, &ctx, fallback)),
+        None => {}
+    }
+    out
+}
+
+static EMPTY: LazyLock<Node> = LazyLock::new(|| Node::mapping(Vec::new(), Span::default()));
+
+/// Raw manifests under `key`: a list of objects, or (bjw-s `rawResources`)
+/// a map of named ones; text with Helm templates in it is not read.
+fn manifests(values: &Node, key: &str) -> Vec<Made> {
+    let Some(node) = values.get(key) else { return Vec::new() };
+    let items: Vec<&Node> = match &node.value {
+        crate::yaml::Value::Seq(items) => items.iter().collect(),
+        crate::yaml::Value::Map(entries) => entries.iter().map(|(_, v)| v).collect(),
+        crate::yaml::Value::Scalar { .. } => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let root = match item.as_str() {
+            Some(text) if !text.contains("{{") => {
+                let loaded = crate::yaml::load_str(item.span.file, text);
+                let Some(doc) = loaded.documents.first() else { continue };
+                let mut n = (*doc.root).clone();
+                n.map_spans(&mut |_| item.span);
+                n
+            }
+            Some(_) => continue,
+            None => item.clone(),
+        };
+        if root.get("apiVersion").is_some() && root.get("kind").is_some() {
+            out.push(Made { root, from: key.to_string() });
+        }
+    }
+    out
+}
+
+/// bjw-s app-template: `controllers.<id>` of `type: cronjob` are CronJobs
+/// (named as the common library names them: the release, with the id as a
+/// suffix when there are several controllers), with their containers and
+/// the persistence entries they mount (`globalMounts`, or
+/// `advancedMounts.<controller>.<container>`).
+fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
+    let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
+    let enabled = |n: &Node| n.get("enabled").and_then(Node::as_bool) != Some(false);
+    let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
+    let persistence = values.get("persistence").map_or(&[][..], Node::as_map);
+    let pvc_entries: Vec<&str> = persistence
+        .iter()
+        .filter(|(_, p)| enabled(p))
+        .filter(|(_, p)| {
+            p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim") == "persistentVolumeClaim"
+        })
+        .filter(|(_, p)| p.get("existingClaim").is_none())
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for (id_node, c) in controllers {
+        let Some(id) = id_node.as_str() else { continue };
+        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("cronjob") {
+            continue;
+        }
+        let span = id_node.span;
+        let name = c
+            .get("forceRename")
+            .and_then(Node::as_nonempty_str)
+            .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
+            .unwrap_or_else(|| if count > 1 { format!("{}-{id}", ctx.fullname) } else { ctx.fullname.clone() });
+        let mut containers = Vec::new();
+        let mut volumes: Vec<Node> = Vec::new();
+        for (cid_node, container) in c.get("containers").map_or(&[][..], Node::as_map) {
+            let Some(cid) = cid_node.as_str() else { continue };
+            let repo = str_at(Some(container), &["image", "repository"]).unwrap_or("");
+            let tag = str_at(Some(container), &["image", "tag"]).unwrap_or("");
+            let image_span = container.path(&["image", "repository"]).map_or(cid_node.span, |n| n.span);
+            let image = if tag.is_empty() { repo.to_string() } else { format!("{repo}:{tag}") };
+            let mut fields = vec![("name", s(cid, cid_node.span)), ("image", s(&image, image_span))];
+            for key in ["command", "args"] {
+                if let Some(n) = container.get(key) {
+                    fields.push((key, n.clone()));
+                }
+            }
+            let mut mounts = Vec::new();
+            for (pid_node, p) in persistence {
+                let Some(pid) = pid_node.as_str() else { continue };
+                if !enabled(p) {
+                    continue;
+                }
+                let advanced = p.path(&["advancedMounts", id, cid]).map(Node::as_seq);
+                let global = p.get("globalMounts").map(Node::as_seq);
+                // No mounts written: the common library mounts it everywhere at `/<id>`.
+                let list: Vec<&Node> = match (advanced, global) {
+                    (Some(a), _) => a.iter().collect(),
+                    (None, Some(g)) => g.iter().collect(),
+                    (None, None) if p.get("advancedMounts").is_none() => vec![&*EMPTY],
+                    (None, None) => Vec::new(),
+                };
+                if list.is_empty() {
+                    continue;
+                }
+                let read_only = list.iter().all(|m| m.get("readOnly").and_then(Node::as_bool) == Some(true));
+                for m in &list {
+                    let path = m.get("path").cloned().unwrap_or_else(|| s(&format!("/{pid}"), pid_node.span));
+                    let mut mount = vec![("name", s(pid, pid_node.span)), ("mountPath", path)];
+                    if let Some(ro) = m.get("readOnly") {
+                        mount.push(("readOnly", ro.clone()));
+                    }
+                    mounts.push(map(mount, pid_node.span));
+                }
+                let kind = p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim");
+                if kind != "persistentVolumeClaim"
+                    || volumes.iter().any(|v| v.get("name").and_then(Node::as_str) == Some(pid))
+                {
+                    continue;
+                }
+                let claim = match p.get("existingClaim") {
+                    Some(existing) => existing.clone(),
+                    None => {
+                        let n = if pvc_entries.len() > 1 {
+                            format!("{}-{pid}", ctx.fullname)
+                        } else {
+                            ctx.fullname.clone()
+                        };
+                        s(&n, pid_node.span)
+                    }
+                };
+                let mut source = vec![("claimName", claim)];
+                if read_only {
+                    source.push(("readOnly", s("true", pid_node.span)));
+                }
+                volumes.push(map(
+                    vec![("name", s(pid, pid_node.span)), ("persistentVolumeClaim", map(source, pid_node.span))],
+                    pid_node.span,
+                ));
+            }
+            if !mounts.is_empty() {
+                fields.push(("volumeMounts", Node { value: crate::yaml::Value::Seq(mounts), span: cid_node.span }));
+            }
+            containers.push(map(fields, cid_node.span));
+        }
+        let pod = map(
+            vec![
+                ("containers", Node { value: crate::yaml::Value::Seq(containers), span }),
+                ("volumes", Node { value: crate::yaml::Value::Seq(volumes), span }),
+            ],
+            span,
+        );
+        let template = map(vec![("spec", pod)], span);
+        let job = map(vec![("template", template)], span);
+        let mut spec = vec![("jobTemplate", map(vec![("spec", job)], span))];
+        if let Some(schedule) = c.path(&["cronjob", "schedule"]) {
+            spec.push(("schedule", schedule.clone()));
+        }
+        if let Some(suspend) = c.path(&["cronjob", "suspend"]) {
+            spec.push(("suspend", suspend.clone()));
+        }
+        out.push(Made {
+            root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
+            from: format!("controllers.{id}"),
+        });
+    }
+    out
+}
+
+/// The CloudNativePG `cluster` chart: a Cluster named by the standard
+/// helper, archiving to `backups.*` when `backups.enabled`, with its
+/// ScheduledBackups, and `bootstrap.recovery` in `mode: recovery`.
+fn cnpg_cluster(values: &Node, ctx: &Ctx, fallback: Span) -> Vec<Made> {
+    if str_at(Some(values), &["type"]).is_some_and(|t| t != "postgresql") {
+        return Vec::new();
+    }
+    let span = values.key_node("cluster").map_or(fallback, |k| k.span);
+    let cluster = values.get("cluster");
+    let mut spec = Vec::new();
+    if let Some(n) = cluster.and_then(|c| c.get("instances")) {
+        spec.push(("instances", n.clone()));
+    } else {
+        spec.push(("instances", s("3", span)));
+    }
+    let size = cluster.and_then(|c| c.path(&["storage", "size"])).cloned().unwrap_or_else(|| s("8Gi", span));
+    spec.push(("storage", map(vec![("size", size)], span)));
+    let backups = values.get("backups");
+    let enabled = backups.and_then(|b| b.get("enabled")).and_then(Node::as_bool) == Some(true);
+    if enabled {
+        let b = backups.unwrap_or(&EMPTY);
+        let bspan = values.key_node("backups").map_or(span, |k| k.span);
+        let destination = b.get("destinationPath").cloned().unwrap_or_else(|| {
+            let bucket = str_at(Some(b), &["s3", "bucket"]).unwrap_or("");
+            let path = str_at(Some(b), &["s3", "path"]).unwrap_or("/");
+            s(&format!("s3://{bucket}{path}"), bspan)
+        });
+        let mut store = vec![("destinationPath", destination)];
+        if let Some(endpoint) = b.get("endpointURL") {
+            store.push(("endpointURL", endpoint.clone()));
+        }
+        store.push((
+            "s3Credentials",
+            map(
+                vec![(
+                    "accessKeyId",
+                    map(
+                        vec![
+                            ("name", s(&format!("{}-backup-s3-creds", ctx.fullname), bspan)),
+                            ("key", s("ACCESS_KEY_ID", bspan)),
+                        ],
+                        bspan,
+                    ),
+                )],
+                bspan,
+            ),
+        ));
+        let mut backup = vec![("barmanObjectStore", map(store, bspan))];
+        let retention = b.get("retentionPolicy").cloned().unwrap_or_else(|| s("30d", bspan));
+        backup.push(("retentionPolicy", retention));
+        spec.push(("backup", map(backup, bspan)));
+    }
+    if str_at(Some(values), &["mode"]) == Some("recovery") {
+        let rspan = values.key_node("mode").map_or(span, |k| k.span);
+        spec.push(("bootstrap", map(vec![("recovery", map(vec![("source", s("origin", rspan))], rspan))], rspan)));
+    }
+    let mut out = vec![Made {
+        root: object("postgresql.cnpg.io/v1", "Cluster", &ctx.fullname, span, None, map(spec, span)),
+        from: "cluster".into(),
+    }];
+    if enabled {
+        let b = backups.unwrap_or(&EMPTY);
+        let listed = b.get("scheduledBackups");
+        let defaults = [("daily-backup", "0 0 0 * * *")];
+        let items: Vec<(String, Node, Node, Option<Node>)> = match listed {
+            Some(list) => list
+                .as_seq()
+                .iter()
+                .map(|sb| {
+                    let name = str_at(Some(sb), &["name"]).unwrap_or("backup").to_string();
+                    let schedule = sb.get("schedule").cloned().unwrap_or_else(|| s("0 0 0 * * *", sb.span));
+                    (
+                        name,
+                        sb.get("name").cloned().unwrap_or_else(|| s("backup", sb.span)),
+                        schedule,
+                        sb.get("method").cloned(),
+                    )
+                })
+                .collect(),
+            None => defaults.iter().map(|(n, c)| (n.to_string(), s(n, span), s(c, span), None)).collect(),
+        };
+        for (name, name_node, schedule, method) in items {
+            let full = format!("{}-{name}", ctx.fullname);
+            let mut sb = vec![
+                ("cluster", map(vec![("name", s(&ctx.fullname, name_node.span))], name_node.span)),
+                ("schedule", schedule),
+            ];
+            if let Some(m) = method {
+                sb.push(("method", m));
+            }
+            out.push(Made {
+                root: object(
+                    "postgresql.cnpg.io/v1",
+                    "ScheduledBackup",
+                    &full,
+                    name_node.span,
+                    None,
+                    map(sb, name_node.span),
+                ),
+                from: "backups.scheduledBackups".into(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_entry_parses() {
+        for (file, text) in FILES {
+            if let Err(e) = parse_entry(text) {
+                panic!("charts/{file}: {e}");
+            }
+        }
+        assert_eq!(builtin().len(), FILES.len());
+    }
+
+    #[test]
+    fn every_file_of_charts_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/charts");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = FILES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(on_disk, listed);
+    }
+
+    #[test]
+    fn fullnames() {
+        let entry = find(&[], "vault", "").cloned().expect("vault is catalogued");
+        let empty = Node::mapping(Vec::new(), Span::default());
+        let r = |name| Release { name, namespace: None, chart: "vault" };
+        assert_eq!(fullname(&entry, &r("vault"), &empty), "vault");
+        assert_eq!(fullname(&entry, &r("secrets"), &empty), "secrets-vault");
+        let kps = find(&[], "kube-prometheus-stack", "").cloned().expect("catalogued");
+        let r = Release { name: "kube-prometheus-stack", namespace: None, chart: "kube-prometheus-stack" };
+        assert_eq!(fullname(&kps, &r, &empty), "kube-prometheus-stack");
+        let long =
+            Release { name: "monitoring-kube-prometheus-stack-x", namespace: None, chart: "kube-prometheus-stack" };
+        assert_eq!(fullname(&kps, &long, &empty).len(), 26);
+    }
+}

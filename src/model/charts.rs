@@ -1,0 +1,315 @@
+//! Helm releases and the chart catalogue: which chart each HelmRelease,
+//! Argo CD Helm source, kustomize `helmCharts` entry or unrendered
+//! dependency of a repository chart installs, and the objects the catalogue
+//! says it makes from its values (joined to the model where the values ask
+//! for them). A release of a chart that is neither in the catalogue nor
+//! rendered is recorded, so the report can say its contents are unknown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::catalogue::{self, Entry, Release};
+use super::patch::strategic_merge;
+use super::{Builder, RenderedChart, Resource, Via};
+use crate::yaml::{str_at, Node, Span};
+
+/// ConfigMap `data` by (namespace, name).
+pub type ConfigMaps<'m> = HashMap<(Option<&'m str>, &'m str), &'m Node>;
+
+/// How lifeboat knows what a release's chart makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// From the chart catalogue.
+    Catalogue,
+    /// The catalogue says the chart holds no data.
+    Stateless,
+    /// The chart is in the repository and was rendered.
+    Rendered,
+    /// Neither: only the common `persistence` shape of its values is read.
+    Unknown,
+}
+
+/// One Helm release of the deployed model.
+#[derive(Debug, Clone)]
+pub struct ChartRelease {
+    /// `HelmRelease `media/plex``, `Argo CD Application `x``.
+    pub label: String,
+    pub chart: String,
+    pub known: Known,
+    pub span: Span,
+    pub namespace: Option<String>,
+    pub cluster: Option<Arc<str>>,
+    /// The release name (the inventory's app).
+    pub release: String,
+}
+
+/// The values a HelmRelease's `valuesFrom` ConfigMaps in the repository hold,
+/// merged in order (`None` when it names none lifeboat has). A value that
+/// is a whole values file of the repository keeps that file's positions.
+pub fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
+    let mut merged: Option<Node> = None;
+    for source in res.spec().and_then(|s| s.get("valuesFrom")).map_or(&[][..], Node::as_seq) {
+        let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+        if kind != "ConfigMap" || source.get("targetPath").is_some() {
+            continue;
+        }
+        let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
+        let key = source.get("valuesKey").and_then(Node::as_str).unwrap_or("values.yaml");
+        let Some(text) = config_maps.get(&(res.namespace.as_deref(), name)).and_then(|data| data.get(key)) else {
+            continue;
+        };
+        let Some(src) = text.as_str() else { continue };
+        let loaded = crate::yaml::load_str(text.span.file, src);
+        let whole_file = text.span.start.offset == 0 && text.span.end.offset == src.len();
+        for doc in &loaded.documents {
+            let mut values = (*doc.root).clone();
+            if !whole_file {
+                values.map_spans(&mut |_| text.span);
+            }
+            match &mut merged {
+                Some(m) => strategic_merge(m, &values, false),
+                None => merged = Some(values),
+            }
+        }
+    }
+    merged
+}
+
+/// The last segment of a chart reference (`oci://ghcr.io/bjw-s/helm/app-template` → `app-template`).
+fn chart_name(reference: &str) -> &str {
+    reference.trim_end_matches('/').rsplit('/').next().unwrap_or(reference)
+}
+
+impl Builder<'_> {
+    /// Give every deployed release the objects the catalogue says its chart
+    /// makes, and record each release and how its contents are known.
+    pub(super) fn catalogue_releases(&mut self) {
+        let mut config_maps: ConfigMaps = HashMap::new();
+        let mut oci: HashMap<(Option<&str>, &str), &str> = HashMap::new();
+        for r in &self.model.resources {
+            if r.is("", "ConfigMap") {
+                if let Some(data) = r.root.get("data") {
+                    config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
+                }
+            }
+            if r.is("source.toolkit.fluxcd.io", "OCIRepository") {
+                if let Some(url) = str_at(r.spec(), &["url"]) {
+                    oci.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(url);
+                }
+            }
+        }
+        let extra: Vec<Entry> = self.chart_entries.clone();
+        let mut releases = Vec::new();
+        let mut made: Vec<Resource> = Vec::new();
+        let mut catalogued: Vec<(usize, Arc<RenderedChart>)> = Vec::new();
+        for (i, r) in self.model.resources.iter().enumerate() {
+            for found in release_sources(r, &config_maps, &oci) {
+                let label = found.label(r);
+                let known;
+                if let Some(rendered) = &r.rendered_chart {
+                    // A repository chart: the dependencies it could not render.
+                    let mut left = (**rendered).clone();
+                    let mut kept = Vec::new();
+                    for (alias, chart) in &rendered.unrendered {
+                        let values = rendered_values(rendered, found.values.as_ref(), alias);
+                        let entry = catalogue::find(&extra, chart, "");
+                        let sub_known = apply(entry, r, &found, chart, &values, &label, &mut made);
+                        // app-template's persistence is read by its common shape.
+                        let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
+                        if sub_known == Known::Unknown || generic {
+                            kept.push((alias.clone(), chart.clone()));
+                        }
+                        releases.push(record(r, &found, chart, sub_known, &label));
+                    }
+                    left.unrendered = kept;
+                    catalogued.push((i, Arc::new(left)));
+                    known = Known::Rendered;
+                    releases.push(record(r, &found, &found.chart, known, &label));
+                    continue;
+                }
+                let entry = catalogue::find(&extra, &found.chart, &found.repository);
+                let values = found.values.clone().unwrap_or_else(|| Node::mapping(Vec::new(), found.span));
+                known = apply(entry, r, &found, &found.chart, &values, &label, &mut made);
+                if known != Known::Unknown
+                    && entry.is_some_and(|e| e.shape.is_none() || e.shape == Some(catalogue::Shape::CnpgCluster))
+                {
+                    // The catalogue replaces the generic reading of its values.
+                    catalogued.push((i, Arc::new(RenderedChart::default())));
+                }
+                releases.push(record(r, &found, &found.chart, known, &label));
+            }
+        }
+        for (i, left) in catalogued {
+            if let Some(r) = self.model.resources.get_mut(i) {
+                r.rendered_chart = Some(left);
+            }
+        }
+        self.model.releases = releases;
+        for r in made {
+            self.push_instance(r);
+        }
+    }
+}
+
+fn record(r: &Resource, found: &Found, chart: &str, known: Known, label: &str) -> ChartRelease {
+    ChartRelease {
+        label: label.to_string(),
+        chart: chart.to_string(),
+        known,
+        span: found.span,
+        namespace: found.namespace.clone(),
+        cluster: r.cluster.clone(),
+        release: found.release.clone(),
+    }
+}
+
+/// The catalogue's objects for one release; how its contents are known.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    entry: Option<&Entry>,
+    r: &Resource,
+    found: &Found,
+    chart: &str,
+    values: &Node,
+    label: &str,
+    made: &mut Vec<Resource>,
+) -> Known {
+    let Some(entry) = entry else { return Known::Unknown };
+    if entry.stateless {
+        return Known::Stateless;
+    }
+    let release = Release { name: &found.release, namespace: found.namespace.as_deref(), chart };
+    for (n, object) in catalogue::make(entry, &release, values, found.span).into_iter().enumerate() {
+        let index = usize::MAX / 2 - (made.len() + n) % (usize::MAX / 4);
+        let Some(mut m) = Resource::synthesized(r.file, index, object.root) else { continue };
+        m.via.push(Via {
+            span: found.span,
+            message: format!("made by chart `{chart}` of {label} (values `{}`)", object.from),
+            shown: true,
+        });
+        if m.namespace.is_none() && !super::is_cluster_scoped(&m.kind) {
+            m.namespace.clone_from(&found.namespace);
+            m.original_namespace.clone_from(&m.namespace);
+        }
+        m.cluster.clone_from(&r.cluster);
+        m.deployed_by = Some(found.release.clone());
+        m.via.extend(r.via.iter().filter(|v| v.shown).cloned());
+        made.push(m);
+    }
+    Known::Catalogue
+}
+
+/// A rendered chart's values for one dependency: the chart's defaults
+/// with the release's values over them, at the dependency's key.
+fn rendered_values(rendered: &RenderedChart, user: Option<&Node>, alias: &str) -> Node {
+    let mut merged =
+        rendered.defaults.as_deref().cloned().unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
+    if let Some(user) = user {
+        strategic_merge(&mut merged, user, false);
+    }
+    merged.get(alias).cloned().unwrap_or_else(|| Node::mapping(Vec::new(), merged.span))
+}
+
+/// One chart a resource installs, with the values it gets.
+struct Found {
+    chart: String,
+    repository: String,
+    release: String,
+    namespace: Option<String>,
+    values: Option<Node>,
+    span: Span,
+    kind: &'static str,
+}
+
+impl Found {
+    fn label(&self, r: &Resource) -> String {
+        format!("{} `{}`", self.kind, r.qualified_name())
+    }
+}
+
+/// The charts a resource installs: a HelmRelease's, each Helm source of an
+/// Argo CD Application, a kustomize `helmCharts` entry.
+fn release_sources(r: &Resource, config_maps: &ConfigMaps, oci: &HashMap<(Option<&str>, &str), &str>) -> Vec<Found> {
+    let spec = r.spec();
+    match (r.group(), r.kind.as_str()) {
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+            let release = str_at(spec, &["releaseName"]).unwrap_or(&r.name).to_string();
+            let namespace = str_at(spec, &["targetNamespace"]).or(r.namespace.as_deref()).map(str::to_string);
+            let (chart, repository) = if let Some(c) = str_at(spec, &["chart", "spec", "chart"]) {
+                let repo = str_at(spec, &["chart", "spec", "sourceRef", "name"]).unwrap_or("");
+                (chart_name(c).to_string(), repo.to_string())
+            } else if let Some(name) = str_at(spec, &["chartRef", "name"]) {
+                let ns = str_at(spec, &["chartRef", "namespace"]).or(r.namespace.as_deref());
+                let url = oci.get(&(ns, name)).copied().unwrap_or("");
+                let chart = if url.is_empty() { name } else { chart_name(url) };
+                (chart.to_string(), url.to_string())
+            } else {
+                return Vec::new();
+            };
+            let inline = spec.and_then(|s| s.get("values"));
+            let values = match values_from(r, config_maps) {
+                Some(mut merged) => {
+                    if let Some(inline) = inline {
+                        strategic_merge(&mut merged, inline, false);
+                    }
+                    Some(merged)
+                }
+                None => inline.cloned(),
+            };
+            vec![Found { chart, repository, release, namespace, values, span: r.name_span(), kind: "HelmRelease" }]
+        }
+        ("argoproj.io", "Application") => {
+            let sources = spec
+                .and_then(|s| s.get("source"))
+                .into_iter()
+                .chain(spec.and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq).iter());
+            let namespace = str_at(spec, &["destination", "namespace"]).or(r.namespace.as_deref()).map(str::to_string);
+            let mut out = Vec::new();
+            for source in sources {
+                let chart = str_at(Some(source), &["chart"]);
+                if chart.is_none() && r.rendered_chart.is_none() {
+                    continue;
+                }
+                let helm = source.get("helm");
+                let release = str_at(helm, &["releaseName"]).unwrap_or(&r.name).to_string();
+                let values = match (helm.and_then(|h| h.get("valuesObject")), helm.and_then(|h| h.get("values"))) {
+                    (Some(object), _) => Some(object.clone()),
+                    (None, Some(text)) => text.as_str().and_then(|t| {
+                        let loaded = crate::yaml::load_str(text.span.file, t);
+                        loaded.documents.first().map(|d| {
+                            let mut n = (*d.root).clone();
+                            n.map_spans(&mut |_| text.span);
+                            n
+                        })
+                    }),
+                    (None, None) => None,
+                };
+                let chart = chart
+                    .map_or_else(|| str_at(Some(source), &["path"]).map_or("", chart_name).to_string(), str::to_string);
+                out.push(Found {
+                    chart,
+                    repository: str_at(Some(source), &["repoURL"]).unwrap_or("").to_string(),
+                    release,
+                    namespace: namespace.clone(),
+                    values,
+                    span: r.name_span(),
+                    kind: "Argo CD Application",
+                });
+            }
+            out
+        }
+        ("", "HelmChartInflationGenerator") if r.api_version == "builtin" => {
+            let Some(chart) = str_at(Some(&r.root), &["name"]) else { return Vec::new() };
+            vec![Found {
+                chart: chart_name(chart).to_string(),
+                repository: str_at(Some(&r.root), &["repo"]).unwrap_or("").to_string(),
+                release: str_at(Some(&r.root), &["releaseName"]).unwrap_or(&r.name).to_string(),
+                namespace: r.namespace.clone(),
+                values: r.root.get("valuesInline").cloned(),
+                span: r.name_span(),
+                kind: "helmCharts entry",
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
