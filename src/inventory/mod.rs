@@ -3,6 +3,7 @@
 //! the inventory; it knows nothing of rules.
 
 pub mod cnpg;
+pub mod conventions;
 pub mod coverage;
 pub mod dumps;
 pub mod exclusions;
@@ -83,7 +84,7 @@ impl<'m> Inventory<'m> {
             coverage: Vec::new(),
             external: Vec::new(),
             secrets: Secrets::build(resources),
-            exclusions: Exclusions::build(resources, &config.exclude),
+            exclusions: Exclusions::build(resources, &config.exclude, &config.conventions),
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
         };

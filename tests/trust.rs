@@ -1,0 +1,72 @@
+//! Findings a user trusts (issue 12): foreign opt-out conventions,
+//! flux-operator ResourceSets, YAML that go-yaml accepts, and the human
+//! report's short form. Each runs the real binary on a fixture under
+//! fixtures/trust/ and asserts the findings, with snapshots of the output.
+
+mod common;
+
+use common::{finding_keys, json_report, run, stderr, stdout};
+use std::path::Path;
+
+fn keys(tree: &str, extra: &[&str]) -> Vec<(String, String)> {
+    finding_keys(&json_report(Path::new(tree), extra))
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = expected.iter().map(|(r, n)| (r.to_string(), n.to_string())).collect();
+    v.sort();
+    v
+}
+
+const CONVENTIONS: &str = "fixtures/trust/conventions";
+
+#[test]
+fn foreign_opt_outs_exclude_and_a_bare_one_asks_for_its_reason() {
+    assert_eq!(
+        keys(CONVENTIONS, &[]),
+        pairs(&[("exclusion-missing-reason", "ai/scratch"), ("pvc-unprotected", "media/library")])
+    );
+    let inventory = run(&["inventory", CONVENTIONS, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).expect("inventory JSON parses");
+    let excluded: Vec<(String, String)> = report["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["excluded"].as_str()?.to_string())))
+        .collect();
+    assert!(
+        excluded.iter().any(|(n, e)| n == "model-cache" && e.contains("label `backup-exempt: true`")),
+        "{excluded:?}"
+    );
+    assert!(excluded.iter().any(|(n, e)| n == "tmp-render" && e.starts_with("render scratch space")), "{excluded:?}");
+    assert_eq!(excluded.len(), 5, "{excluded:?}");
+    insta::assert_snapshot!("conventions.check", stdout(&run(&["check", CONVENTIONS, "--fail-on", "never"])));
+    insta::assert_snapshot!("conventions.inventory", stdout(&run(&["inventory", CONVENTIONS])));
+}
+
+#[test]
+fn a_malformed_exclusion_convention_is_a_config_error_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("lifeboat-conventions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        (
+            "exclusionConventions:\n  - label: a\n    annotation: b\n",
+            ":3:5: a convention has one `label` or one `annotation`",
+        ),
+        ("exclusionConventions:\n  - value: \"true\"\n", ":2:5: an exclusion convention is a mapping with `label`"),
+        (
+            "exclusionConventions:\n  - label: a\n    reason: x\n",
+            ":3:5: unknown key `reason` in an exclusion convention",
+        ),
+        ("exclusionConventions: backup-exempt\n", ":1:23: `exclusionConventions` must be a list"),
+    ];
+    for (text, expected) in cases {
+        let config = dir.join(".lifeboat.yaml");
+        std::fs::write(&config, text).expect("write config");
+        let config = config.to_string_lossy().into_owned();
+        let out = run(&["check", CONVENTIONS, "--config", &config]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(stderr(&out).contains(expected), "{text}: {}", stderr(&out));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
