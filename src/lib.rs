@@ -202,6 +202,10 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     }
 }
 
+/// Why a generator input that does not parse as YAML is not `yaml-syntax`.
+pub const RAW_INPUT: &str =
+    "kustomize generator input (configMapGenerator/secretGenerator files:): raw text, not parsed as a manifest";
+
 /// What discovery passed over on purpose: the file and why.
 pub type Skipped = Vec<(PathBuf, &'static str)>;
 
@@ -223,6 +227,17 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
     let root = paths.first().cloned().unwrap_or_default();
     let options = model::Options { roots: &config.roots, base: config.base.clone() };
     let model = model::build_with(&sources, &root, &options);
+    // A generator's input file is raw text that Flux substitutes before
+    // anything parses it (`[vault.${DOMAIN}:8200]` is not YAML until then):
+    // its syntax is not a manifest's.
+    let (raw, errors): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut sources.errors).into_iter().partition(|(id, _)| model.raw_inputs.contains(id));
+    sources.errors = errors;
+    for (id, _) in raw {
+        if let Some(f) = sources.file(id) {
+            found.skipped.push((f.path.clone(), RAW_INPUT));
+        }
+    }
     if let Some((index, message)) = model.root_errors.first() {
         let span = config.roots.get(*index).map(|r| r.span).unwrap_or_default();
         return Err(RunError::Config(ConfigError {

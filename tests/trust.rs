@@ -70,3 +70,28 @@ fn a_malformed_exclusion_convention_is_a_config_error_with_its_line() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const GO_LENIENT: &str = "fixtures/trust/yaml-go-lenient";
+
+#[test]
+fn yaml_that_go_yaml_reads_is_not_a_syntax_error_and_generator_inputs_are_raw_text() {
+    let report = json_report(Path::new(GO_LENIENT), &[]);
+    let syntax: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "yaml-syntax")
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    assert_eq!(syntax, vec!["fixtures/trust/yaml-go-lenient/broken.yaml"], "only the really broken file");
+    // The Deployment with the lenient flow sequence is modelled.
+    assert_eq!(report["summary"]["resources"], 2, "{}", report["summary"]);
+    let skipped = report["skipped"].as_array().cloned().unwrap_or_default();
+    assert!(
+        skipped.iter().any(|s| s["file"] == "fixtures/trust/yaml-go-lenient/values.yaml"
+            && s["reason"].as_str().is_some_and(|r| r.contains("generator input"))),
+        "{skipped:?}"
+    );
+    let verbose = run(&["check", GO_LENIENT, "--verbose", "--fail-on", "never"]);
+    insta::assert_snapshot!("yaml-go-lenient.check", stdout(&verbose));
+}

@@ -72,6 +72,9 @@ pub struct Model {
     pub entry_source: EntrySource,
     /// `roots:` entries of the config that name nothing here (index, why).
     pub root_errors: Vec<(usize, String)>,
+    /// Files that kustomize generators read as raw text (`files:`,
+    /// `envs:`) and no kustomization lists as a resource: not manifests.
+    pub raw_inputs: HashSet<FileId>,
 }
 
 impl Model {
@@ -233,7 +236,11 @@ impl<'s> Builder<'s> {
         let mut included: HashSet<FileId> = HashSet::new();
         let mut patches: HashSet<FileId> = HashSet::new();
         let mut notes = Vec::new();
+        let mut listed: HashSet<FileId> = HashSet::new();
         for k in self.kustomizations.values() {
+            let raw = k.generator_inputs.iter().filter_map(|p| self.index.files.get(p).copied());
+            self.model.raw_inputs.extend(raw);
+            listed.extend(k.resources.iter().filter_map(|e| self.index.files.get(&e.path).copied()));
             for entry in k.resources.iter().chain(&k.components) {
                 if let Some(&kid) = self.index.kustomization_dirs.get(&entry.path) {
                     included.insert(kid);
@@ -256,6 +263,7 @@ impl<'s> Builder<'s> {
             }
             patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
+        self.model.raw_inputs.retain(|f| !listed.contains(f));
         self.static_notes = notes.len();
         self.model.notes = notes;
 
