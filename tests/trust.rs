@@ -95,3 +95,44 @@ fn yaml_that_go_yaml_reads_is_not_a_syntax_error_and_generator_inputs_are_raw_te
     let verbose = run(&["check", GO_LENIENT, "--verbose", "--fail-on", "never"]);
     insta::assert_snapshot!("yaml-go-lenient.check", stdout(&verbose));
 }
+
+const RESOURCESET: &str = "fixtures/trust/resourceset";
+
+#[test]
+fn resource_sets_render_and_what_they_generate_joins_the_model() {
+    // sonarr-config and plex-data are covered by SnapshotPolicies the
+    // template generates from a Static provider; lidarr-config by a
+    // ReplicationSource of inline inputs; the per-app cache claims it
+    // generates are not backed up; preview-data depends on a provider whose
+    // inputs are made in the cluster.
+    let report = json_report(Path::new(RESOURCESET), &[]);
+    assert_eq!(
+        finding_keys(&report),
+        pairs(&[
+            ("pvc-unprotected", "media/plex-cache"),
+            ("pvc-unprotected", "media/radarr-config"),
+            ("pvc-unprotected", "media/sonarr-cache"),
+            ("pvc-unprotected", "previews/preview-data"),
+        ])
+    );
+    // A generated object is reported at its template line.
+    let cache = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["resource"]["name"] == "sonarr-cache")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (cache["file"].as_str(), cache["line"].as_u64()),
+        (Some("fixtures/trust/resourceset/snapshots.yaml"), Some(37))
+    );
+    let unrendered = report["unrendered"].as_array().cloned().unwrap_or_default();
+    assert_eq!(unrendered.len(), 1, "{unrendered:?}");
+    assert_eq!(unrendered[0]["name"], "previews/previews");
+    assert!(unrendered[0]["reason"].as_str().is_some_and(|r| r.contains("GitHubPullRequest")));
+    let human = stdout(&run(&["check", RESOURCESET, "--fail-on", "never"]));
+    assert!(human.contains("Not rendered, so what they generate is not linted (1 ResourceSet)"), "{human}");
+    insta::assert_snapshot!("resourceset.check", human);
+    insta::assert_snapshot!("resourceset.inventory", stdout(&run(&["inventory", RESOURCESET])));
+}

@@ -17,11 +17,13 @@ mod argo;
 mod expand;
 mod flux;
 mod generate;
+mod gotemplate;
 mod inline;
 pub mod kustomize;
 pub mod patch;
 mod replace;
 mod resource;
+mod resourceset;
 pub mod substitute;
 mod transform;
 
@@ -31,6 +33,7 @@ use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{is_cluster_scoped, is_unresolved, Resource, Via};
+pub use resourceset::Unrendered;
 
 use crate::yaml::{Document, FileId, Sources, Span};
 use kustomize::{Kustomization, PathIndex};
@@ -75,6 +78,8 @@ pub struct Model {
     /// Files that kustomize generators read as raw text (`files:`,
     /// `envs:`) and no kustomization lists as a resource: not manifests.
     pub raw_inputs: HashSet<FileId>,
+    /// flux-operator ResourceSets whose templates lifeboat could not render.
+    pub unrendered: Vec<Unrendered>,
 }
 
 impl Model {
@@ -344,6 +349,7 @@ impl<'s> Builder<'s> {
         if argo && !flux {
             self.model.entry_source = EntrySource::Argo;
         }
+        self.render_resource_sets();
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);

@@ -185,6 +185,17 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
         ));
     }
     out.push('\n');
+    // Templates lifeboat could not render: what they generate is not linted.
+    if !run.model.unrendered.is_empty() {
+        out.push_str(&format!(
+            "Not rendered, so what they generate is not linted ({}):\n",
+            plural(run.model.unrendered.len(), "ResourceSet")
+        ));
+        for u in &run.model.unrendered {
+            let l = super::location(run, u.span);
+            out.push_str(&format!("  ResourceSet `{}` ({}:{}): {}\n", u.name, l.file, l.line, u.why));
+        }
+    }
     // Files the repository names that lifeboat skipped: always named.
     if !run.not_read.is_empty() {
         out.push_str(&format!("Referenced but not read ({}):\n", plural(run.not_read.len(), "path")));
