@@ -202,6 +202,11 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     }
 }
 
+/// Does `span` lie within `extent` (same file, byte range inside)?
+fn inside(span: yaml::Span, extent: yaml::Span) -> bool {
+    span.file == extent.file && extent.start.offset <= span.start.offset && span.end.offset <= extent.end.offset
+}
+
 /// Why a generator input that does not parse as YAML is not `yaml-syntax`.
 pub const RAW_INPUT: &str =
     "kustomize generator input (configMapGenerator/secretGenerator files:): raw text, not parsed as a manifest";
@@ -351,9 +356,15 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     // Provenance: what instantiated the resource (a Flux Kustomization).
     for f in &mut findings {
         let Some(r) = f.subject.and_then(|i| model.resources.get(i)) else { continue };
+        let own: Vec<yaml::Span> = std::iter::once(f.primary.span).chain(f.related.iter().map(|l| l.span)).collect();
         for via in r.via.iter().filter(|v| v.shown) {
             if !f.related.iter().any(|l| l.span == via.span) {
                 f.related.push(finding::Label { span: via.span, message: via.message.clone() });
+                // A patch that wrote none of the places the finding points
+                // at does not set the field it is about.
+                if via.patch.is_some_and(|extent| !own.iter().any(|s| inside(*s, extent))) {
+                    f.human_hidden.push(via.span);
+                }
             }
         }
     }

@@ -136,3 +136,27 @@ fn resource_sets_render_and_what_they_generate_joins_the_model() {
     insta::assert_snapshot!("resourceset.check", human);
     insta::assert_snapshot!("resourceset.inventory", stdout(&run(&["inventory", RESOURCESET])));
 }
+
+const RELATED: &str = "fixtures/trust/related-patches";
+
+#[test]
+fn a_patch_follows_a_finding_in_the_human_report_only_when_it_sets_the_field() {
+    let report = json_report(Path::new(RELATED), &[]);
+    let related = |rule: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"] == rule)
+            .flat_map(|f| f["related"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["message"].as_str().map(str::to_string))
+            .collect()
+    };
+    // JSON keeps every related location.
+    assert!(related("pvc-unprotected").contains(&"patched by an inline patch".to_string()));
+    assert!(related("cnpg-scheduled-backup-cron").iter().any(|m| m.contains("schedule-patch.yaml")));
+    let human = stdout(&run(&["check", RELATED, "--fail-on", "never"]));
+    assert!(!human.contains("patched by an inline patch"), "the labels-on-every-claim patch is not shown:\n{human}");
+    assert!(human.contains("patched by fixtures/trust/related-patches/overlay/schedule-patch.yaml"), "{human}");
+    insta::assert_snapshot!("related-patches.check", human);
+}

@@ -294,7 +294,7 @@ impl<'s> Builder<'s> {
                 for r in &mut out {
                     let inside = self.sources.file(r.file).is_some_and(|f| f.path.starts_with(dir));
                     if !inside {
-                        r.via.push(Via { span, message: label.clone(), shown: true });
+                        r.via.push(Via { span, message: label.clone(), shown: true, patch: None });
                     }
                 }
             }
@@ -483,7 +483,7 @@ impl<'s> Builder<'s> {
                 continue;
             };
             if let Some(span) = entry {
-                r.via.push(Via { span, message: "included here".into(), shown: false });
+                r.via.push(Via { span, message: "included here".into(), shown: false, patch: None });
             }
             out.push(r);
         }

@@ -88,7 +88,7 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
     let file = f.primary.span.file;
     let mut labels = vec![label(f.primary.span, &f.primary.message, true)];
     let mut related = Vec::new();
-    for r in &f.related {
+    for r in f.related.iter().filter(|r| !f.human_hidden.contains(&r.span)) {
         if r.span.file == file {
             labels.push(label(r.span, &r.message, false));
         } else {
