@@ -160,3 +160,39 @@ fn a_patch_follows_a_finding_in_the_human_report_only_when_it_sets_the_field() {
     assert!(human.contains("patched by fixtures/trust/related-patches/overlay/schedule-patch.yaml"), "{human}");
     insta::assert_snapshot!("related-patches.check", human);
 }
+
+#[test]
+fn a_reference_in_a_generated_config_map_is_reported_at_its_line() {
+    let report = json_report(Path::new("fixtures/trust/generated-reference"), &[]);
+    let f = report["findings"].as_array().and_then(|f| f.first()).cloned().unwrap_or_default();
+    assert_eq!(f["rule"], "flux-substitution-undefined");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+        (Some("fixtures/trust/generated-reference/app/config.yaml"), Some(3), Some(14)),
+        "the line of `${{API_HOST}}`, not the whole file: {f}"
+    );
+}
+
+#[test]
+fn the_inventory_says_what_it_cannot_resolve_and_what_nothing_mounts() {
+    // A PVC nothing mounts says so; one a Deployment mounts takes its app.
+    let inv = stdout(&run(&["inventory", "examples/homelab"]));
+    assert!(inv.contains("audiobookshelf (not mounted)"), "{inv}");
+    assert!(inv.lines().any(|l| l.starts_with("linkding ") && l.contains("linkding/linkding-data-pvc")), "{inv}");
+    // A suspended pg_dump CronJob names the Cluster it leaves bare.
+    let check = stdout(&run(&["check", "examples/homelab", "--format", "concise", "--fail-on", "never"]));
+    assert!(
+        check.lines().any(|l| l.contains("cronjob-suspended")
+            && l.contains("it leaves Cluster `paperless/paperless-db` without a running backup")),
+        "{check}"
+    );
+}
+
+#[test]
+fn unresolved_values_and_missing_namespaces_are_said_so() {
+    let inv = stdout(&run(&["inventory", "fixtures/trust/unresolved"]));
+    assert!(inv.contains("(no namespace)/scratch"), "{inv}");
+    assert!(inv.contains("${SIZE} (`${SIZE}` unresolved)"), "{inv}");
+    assert!(inv.contains("${STORAGE_CLASS} (`${STORAGE_CLASS}` unresolved)"), "{inv}");
+    insta::assert_snapshot!("unresolved.inventory", inv);
+}
