@@ -196,3 +196,19 @@ fn unresolved_values_and_missing_namespaces_are_said_so() {
     assert!(inv.contains("${STORAGE_CLASS} (`${STORAGE_CLASS}` unresolved)"), "{inv}");
     insta::assert_snapshot!("unresolved.inventory", inv);
 }
+
+#[test]
+fn an_unrendered_resource_set_is_named_in_markdown_and_github_output() {
+    let md = stdout(&run(&["check", RESOURCESET, "--format", "markdown", "--fail-on", "never"]));
+    assert!(
+        md.contains(
+            "> ResourceSet `previews/previews` (`fixtures/trust/resourceset/previews.yaml:15`) is not rendered"
+        ),
+        "{md}"
+    );
+    let gh = stdout(&run(&["check", RESOURCESET, "--format", "github", "--fail-on", "never"]));
+    assert!(
+        gh.lines().any(|l| l.starts_with("::warning file=fixtures/trust/resourceset/previews.yaml,line=15,")),
+        "{gh}"
+    );
+}

@@ -530,6 +530,7 @@ impl Eval<'_> {
                             m.sort_by(|a, b| a.0.cmp(&b.0));
                             m.into_iter().map(|(k, x)| (V::Str(k), x)).collect()
                         }
+                        V::Int(n) if n > MAX_STEPS as i64 => return Err(format!("range over {n} is too long")),
                         V::Int(n) => (0..n.max(0)).map(|i| (V::Int(i), V::Int(i))).collect(),
                         V::Null => Vec::new(),
                         other => return Err(format!("cannot range over {}", other.text())),
@@ -934,6 +935,8 @@ mod tests {
         assert!(r("<< sha256sum inputs.defaults.user >>").is_err());
         assert!(r("<< range inputs.apps >>").is_err(), "no end");
         assert!(r("<< template \"x\" >>").is_err());
+        assert!(r("<< range 1000000000000 >>x<< end >>").is_err(), "bounded");
+        assert!(r("<< range $i := 100000 >><< $i >><< end >>").is_err(), "bounded output or steps");
     }
 
     #[test]
