@@ -73,6 +73,37 @@ pub struct Config {
     /// `charts:` chart catalogue entries of the user's own, in the shape of
     /// `charts/*.yaml` (they win over the built-in ones).
     pub charts: Vec<crate::model::catalogue::Entry>,
+    /// `exclusionConventions:` the repository's own labels or annotations
+    /// that mean "not backed up, on purpose".
+    pub conventions: Vec<Convention>,
+}
+
+/// Where a convention's key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConventionOn {
+    Label,
+    Annotation,
+}
+
+impl ConventionOn {
+    pub fn word(self) -> &'static str {
+        match self {
+            ConventionOn::Label => "label",
+            ConventionOn::Annotation => "annotation",
+        }
+    }
+}
+
+/// One `exclusionConventions:` entry: a label or annotation key (exact)
+/// whose value (`value:`, else any truthy value) excludes the resource from
+/// backup, and the annotation that holds the reason.
+#[derive(Debug, Clone)]
+pub struct Convention {
+    pub on: ConventionOn,
+    pub key: String,
+    pub value: Option<String>,
+    pub reason_annotation: Option<String>,
+    pub span: Span,
 }
 
 /// One `roots:` entry: a path (a file or directory, relative to the config)
@@ -226,10 +257,23 @@ impl Config {
                         config.charts.push(entry);
                     }
                 }
+                "exclusionConventions" => {
+                    if !matches!(value.value, Value::Seq(_)) && !value.is_null() {
+                        return Err(err(
+                            value.span,
+                            "`exclusionConventions` must be a list of mappings with `label` or `annotation`".into(),
+                        ));
+                    }
+                    for item in value.as_seq() {
+                        config.conventions.push(parse_convention(item).map_err(|(span, m)| err(span, m))?);
+                    }
+                }
                 other => {
                     return Err(err(
                         key.span,
-                        format!("unknown key `{other}` (expected rules, exclude, paths, roots or charts)"),
+                        format!(
+                            "unknown key `{other}` (expected rules, exclude, exclusionConventions, paths, roots or charts)"
+                        ),
                     ));
                 }
             }
@@ -245,6 +289,9 @@ impl Config {
         }
         for r in &mut self.roots {
             r.span.file = file;
+        }
+        for c in &mut self.conventions {
+            c.span.file = file;
         }
     }
 }
@@ -272,6 +319,46 @@ fn parse_root(item: &Node) -> Result<RootEntry, (Span, String)> {
     }
     let target = target.ok_or((item.span, "a root needs a `path` or a `name`".to_string()))?;
     Ok(RootEntry { target, cluster, span: item.span })
+}
+
+fn parse_convention(item: &Node) -> Result<Convention, (Span, String)> {
+    const SHAPE: &str = "an exclusion convention is a mapping with `label` or `annotation`, and optionally `value` and `reasonAnnotation`";
+    if !item.is_map() {
+        return Err((item.span, SHAPE.into()));
+    }
+    let mut key = None;
+    let mut value = None;
+    let mut reason_annotation = None;
+    for (k, v) in item.as_map() {
+        let text = || {
+            v.as_nonempty_str()
+                .map(|s| s.trim().to_string())
+                .or_else(|| v.as_bool().map(|b| b.to_string()))
+                .ok_or((v.span, "expected a non-empty string".to_string()))
+        };
+        match k.as_str().unwrap_or("") {
+            "label" | "annotation" if key.is_some() => {
+                return Err((k.span, "a convention has one `label` or one `annotation`".into()));
+            }
+            "label" => key = Some((ConventionOn::Label, text()?)),
+            "annotation" => key = Some((ConventionOn::Annotation, text()?)),
+            "value" => value = Some(text()?),
+            "reasonAnnotation" => reason_annotation = Some(text()?),
+            other => {
+                return Err((
+                    k.span,
+                    format!(
+                        "unknown key `{other}` in an exclusion convention (expected label, annotation, value, reasonAnnotation)"
+                    ),
+                ))
+            }
+        }
+    }
+    let (on, key) = key.ok_or((item.span, SHAPE.to_string()))?;
+    if key.contains(char::is_whitespace) {
+        return Err((item.span, format!("`{key}` is not a label or annotation key (it contains a space)")));
+    }
+    Ok(Convention { on, key, value, reason_annotation, span: item.span })
 }
 
 fn parse_exclusion(item: &Node) -> Result<Exclusion, (Span, String)> {

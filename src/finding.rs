@@ -84,6 +84,9 @@ pub struct Finding {
     /// The data this finding is about is excluded by an exclusion the rule
     /// matched itself (a config entry naming a chart's or template's claim).
     pub excluded: bool,
+    /// Related locations the human report leaves out: patches that do not
+    /// set the field the finding points at (JSON and SARIF keep them).
+    pub human_hidden: Vec<Span>,
 }
 
 impl Finding {
@@ -105,6 +108,7 @@ impl Finding {
             subject: None,
             key: String::new(),
             excluded: false,
+            human_hidden: Vec::new(),
         }
     }
 

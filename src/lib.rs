@@ -219,6 +219,15 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     }
 }
 
+/// Does `span` lie within `extent` (same file, byte range inside)?
+fn inside(span: yaml::Span, extent: yaml::Span) -> bool {
+    span.file == extent.file && extent.start.offset <= span.start.offset && span.end.offset <= extent.end.offset
+}
+
+/// Why a generator input that does not parse as YAML is not `yaml-syntax`.
+pub const RAW_INPUT: &str =
+    "kustomize generator input (configMapGenerator/secretGenerator files:): raw text, not parsed as a manifest";
+
 /// What discovery passed over on purpose: the file and why.
 pub type Skipped = Vec<(PathBuf, &'static str)>;
 
@@ -247,6 +256,17 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
             if let Some(f) = sources.file(*id) {
                 found.skipped.push((f.path.clone(), "Helm chart template of a chart no release renders"));
             }
+        }
+    }
+    // A generator's input file is raw text that Flux substitutes before
+    // anything parses it (`[vault.${DOMAIN}:8200]` is not YAML until then):
+    // its syntax is not a manifest's.
+    let (raw, errors): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut sources.errors).into_iter().partition(|(id, _)| model.raw_inputs.contains(id));
+    sources.errors = errors;
+    for (id, _) in raw {
+        if let Some(f) = sources.file(id) {
+            found.skipped.push((f.path.clone(), RAW_INPUT));
         }
     }
     if let Some((index, message)) = model.root_errors.first() {
@@ -362,9 +382,15 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     // Provenance: what instantiated the resource (a Flux Kustomization).
     for f in &mut findings {
         let Some(r) = f.subject.and_then(|i| model.resources.get(i)) else { continue };
+        let own: Vec<yaml::Span> = std::iter::once(f.primary.span).chain(f.related.iter().map(|l| l.span)).collect();
         for via in r.via.iter().filter(|v| v.shown) {
             if !f.related.iter().any(|l| l.span == via.span) {
                 f.related.push(finding::Label { span: via.span, message: via.message.clone() });
+                // A patch that wrote none of the places the finding points
+                // at does not set the field it is about.
+                if via.patch.is_some_and(|extent| !own.iter().any(|s| inside(*s, extent))) {
+                    f.human_hidden.push(via.span);
+                }
             }
         }
     }

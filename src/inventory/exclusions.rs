@@ -2,6 +2,7 @@
 //! (this rule does not apply here), from annotations and `.lifeboat.yaml`.
 
 use crate::config;
+use crate::inventory::conventions;
 use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::model::Resource;
 use crate::yaml::Span;
@@ -23,6 +24,9 @@ pub struct Annotation {
     pub reason: Option<String>,
     /// The annotation entry, key through value.
     pub span: Span,
+    /// For an exclusion by a repository convention (a label or annotation
+    /// other than `lifeboat.dev/exclude`), how it is written.
+    pub convention: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -35,12 +39,32 @@ pub struct Exclusions {
     /// the claim templates and Helm persistence items (by index into
     /// `Inventory::items`) whose claim it names.
     pub item_matches: Vec<Vec<usize>>,
+    /// Exclusions by convention on the claims of items that are not PVC
+    /// manifests (a claim template's labels): (item, exclusion).
+    pub item_conventions: Vec<(usize, Annotation)>,
+    conventions: Vec<config::Convention>,
 }
 
 impl Exclusions {
-    pub fn build(resources: &[Resource], config: &[config::Exclusion]) -> Exclusions {
+    pub fn build(
+        resources: &[Resource],
+        config: &[config::Exclusion],
+        conventions: &[config::Convention],
+    ) -> Exclusions {
         let mut annotations = Vec::new();
         for (index, r) in resources.iter().enumerate() {
+            let labels = r.root.path(&["metadata", "labels"]).map_or(&[][..], crate::yaml::Node::as_map);
+            if r.annotation(EXCLUDE_ANNOTATION).is_none() {
+                if let Some(m) = conventions::find(labels, r.annotations(), conventions) {
+                    annotations.push(Annotation {
+                        resource: index,
+                        rule: None,
+                        reason: m.reason,
+                        span: m.span,
+                        convention: Some(m.by),
+                    });
+                }
+            }
             for (key, value) in r.annotations() {
                 let Some(k) = key.as_str() else { continue };
                 let rule = if k == EXCLUDE_ANNOTATION {
@@ -55,6 +79,7 @@ impl Exclusions {
                     rule,
                     reason: reason_of(value).map(str::to_string),
                     span: key.span.through(value.span),
+                    convention: None,
                 });
             }
         }
@@ -69,7 +94,14 @@ impl Exclusions {
                     .collect()
             })
             .collect();
-        Exclusions { annotations, config: config.to_vec(), config_matches, item_matches: Vec::new() }
+        Exclusions {
+            annotations,
+            config: config.to_vec(),
+            config_matches,
+            item_matches: Vec::new(),
+            item_conventions: Vec::new(),
+            conventions: conventions.to_vec(),
+        }
     }
 
     /// Match config entries against the claims of items that are not PVC
@@ -88,6 +120,25 @@ impl Exclusions {
                     })
                     .map(|(i, _)| i)
                     .collect()
+            })
+            .collect();
+        self.item_conventions = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.kind != ItemKind::Pvc)
+            .filter(|(_, item)| !item.annotations.iter().any(|(k, _)| k.as_str() == Some(EXCLUDE_ANNOTATION)))
+            .filter_map(|(i, item)| {
+                let m = conventions::find(item.labels, item.annotations, &self.conventions)?;
+                Some((
+                    i,
+                    Annotation {
+                        resource: item.index,
+                        rule: None,
+                        reason: m.reason,
+                        span: m.span,
+                        convention: Some(m.by),
+                    },
+                ))
             })
             .collect();
     }
@@ -111,25 +162,28 @@ impl Exclusions {
             return Some(e);
         }
         if let Some((k, v)) = own.annotations.iter().find(|(k, _)| k.as_str() == Some(EXCLUDE_ANNOTATION)) {
-            return Some(ExclusionRef { reason: reason_of(v), span: k.span.through(v.span) });
+            return Some(ExclusionRef { reason: reason_of(v), span: k.span.through(v.span), by: None });
+        }
+        if let Some((_, a)) = self.item_conventions.iter().find(|(i, _)| *i == item) {
+            return Some(a.as_ref());
         }
         self.config
             .iter()
             .zip(&self.item_matches)
             .find(|(_, matches)| matches.contains(&item))
-            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span })
+            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span, by: None })
     }
 
     /// Why `resource` is excluded from backup, if it is.
     pub fn exclusion(&self, resource: usize) -> Option<ExclusionRef<'_>> {
         if let Some(a) = self.annotations.iter().find(|a| a.resource == resource && a.rule.is_none()) {
-            return Some(ExclusionRef { reason: a.reason.as_deref(), span: a.span });
+            return Some(a.as_ref());
         }
         self.config
             .iter()
             .zip(&self.config_matches)
             .find(|(_, matches)| matches.contains(&resource))
-            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span })
+            .map(|(e, _)| ExclusionRef { reason: e.reason.as_deref(), span: e.span, by: None })
     }
 
     /// The `ignore-check` annotation on `resource` for `rule`, by position.
@@ -142,4 +196,23 @@ impl Exclusions {
 pub struct ExclusionRef<'a> {
     pub reason: Option<&'a str>,
     pub span: Span,
+    /// The repository convention that excludes it, when not lifeboat's own.
+    pub by: Option<&'a str>,
+}
+
+impl<'a> ExclusionRef<'a> {
+    /// "reason (label `backup-exempt: true`)" for the inventory.
+    pub fn describe(&self) -> String {
+        let reason = self.reason.unwrap_or("(no reason given)");
+        match self.by {
+            Some(by) => format!("{reason} ({by})"),
+            None => reason.to_string(),
+        }
+    }
+}
+
+impl Annotation {
+    fn as_ref(&self) -> ExclusionRef<'_> {
+        ExclusionRef { reason: self.reason.as_deref(), span: self.span, by: self.convention.as_deref() }
+    }
 }

@@ -3,6 +3,7 @@
 //! the inventory; it knows nothing of rules.
 
 pub mod cnpg;
+pub mod conventions;
 pub mod coverage;
 pub mod dumps;
 pub mod exclusions;
@@ -83,7 +84,7 @@ impl<'m> Inventory<'m> {
             coverage: Vec::new(),
             external: Vec::new(),
             secrets: Secrets::build(resources),
-            exclusions: Exclusions::build(resources, &config.exclude),
+            exclusions: Exclusions::build(resources, &config.exclude, &config.conventions),
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
         };
@@ -160,18 +161,46 @@ impl<'m> Inventory<'m> {
     /// the items whose only mechanisms do not run, among those mechanism
     /// `resource` is listed for (empty when it leaves none).
     pub fn left_without_backup(&self, resource: usize) -> String {
-        let names: Vec<String> = self
+        let mut names: Vec<String> = self
             .items
             .iter()
             .zip(&self.coverage)
             .filter(|(_, c)| c.iter().any(|p| p.resource == resource) && !coverage::any_running(c))
             .map(|(item, _)| item.describe())
             .collect();
+        // The CNPG Clusters it is a pg_dump or base backup of, when nothing
+        // else of theirs runs.
+        for c in &self.clusters {
+            let dumps = self.dump_jobs_for(c);
+            let backups = self.scheduled_backups_for(c);
+            let mine = dumps.iter().any(|d| d.index == resource) || backups.iter().any(|b| b.index == resource);
+            if mine && !self.cluster_backup_runs(c) {
+                names.push(format!("Cluster `{}`", c.res.qualified_name()));
+            }
+        }
         if names.is_empty() {
             String::new()
         } else {
             format!("; it leaves {} without a running backup", names.join(", "))
         }
+    }
+
+    /// Whether something that protects `c` really runs: a WAL archive, a
+    /// replica, or a ScheduledBackup or pg_dump CronJob that is neither
+    /// suspended nor on a schedule that never fires.
+    pub fn cluster_backup_runs(&self, c: &Cluster) -> bool {
+        let off = |n: Option<&Node>| n.and_then(Node::as_bool) == Some(true);
+        c.replica
+            || c.archiver.is_some()
+            || self.scheduled_backups_for(c).iter().any(|sb| {
+                !off(sb.suspend) && crate::cron::parse_cnpg(sb.schedule.and_then(Node::as_str).unwrap_or("")).is_ok()
+            })
+            || self.dump_jobs_for(c).iter().any(|d| {
+                let spec = d.res.spec();
+                let schedule = spec.and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
+                !off(spec.and_then(|s| s.get("suspend")))
+                    && (crate::model::is_unresolved(schedule) || crate::cron::parse_standard(schedule).is_ok())
+            })
     }
 
     /// The ScheduledBackups whose `spec.cluster.name` is this Cluster.

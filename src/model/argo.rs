@@ -212,7 +212,7 @@ impl Builder<'_> {
             }
             let rendered: Vec<Via> = app.via.iter().filter(|v| v.shown).cloned().collect();
             for r in &mut built {
-                r.via.push(Via { span, message: format!("deployed by {label}"), shown: true });
+                r.via.push(Via { span, message: format!("deployed by {label}"), shown: true, patch: None });
                 r.deployed_by = Some(app.name.clone());
                 r.via.extend(rendered.iter().cloned());
                 if let Some(ns) = &destination {
@@ -321,7 +321,7 @@ impl Builder<'_> {
                 entries.extend(root.as_map().iter().cloned());
                 if let Some(mut app) = Resource::synthesized(set.file, set.doc_index, Node::mapping(entries, root.span))
                 {
-                    app.via.push(Via { span, message: format!("rendered by {label}"), shown: true });
+                    app.via.push(Via { span, message: format!("rendered by {label}"), shown: true, patch: None });
                     apps.push(app);
                 }
             }

@@ -186,6 +186,7 @@ fn apply(
             span: found.span,
             message: format!("made by chart `{chart}` of {label} (values `{}`)", object.from),
             shown: true,
+            patch: None,
         });
         if m.namespace.is_none() && !super::is_cluster_scoped(&m.kind) {
             m.namespace.clone_from(&found.namespace);

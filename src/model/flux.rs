@@ -493,7 +493,12 @@ impl Builder<'_> {
         }
         super::generate::finish_build(&mut out);
         for r in &mut out {
-            r.via.push(Via { span: root.span, message: format!("instantiated by {}", root.label), shown: true });
+            r.via.push(Via {
+                span: root.span,
+                message: format!("instantiated by {}", root.label),
+                shown: true,
+                patch: None,
+            });
             if root.name.is_some() {
                 r.deployed_by.clone_from(&root.name);
             }

@@ -37,7 +37,7 @@ impl Builder<'_> {
 }
 
 /// How lines of an inline block scalar map to lines of its file.
-struct BlockMap {
+pub(super) struct BlockMap {
     /// 1-based line of the file where the text's first line is, and the
     /// columns of indentation before it; `None`: not mappable (folded or
     /// quoted text), so every node points at the whole string.
@@ -48,7 +48,7 @@ struct BlockMap {
 }
 
 impl BlockMap {
-    fn new(source: &str, span: Span, text: &str) -> BlockMap {
+    pub(super) fn new(source: &str, span: Span, text: &str) -> BlockMap {
         let starts = |s: &str| {
             let mut v = vec![0];
             v.extend(s.match_indices('\n').map(|(i, _)| i + 1));
@@ -73,7 +73,7 @@ impl BlockMap {
         BlockMap { start, file_line_starts, text_line_starts, whole: span }
     }
 
-    fn map(&self, span: Span) -> Span {
+    pub(super) fn map(&self, span: Span) -> Span {
         let Some((first_line, indent)) = self.start else { return self.whole };
         let pos = |p: crate::yaml::Pos| -> Option<crate::yaml::Pos> {
             let line = first_line + p.line.checked_sub(1)?;

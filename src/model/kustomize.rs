@@ -84,6 +84,9 @@ pub struct Kustomization {
     /// Files the kustomization reads that are not resources: patches,
     /// replacements, generator inputs.
     pub input_files: Vec<PathBuf>,
+    /// `configMapGenerator`/`secretGenerator` `files:` and `envs:`: raw
+    /// text, not manifests.
+    pub generator_inputs: Vec<PathBuf>,
     pub replacements: Vec<Replacement>,
     /// `commonLabels` (also on selectors and templates) and `labels` entries.
     pub common_labels: Option<Node>,
@@ -126,6 +129,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         patches: Vec::new(),
         json6902_patches: Vec::new(),
         input_files: Vec::new(),
+        generator_inputs: Vec::new(),
         replacements: Vec::new(),
         common_labels: root.get("commonLabels").filter(|n| n.is_map()).cloned(),
         labels: root.get("labels").map_or(&[][..], Node::as_seq).to_vec(),
@@ -193,6 +197,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
             for source in ["files", "envs"].iter().flat_map(|f| item.get(f).map_or(&[][..], Node::as_seq)) {
                 if let Some(path) = source.as_str().map(generator_file) {
                     k.input_files.push(normalize(&dir.join(path)));
+                    k.generator_inputs.push(normalize(&dir.join(path)));
                 }
             }
             k.generators.push((kind, item.clone()));

@@ -19,12 +19,14 @@ pub mod charts;
 mod expand;
 mod flux;
 mod generate;
+mod gotemplate;
 pub mod helm;
 mod inline;
 pub mod kustomize;
 pub mod patch;
 mod replace;
 mod resource;
+mod resourceset;
 pub mod substitute;
 mod transform;
 
@@ -34,6 +36,7 @@ use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{is_cluster_scoped, is_unresolved, RenderedChart, Resource, Via};
+pub use resourceset::Unrendered;
 
 use crate::yaml::{Document, FileId, Sources, Span};
 use kustomize::{Kustomization, PathIndex};
@@ -81,6 +84,11 @@ pub struct Model {
     pub chart_failures: Vec<ModelNote>,
     /// Every Helm release deployed, and how lifeboat knows what it makes.
     pub releases: Vec<charts::ChartRelease>,
+    /// Files that kustomize generators read as raw text (`files:`,
+    /// `envs:`) and no kustomization lists as a resource: not manifests.
+    pub raw_inputs: HashSet<FileId>,
+    /// flux-operator ResourceSets whose templates lifeboat could not render.
+    pub unrendered: Vec<Unrendered>,
 }
 
 impl Model {
@@ -248,7 +256,11 @@ impl<'s> Builder<'s> {
         let mut included: HashSet<FileId> = HashSet::new();
         let mut patches: HashSet<FileId> = HashSet::new();
         let mut notes = Vec::new();
+        let mut listed: HashSet<FileId> = HashSet::new();
         for k in self.kustomizations.values() {
+            let raw = k.generator_inputs.iter().filter_map(|p| self.index.files.get(p).copied());
+            self.model.raw_inputs.extend(raw);
+            listed.extend(k.resources.iter().filter_map(|e| self.index.files.get(&e.path).copied()));
             for entry in k.resources.iter().chain(&k.components) {
                 if let Some(&kid) = self.index.kustomization_dirs.get(&entry.path) {
                     included.insert(kid);
@@ -271,6 +283,7 @@ impl<'s> Builder<'s> {
             }
             patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
+        self.model.raw_inputs.retain(|f| !listed.contains(f));
         self.static_notes = notes.len();
         self.model.notes = notes;
 
@@ -296,7 +309,7 @@ impl<'s> Builder<'s> {
                 for r in &mut out {
                     let inside = self.sources.file(r.file).is_some_and(|f| f.path.starts_with(dir));
                     if !inside {
-                        r.via.push(Via { span, message: label.clone(), shown: true });
+                        r.via.push(Via { span, message: label.clone(), shown: true, patch: None });
                     }
                 }
             }
@@ -351,6 +364,7 @@ impl<'s> Builder<'s> {
         if argo && !flux {
             self.model.entry_source = EntrySource::Argo;
         }
+        self.render_resource_sets();
         self.render_helm_releases();
         self.catalogue_releases();
         // A kustomization built by several roots notes the same thing each time.
@@ -486,7 +500,7 @@ impl<'s> Builder<'s> {
                 continue;
             };
             if let Some(span) = entry {
-                r.via.push(Via { span, message: "included here".into(), shown: false });
+                r.via.push(Via { span, message: "included here".into(), shown: false, patch: None });
             }
             out.push(r);
         }

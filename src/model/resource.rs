@@ -15,6 +15,13 @@ pub struct Via {
     /// Shown with findings as a related location (a Flux Kustomization that
     /// instantiated a component is; a plain `resources:` entry is not).
     pub shown: bool,
+    /// For a patch: the text its values come from (the inline patch, or the
+    /// whole patch file). The human report shows a patch under a finding
+    /// only when the place the finding points at is in that text — a patch
+    /// that does not set the field the finding is about (a cluster-wide
+    /// defaults patch) does not follow every finding; JSON and SARIF keep
+    /// every related location.
+    pub patch: Option<Span>,
 }
 
 #[derive(Debug, Clone)]

@@ -156,6 +156,32 @@ pub struct UndefinedUse {
     pub span: crate::yaml::Span,
 }
 
+/// Where `${var}` is in a scalar that holds a whole file (a ConfigMap a
+/// generator made from it spans that file): its own line and column, not
+/// the whole file. Any other scalar keeps its span.
+fn reference_span(span: crate::yaml::Span, text: &str, var: &str) -> crate::yaml::Span {
+    let whole_file = span.start.offset == 0 && span.end.offset == text.len() && text.contains('\n');
+    let at = ["${", "$"].iter().find_map(|open| {
+        let pattern = format!("{open}{var}");
+        text.match_indices(&pattern).map(|(i, _)| i).find(|&i| {
+            text.get(i + pattern.len()..).is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        })
+    });
+    let (true, Some(at)) = (whole_file, at) else { return span };
+    let before = text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = text.get(line_start..at).map_or(0, |t| t.chars().count()) + 1;
+    let end_text = text.get(at..).unwrap_or("");
+    let len = end_text.find('}').map_or(end_text.len(), |i| i + 1);
+    let pos = |offset: usize, col: usize| crate::yaml::Pos {
+        offset,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    };
+    crate::yaml::Span { file: span.file, start: pos(at, col), end: pos(at + len, col + len) }
+}
+
 /// Substitute every scalar of `node` (keys included); spans stay those of
 /// the source, so findings point at the line that holds the `${VAR}`.
 pub fn substitute_tree(node: &Node, vars: &Vars, undefined: &mut Vec<UndefinedUse>) -> Node {
@@ -165,7 +191,10 @@ pub fn substitute_tree(node: &Node, vars: &Vars, undefined: &mut Vec<UndefinedUs
                 return node.clone();
             }
             let s = substitute(text, vars);
-            undefined.extend(s.undefined.into_iter().map(|var| UndefinedUse { var, span: node.span }));
+            undefined.extend(s.undefined.into_iter().map(|var| {
+                let span = reference_span(node.span, text, &var);
+                UndefinedUse { var, span }
+            }));
             Value::Scalar { text: s.text, plain: *plain }
         }
         Value::Seq(items) => Value::Seq(items.iter().map(|n| substitute_tree(n, vars, undefined)).collect()),
@@ -205,6 +234,21 @@ mod tests {
         let missing = substitute("${NOPE}-x", &v);
         assert_eq!((missing.text.as_str(), missing.undefined), ("${NOPE}-x", vec!["NOPE".to_string()]));
         assert_eq!(substitute("${APP", &v).text, "${APP");
+    }
+
+    #[test]
+    fn a_reference_in_a_whole_file_value_points_at_its_line() {
+        let text = "a: 1\nurl: http://${HOST}/x\n";
+        let whole = crate::yaml::Span {
+            file: 3,
+            start: crate::yaml::Pos { offset: 0, line: 1, col: 1 },
+            end: crate::yaml::Pos { offset: text.len(), line: 2, col: 1 },
+        };
+        let s = reference_span(whole, text, "HOST");
+        assert_eq!((s.start.line, s.start.col, s.end.col), (2, 13, 20));
+        assert_eq!(&text[s.start.offset..s.end.offset], "${HOST}");
+        let short = crate::yaml::Span { end: crate::yaml::Pos { offset: 4, line: 1, col: 5 }, ..whole };
+        assert_eq!(reference_span(short, text, "HOST"), short, "a scalar's own span is kept");
     }
 
     #[test]

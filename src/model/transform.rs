@@ -172,6 +172,15 @@ impl Builder<'_> {
             }
             PatchBody::Inline(_) => "patched by an inline patch".to_string(),
         };
+        // The text the patch's values come from.
+        let extent = match &p.body {
+            PatchBody::File(path) => self.index.files.get(path).and_then(|&id| {
+                let text = &self.sources.file(id)?.text;
+                let end = crate::yaml::Pos { offset: text.len(), line: u32::MAX, col: 1 };
+                Some(Span { file: id, start: crate::yaml::Pos { offset: 0, line: 1, col: 1 }, end })
+            }),
+            PatchBody::Inline(node) => Some(node.span),
+        };
         for doc in self.patch_documents(&p.body, p.span) {
             if is_json6902(&doc) {
                 let Some(target) = &p.target else {
@@ -186,7 +195,7 @@ impl Builder<'_> {
                     match json6902(Arc::make_mut(&mut r.root), &doc) {
                         Ok(()) => {
                             refresh_identity(r);
-                            r.via.push(Via { span: p.span, message: label.clone(), shown: true });
+                            r.via.push(Via { span: p.span, message: label.clone(), shown: true, patch: extent });
                         }
                         Err(e) => failures.push(format!("patch not applied to {} `{}`: {e}", r.kind, r.name)),
                     }
@@ -237,7 +246,7 @@ impl Builder<'_> {
             for (r, _) in acc.iter_mut().zip(&selected).filter(|(_, s)| **s) {
                 let builtin = is_builtin_group(r.group());
                 strategic_merge(Arc::make_mut(&mut r.root), &body, builtin);
-                r.via.push(Via { span: p.span, message: label.clone(), shown: true });
+                r.via.push(Via { span: p.span, message: label.clone(), shown: true, patch: extent });
             }
         }
     }
@@ -303,11 +312,21 @@ pub(super) fn set_namespace(acc: &mut [Resource], ns: &(String, Span), what: &st
         if r.kind == "Namespace" && r.group().is_empty() {
             if r.name != *namespace {
                 r.name = namespace.clone();
-                r.via.push(Via { span: *span, message: format!("named by {what} `{namespace}`"), shown: false });
+                r.via.push(Via {
+                    span: *span,
+                    message: format!("named by {what} `{namespace}`"),
+                    shown: false,
+                    patch: None,
+                });
             }
         } else if !kustomize_cluster_scoped(r) && r.namespace.as_deref() != Some(namespace) {
             r.namespace = Some(namespace.clone());
-            r.via.push(Via { span: *span, message: format!("{what} `{namespace}` set here"), shown: false });
+            r.via.push(Via {
+                span: *span,
+                message: format!("{what} `{namespace}` set here"),
+                shown: false,
+                patch: None,
+            });
         }
     }
 }
@@ -326,7 +345,7 @@ pub(super) fn add_prefix_suffix(
             continue;
         }
         let to = format!("{}{}{}", prefix.map_or("", |p| p.0.as_str()), r.name, suffix.map_or("", |s| s.0.as_str()));
-        r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false });
+        r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false, patch: None });
         renames.push(Rename::of(r, to));
     }
     fix_references(acc, &renames);

@@ -22,6 +22,19 @@ pub fn render(run: &Run) -> String {
             escape_data(&p.message())
         ));
     }
+    for u in &run.model.unrendered {
+        let l = location(run, u.span);
+        out.push_str(&format!(
+            "::warning file={},line={},title={}::{}\n",
+            escape_property(&l.file),
+            l.line,
+            escape_property("lifeboat: ResourceSet not rendered"),
+            escape_data(&format!(
+                "ResourceSet `{}` is not rendered, so what it generates is not linted: {}",
+                u.name, u.why
+            ))
+        ));
+    }
     for f in &run.findings {
         let level = match f.severity {
             Severity::Error => "error",

@@ -88,7 +88,7 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
     let file = f.primary.span.file;
     let mut labels = vec![label(f.primary.span, &f.primary.message, true)];
     let mut related = Vec::new();
-    for r in &f.related {
+    for r in f.related.iter().filter(|r| !f.human_hidden.contains(&r.span)) {
         if r.span.file == file {
             labels.push(label(r.span, &r.message, false));
         } else {
@@ -185,6 +185,17 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
         ));
     }
     out.push('\n');
+    // Templates lifeboat could not render: what they generate is not linted.
+    if !run.model.unrendered.is_empty() {
+        out.push_str(&format!(
+            "Not rendered, so what they generate is not linted ({}):\n",
+            plural(run.model.unrendered.len(), "ResourceSet")
+        ));
+        for u in &run.model.unrendered {
+            let l = super::location(run, u.span);
+            out.push_str(&format!("  ResourceSet `{}` ({}:{}): {}\n", u.name, l.file, l.line, u.why));
+        }
+    }
     // Files the repository names that lifeboat skipped: always named.
     if !run.not_read.is_empty() {
         out.push_str(&format!("Referenced but not read ({}):\n", plural(run.not_read.len(), "path")));

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use crate::inventory::cnpg::{Archiver, Cluster};
 use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::inventory::Inventory;
+use crate::model::Resource;
 use crate::yaml::{Node, Sources};
 use crate::{Options, RunError};
 
@@ -18,6 +19,8 @@ pub struct Row {
     /// The Kubernetes cluster, in a repository that deploys several.
     pub cluster: Option<String>,
     pub app: String,
+    /// A PVC manifest that no workload or release of the repository mounts.
+    pub unmounted: bool,
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -39,7 +42,72 @@ pub struct Row {
     pub line: u32,
 }
 
+/// The references in `text` lifeboat could not resolve (`${VAR}`, `{{ … }}`).
+fn unresolved_refs(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let two = (bytes.get(i).copied(), bytes.get(i + 1).copied());
+        let (open, close) = match two {
+            (Some(b'$'), Some(b'{')) => (b'{', b'}'),
+            (Some(b'{'), Some(b'{')) => (b'{', b'}'),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // The matching close, nested references included.
+        let mut depth = 0usize;
+        let mut end = None;
+        for (j, &b) in bytes.iter().enumerate().skip(i + 1) {
+            if b == open {
+                depth += 1;
+            } else if b == close {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && (two.0 == Some(b'$') || bytes.get(j + 1) == Some(&b'}')) {
+                    end = Some(if two.0 == Some(b'$') { j + 1 } else { j + 2 });
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else { break };
+        if let Some(r) = text.get(i..end) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// `text` with what it leaves unresolved said so: "s3://${BUCKET}/db
+/// (`${BUCKET}` unresolved)".
+fn say_unresolved(text: &mut String) {
+    let refs = unresolved_refs(text);
+    if !refs.is_empty() {
+        let list = refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+        text.push_str(&format!(" ({list} unresolved)"));
+    }
+}
+
 impl Row {
+    /// The App column: "sonarr", or "sonarr (not mounted)".
+    pub fn app_cell(&self) -> String {
+        if self.unmounted {
+            format!("{} (not mounted)", self.app)
+        } else {
+            self.app.clone()
+        }
+    }
+
+    /// `namespace/name`, or `(no namespace)/name` for an object without one.
+    pub fn qualified(&self) -> String {
+        let ns = if self.namespace.is_empty() { "(no namespace)" } else { self.namespace.as_str() };
+        format!("{ns}/{}", self.name)
+    }
+
     pub fn status(&self) -> String {
         match (&self.excluded, self.protection.is_empty()) {
             (Some(reason), _) => format!("excluded: {reason}"),
@@ -88,46 +156,107 @@ impl UnknownChart {
 /// Directory names that say nothing about the app (`apps/paperless/app`).
 const GENERIC_DIRS: &[&str] = &["app", "apps", "base", "resources", "config", "manifests", "deploy", "templates", "."];
 
-/// Which app a resource belongs to: the Helm release that declares or mounts
-/// it, else a release in the same directory, else the Flux Kustomization or
-/// Argo CD Application that deployed it (a shared component's file is in no
-/// app's directory), else the directory's name.
+/// Which app an item belongs to: the Helm release that declares it, else the
+/// Helm release or workload that mounts its claim (a HelmRelease's
+/// `existingClaim`, a pod's `claimName`), else the Flux Kustomization or
+/// Argo CD Application that deployed it, else the directory's name. A PVC
+/// manifest that nothing in the repository mounts says so ("(not mounted)")
+/// rather than borrowing a neighbour's name.
 struct Apps<'a> {
-    releases_by_dir: HashMap<&'a str, &'a str>,
+    /// (namespace, claim) -> the app of what mounts it.
+    mounts: HashMap<(Option<String>, String), Option<String>>,
+    _files: std::marker::PhantomData<&'a ()>,
 }
 
 fn dir_of(file: &str) -> &str {
     file.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
+/// Every string value under a key naming a claim (`claimName`,
+/// `existingClaim` …) in `node`.
+fn claim_refs<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
+    for (k, v) in node.as_map() {
+        match (k.as_str(), v.as_nonempty_str()) {
+            (Some(key), Some(name)) if key.to_ascii_lowercase().contains("claim") => out.push(name),
+            _ => claim_refs(v, out),
+        }
+    }
+    for item in node.as_seq() {
+        claim_refs(item, out);
+    }
+}
+
 impl<'a> Apps<'a> {
-    fn new(inv: &'a Inventory, files: &'a Sources) -> Apps<'a> {
-        let mut releases_by_dir = HashMap::new();
-        for r in inv.resources {
-            let release = r.is("helm.toolkit.fluxcd.io", "HelmRelease") || r.is("argoproj.io", "Application");
-            if let (true, Some(f)) = (release, files.file(r.file)) {
-                releases_by_dir.entry(dir_of(&f.display)).or_insert(r.name.as_str());
+    fn new(inv: &'a Inventory, _files: &'a Sources) -> Apps<'a> {
+        let mut mounts: HashMap<(Option<String>, String), Option<String>> = HashMap::new();
+        let release =
+            |r: &Resource| r.is("helm.toolkit.fluxcd.io", "HelmRelease") || r.is("argoproj.io", "Application");
+        // A job (a backup or dump CronJob) mounts a claim but is not its
+        // app: it counts as mounting, and names the app only if nothing else
+        // mounts it. Releases name their app before workloads.
+        let job = |r: &Resource| matches!(r.kind.as_str(), "CronJob" | "Job");
+        let mut users: Vec<&Resource> = inv.resources.iter().filter(|r| r.kind != "PersistentVolumeClaim").collect();
+        users.sort_by_key(|r| (job(r), !release(r)));
+        for r in users {
+            let Some(spec) = r.spec() else { continue };
+            let mut refs = Vec::new();
+            claim_refs(spec, &mut refs);
+            let app = if job(r) {
+                None
+            } else if release(r) {
+                Some(r.name.clone())
+            } else {
+                Some(r.deployed_by.clone().unwrap_or_else(|| r.name.clone()))
+            };
+            let ns = if r.is("helm.toolkit.fluxcd.io", "HelmRelease") {
+                spec.get("targetNamespace").and_then(Node::as_str).or(r.namespace.as_deref())
+            } else {
+                r.namespace.as_deref()
+            };
+            for name in refs {
+                mounts.entry((ns.map(str::to_string), name.to_string())).or_insert_with(|| app.clone());
             }
         }
-        Apps { releases_by_dir }
+        Apps { mounts, _files: std::marker::PhantomData }
+    }
+
+    /// `None`: nothing mounts it; `Some(None)`: only jobs do.
+    fn mounted_by(&self, namespace: Option<&str>, claim: &str) -> Option<Option<&str>> {
+        self.mounts
+            .get(&(namespace.map(str::to_string), claim.to_string()))
+            .or_else(|| {
+                self.mounts
+                    .iter()
+                    .find(|((n, c), _)| c == claim && (n.is_none() || namespace.is_none()))
+                    .map(|(_, a)| a)
+            })
+            .map(|a| a.as_deref())
     }
 
     fn app(&self, release: Option<&str>, deployed_by: Option<&str>, file: &str) -> String {
         if let Some(r) = release {
             return r.to_string();
         }
-        let dir = dir_of(file);
-        if let Some(r) = self.releases_by_dir.get(dir) {
-            return (*r).to_string();
-        }
         if let Some(owner) = deployed_by {
             return owner.to_string();
         }
+        let dir = dir_of(file);
         dir.split('/')
             .rev()
             .find(|seg| !seg.is_empty() && !GENERIC_DIRS.contains(seg) && !seg.starts_with(".."))
             .unwrap_or(dir)
             .to_string()
+    }
+
+    /// The app of a PVC manifest (what mounts it, else what deployed it),
+    /// and whether nothing mounts it.
+    fn pvc_app(&self, item: &StatefulItem, file: &str) -> (String, bool) {
+        let claim = item.claim.likely_name();
+        match self.mounted_by(item.namespace(), &claim) {
+            Some(Some(app)) => (app.to_string(), false),
+            Some(None) => (self.app(None, item.res.deployed_by.as_deref(), file), false),
+            None => (self.app(None, item.res.deployed_by.as_deref(), file), true),
+        }
     }
 }
 
@@ -188,6 +317,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     Row {
         cluster: c.res.cluster.as_deref().map(str::to_string),
         app: apps.app(chart_release(c.res), c.res.deployed_by.as_deref(), &file),
+        unmounted: false,
         kind: "CNPG Cluster".into(),
         namespace: c.namespace().unwrap_or("").to_string(),
         name: c.name().to_string(),
@@ -197,7 +327,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         protected: running,
         external: None,
         unseen: None,
-        excluded: inv.exclusions.exclusion(c.index).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
+        excluded: inv.exclusions.exclusion(c.index).map(|e| e.describe()),
         restored_from: None,
         file,
         line: c.res.name_span().start.line,
@@ -206,6 +336,13 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
 
 fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, apps: &Apps) -> Row {
     let file = files.file(item.span.file).map(|f| f.display.clone()).unwrap_or_default();
+    let (app, unmounted) = match item.kind {
+        ItemKind::Pvc => apps.pvc_app(item, &file),
+        _ => (
+            apps.app(item.release.as_deref().or(chart_release(item.res)), item.res.deployed_by.as_deref(), &file),
+            false,
+        ),
+    };
     let kind = match item.kind {
         ItemKind::Pvc => "PVC",
         ItemKind::ClaimTemplate => "StatefulSet claim",
@@ -213,7 +350,8 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
     };
     Row {
         cluster: item.res.cluster.as_deref().map(str::to_string),
-        app: apps.app(item.release.as_deref().or(chart_release(item.res)), item.res.deployed_by.as_deref(), &file),
+        app,
+        unmounted,
         kind: kind.into(),
         namespace: item.namespace().unwrap_or("").to_string(),
         name: item.claim.display(),
@@ -223,7 +361,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         protected: inv.coverage.get(i).is_some_and(|c| crate::inventory::coverage::any_running(c)),
         external: inv.external.get(i).cloned().flatten(),
         unseen: item.unseen.map(str::to_string),
-        excluded: inv.item_exclusion(i).map(|e| e.reason.unwrap_or("(no reason given)").to_string()),
+        excluded: inv.item_exclusion(i).map(|e| e.describe()),
         restored_from: item.restored_from.clone(),
         file,
         line: item.span.start.line,
@@ -244,6 +382,13 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     for text in rows.iter_mut().flat_map(|r| r.protection.iter_mut().chain(&mut r.excluded).chain(&mut r.restored_from))
     {
         crate::mask_urls(text);
+    }
+    // A value lifeboat could not resolve is shown as its reference, and
+    // said to be unresolved.
+    for r in &mut rows {
+        for text in r.protection.iter_mut().chain(&mut r.external).chain([&mut r.size, &mut r.storage_class]) {
+            say_unresolved(text);
+        }
     }
     let unreached = model
         .unreached
@@ -335,9 +480,9 @@ impl InventoryReport {
             .iter()
             .map(|r| {
                 let mut row = vec![
-                    r.app.clone(),
+                    r.app_cell(),
                     r.kind.clone(),
-                    format!("{}/{}", r.namespace, r.name),
+                    r.qualified(),
                     r.size.clone(),
                     r.storage_class.clone(),
                     r.status(),
@@ -420,11 +565,10 @@ impl InventoryReport {
                 (None, false) => format!("Yes: {}", cell(&r.protection.join("; "))),
             };
             out.push_str(&format!(
-                "| {} | {} | `{}/{}` | {} | {} | {status} |\n",
-                cell(&r.app),
+                "| {} | {} | `{}` | {} | {} | {status} |\n",
+                cell(&r.app_cell()),
                 r.kind,
-                r.namespace,
-                cell(&r.name),
+                cell(&r.qualified()),
                 cell(&r.size),
                 cell(&r.storage_class),
             ));
@@ -462,6 +606,9 @@ impl InventoryReport {
                 if let Some(why) = &r.unseen {
                     v["notJudged"] = json!(why);
                 }
+                if r.unmounted {
+                    v["mounted"] = json!(false);
+                }
                 if let Some(c) = &r.cluster {
                     v["cluster"] = json!(c);
                 }
@@ -481,5 +628,20 @@ impl InventoryReport {
         .unwrap_or_default();
         t.push('\n');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unresolved_values_are_named() {
+        assert_eq!(unresolved_refs("s3://${BUCKET}/db at {{ .Values.host }}"), vec!["${BUCKET}", "{{ .Values.host }}"]);
+        assert_eq!(unresolved_refs("${CLAIM:-${APP}}-data"), vec!["${CLAIM:-${APP}}"]);
+        assert!(unresolved_refs("plain").is_empty());
+        let mut t = "s3://${BUCKET}/db".to_string();
+        say_unresolved(&mut t);
+        assert_eq!(t, "s3://${BUCKET}/db (`${BUCKET}` unresolved)");
     }
 }

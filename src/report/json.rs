@@ -49,7 +49,16 @@ pub fn render(run: &Run) -> String {
         .iter()
         .map(|(path, why)| json!({ "file": crate::yaml::display_path(path), "reason": why }))
         .collect();
-    let report = json!({
+    let unrendered: Vec<Value> = run
+        .model
+        .unrendered
+        .iter()
+        .map(|u| {
+            let l = super::location(run, u.span);
+            json!({ "kind": "ResourceSet", "name": u.name, "file": l.file, "line": l.line, "reason": u.why })
+        })
+        .collect();
+    let mut report = json!({
         "version": 1,
         "skipped": skipped,
         "tool": { "name": "lifeboat", "version": env!("CARGO_PKG_VERSION") },
@@ -78,6 +87,10 @@ pub fn render(run: &Run) -> String {
             "clusters": run.model.clusters(),
         }
     });
+    // Only present when a ResourceSet could not be rendered.
+    if !unrendered.is_empty() {
+        report["unrendered"] = Value::Array(unrendered);
+    }
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
     text

@@ -13,6 +13,16 @@ pub fn render(run: &Run) -> String {
     if let Some(p) = &run.partial {
         out.push_str(&format!("> [!WARNING]\n> {}\n\n", cell(&p.message())));
     }
+    for u in &run.model.unrendered {
+        let l = location(run, u.span);
+        out.push_str(&format!(
+            "> [!WARNING]\n> ResourceSet `{}` (`{}:{}`) is not rendered, so what it generates is not linted: {}\n\n",
+            u.name,
+            l.file,
+            l.line,
+            cell(&u.why)
+        ));
+    }
     if run.findings.is_empty() {
         out.push_str("No backup gaps found.\n\n");
     } else {

@@ -17,7 +17,8 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     let mut seen = Vec::new();
-    for a in inv.exclusions.annotations.iter().filter(|a| a.reason.is_none()) {
+    let by_items = inv.exclusions.item_conventions.iter().map(|(_, a)| a);
+    for a in inv.exclusions.annotations.iter().chain(by_items).filter(|a| a.reason.is_none()) {
         // One annotation in a shared file is one finding, however many instances.
         if seen.contains(&a.span) {
             continue;
@@ -26,6 +27,25 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(res) = inv.resources.get(a.resource) else {
             continue;
         };
+        if let Some(by) = &a.convention {
+            out.push(
+                RULE.meta
+                    .finding(
+                        format!(
+                            "the {by} on {} `{}` excludes it from backup (a repository convention) without saying why",
+                            res.kind,
+                            res.qualified_name()
+                        ),
+                        a.span,
+                        "no reason given",
+                    )
+                    .help(
+                        "Say why in a sibling annotation whose key contains `reason` (e.g. `backup-exempt-reason: \"cache, rebuilt on start\"`), or name the reason annotation of the convention in `.lifeboat.yaml` `exclusionConventions:`.",
+                    )
+                    .on(a.resource, res),
+            );
+            continue;
+        }
         let what = match &a.rule {
             None => "excludes it from backup".to_string(),
             Some(rule) => format!("silences `{rule}` on it"),

@@ -211,29 +211,131 @@ fn is_merge_key(node: &Node) -> bool {
     matches!(&node.value, Value::Scalar { text, plain: true } if text == "<<")
 }
 
+/// How many lines of flow collections one file may have re-indented (each
+/// is one more parse, on the error path only).
+const MAX_REINDENTS: usize = 64;
+
 /// Parse `src` (already decoded; a BOM is skipped) into documents of `file`.
+///
+/// Kubernetes tools read YAML with Go's yaml (a port of libyaml), which is
+/// lenient where YAML 1.2 is strict: an alias name ends at `:` (`*app:`),
+/// and the lines inside a flow collection may sit at any indentation (a
+/// multi-line `args: [ … ]` whose closing `]` is at the key's own
+/// indentation). When the strict parse fails on such a shape, the text is
+/// parsed again with spaces inserted (and positions mapped back to the
+/// original text); if that still fails, the first error is reported.
 pub fn load_str(file: FileId, src: &str) -> LoadedFile {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let first = parse(file, src, Positions::new(src));
-    let unknown_anchor = first.error.as_ref().is_some_and(|e| e.message.contains("unknown anchor"));
-    if !unknown_anchor {
+    let Some(first_error) = first.error.clone() else {
         return first;
+    };
+    let mut text = src.to_string();
+    let mut inserted: Vec<(usize, usize)> = Vec::new();
+    let mut spaced = false;
+    let mut error = first_error;
+    for _ in 0..MAX_REINDENTS {
+        if error.message.contains("unknown anchor") && !spaced {
+            // Go's YAML (libyaml) ends an anchor name at `:`, so `*app:` is
+            // the alias `app` as a key; a YAML 1.2 parser reads the name
+            // `app:`. Parse again with a space after such names (earlier
+            // re-indents are redone on the new text).
+            let (with_spaces, at) = space_after_anchor_names(src);
+            if at.is_empty() {
+                break;
+            }
+            (text, inserted, spaced) = (with_spaces, at, true);
+        } else if error.message.contains("indentation") {
+            let line = usize::try_from(error.pos.line).unwrap_or(usize::MAX);
+            let Some(fixed) = reindent_flow_line(&text, line, &mut inserted) else {
+                break;
+            };
+            text = fixed;
+        } else {
+            break;
+        }
+        let mut positions = Positions::new(src);
+        positions.inserted = inserted.clone();
+        let again = parse(file, &text, positions);
+        match again.error {
+            None => return again,
+            Some(e) => error = e,
+        }
     }
-    // Go's YAML (libyaml) ends an anchor name at `:`, so `*app:` is the alias
-    // `app` as a key; a YAML 1.2 parser reads the name `app:`. Kubernetes
-    // tools are Go: parse again with a space after such names.
-    let (spaced, inserted) = space_after_anchor_names(src);
-    if inserted.is_empty() {
-        return first;
+    first
+}
+
+/// Whether 1-based `line` of `text` starts inside an open flow collection
+/// (`[` or `{` not yet closed; a scan that skips quoted scalars on one line
+/// and comments): the indentation of the line that opened the outermost
+/// open collection, or `None` outside one.
+fn flow_state_at(text: &str, line: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opener_indent = 0usize;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (depth > 0).then_some(opener_indent);
+        }
+        let indent = l.len() - l.trim_start_matches(' ').len();
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        let mut chars = l.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => {
+                    if q == '\'' && chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some(_) => {}
+                None => match c {
+                    '#' if prev.is_whitespace() => break,
+                    '"' | '\'' if prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':') => quote = Some(c),
+                    '[' | '{' => {
+                        if depth == 0 {
+                            opener_indent = indent;
+                        }
+                        depth += 1;
+                    }
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
     }
-    let mut positions = Positions::new(src);
-    positions.inserted = inserted;
-    let second = parse(file, &spaced, positions);
-    if second.error.is_none() {
-        second
-    } else {
-        first
+    None
+}
+
+/// Indent 1-based `line` of `text` (a line inside a flow collection, which
+/// Go's YAML reads at any indentation) to one column past the line that
+/// opened the collection; records the inserted spaces. `None` when the line
+/// is not inside a flow collection or is indented enough already.
+fn reindent_flow_line(text: &str, line: usize, inserted: &mut Vec<(usize, usize)>) -> Option<String> {
+    let opener_indent = flow_state_at(text, line)?;
+    let target = text.split_inclusive('\n').nth(line.checked_sub(1)?)?;
+    let indent = target.len() - target.trim_start_matches(' ').len();
+    let add = (opener_indent + 1).checked_sub(indent).filter(|n| *n > 0)?;
+    let mut out = String::with_capacity(text.len() + add);
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            out.extend(std::iter::repeat_n(' ', add));
+        }
+        out.push_str(l);
     }
+    // Spaces already inserted on this line move right; the new ones are at
+    // columns 0..add of the new text.
+    for entry in inserted.iter_mut().filter(|(l, _)| *l == line) {
+        entry.1 += add;
+    }
+    inserted.extend((0..add).map(|c| (line, c)));
+    inserted.sort_unstable();
+    Some(out)
 }
 
 /// Insert a space between `*name`/`&name` and a following `:`; returns the
@@ -463,6 +565,30 @@ mod tests {
         let src = "[".repeat(5000) + &"]".repeat(5000);
         let loaded = load_str(0, &src);
         assert!(loaded.error.is_some());
+    }
+
+    #[test]
+    fn flow_lines_at_any_indentation_parse_as_go_yaml_reads_them() {
+        // The closing `]` at the key's own indentation, and below it.
+        for src in [
+            "a:\n  b:\n    args: [\n      \"x\", \"y\",\n      \"z\"\n    ]\n    env: 1\n",
+            "a:\n  b:\n    args: [\n      x\n   ]\n",
+            "a:\n  b:\n    m: {\n  k: v,\n  l: w\n    }\n    after: 2\n",
+        ] {
+            let loaded = load_str(0, src);
+            assert!(loaded.error.is_none(), "{src}: {:?}", loaded.error);
+            let b = loaded.documents[0].root.path(&["a", "b"]).expect("a.b");
+            let seq_or_map = b.get("args").or_else(|| b.get("m")).expect("the flow collection");
+            assert!(!seq_or_map.as_seq().is_empty() || !seq_or_map.as_map().is_empty(), "{src}");
+        }
+        // Positions stay those of the original text.
+        let src = "a:\n  b:\n    args: [\n      x\n    ]\n    env: here\n";
+        let loaded = load_str(0, src);
+        let env = loaded.documents[0].root.path(&["a", "b", "env"]).expect("env");
+        assert_eq!((env.span.start.line, env.span.start.col), (6, 10));
+        assert_eq!(&src[env.span.start.offset..env.span.end.offset], "here");
+        // A real indentation error outside flow collections still fails.
+        assert!(load_str(0, "a:\n  b: 1\n c: 2\n").error.is_some());
     }
 
     #[test]

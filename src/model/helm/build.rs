@@ -55,7 +55,7 @@ impl Builder<'_> {
         let mut resources = Vec::new();
         for doc in &rendered.docs {
             let Some(mut r) = Resource::from_document(doc) else { continue };
-            r.via.push(Via { span, message: message.clone(), shown: true });
+            r.via.push(Via { span, message: message.clone(), shown: true, patch: None });
             if r.namespace.is_none() && !is_cluster_scoped(&r.kind) {
                 r.namespace = namespace.map(str::to_string);
                 r.original_namespace.clone_from(&r.namespace);

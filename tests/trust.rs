@@ -1,0 +1,214 @@
+//! Findings a user trusts (issue 12): foreign opt-out conventions,
+//! flux-operator ResourceSets, YAML that go-yaml accepts, and the human
+//! report's short form. Each runs the real binary on a fixture under
+//! fixtures/trust/ and asserts the findings, with snapshots of the output.
+
+mod common;
+
+use common::{finding_keys, json_report, run, stderr, stdout};
+use std::path::Path;
+
+fn keys(tree: &str, extra: &[&str]) -> Vec<(String, String)> {
+    finding_keys(&json_report(Path::new(tree), extra))
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = expected.iter().map(|(r, n)| (r.to_string(), n.to_string())).collect();
+    v.sort();
+    v
+}
+
+const CONVENTIONS: &str = "fixtures/trust/conventions";
+
+#[test]
+fn foreign_opt_outs_exclude_and_a_bare_one_asks_for_its_reason() {
+    assert_eq!(
+        keys(CONVENTIONS, &[]),
+        pairs(&[("exclusion-missing-reason", "ai/scratch"), ("pvc-unprotected", "media/library")])
+    );
+    let inventory = run(&["inventory", CONVENTIONS, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).expect("inventory JSON parses");
+    let excluded: Vec<(String, String)> = report["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["excluded"].as_str()?.to_string())))
+        .collect();
+    assert!(
+        excluded.iter().any(|(n, e)| n == "model-cache" && e.contains("label `backup-exempt: true`")),
+        "{excluded:?}"
+    );
+    assert!(excluded.iter().any(|(n, e)| n == "tmp-render" && e.starts_with("render scratch space")), "{excluded:?}");
+    assert_eq!(excluded.len(), 5, "{excluded:?}");
+    insta::assert_snapshot!("conventions.check", stdout(&run(&["check", CONVENTIONS, "--fail-on", "never"])));
+    insta::assert_snapshot!("conventions.inventory", stdout(&run(&["inventory", CONVENTIONS])));
+}
+
+#[test]
+fn a_malformed_exclusion_convention_is_a_config_error_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("lifeboat-conventions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        (
+            "exclusionConventions:\n  - label: a\n    annotation: b\n",
+            ":3:5: a convention has one `label` or one `annotation`",
+        ),
+        ("exclusionConventions:\n  - value: \"true\"\n", ":2:5: an exclusion convention is a mapping with `label`"),
+        (
+            "exclusionConventions:\n  - label: a\n    reason: x\n",
+            ":3:5: unknown key `reason` in an exclusion convention",
+        ),
+        ("exclusionConventions: backup-exempt\n", ":1:23: `exclusionConventions` must be a list"),
+    ];
+    for (text, expected) in cases {
+        let config = dir.join(".lifeboat.yaml");
+        std::fs::write(&config, text).expect("write config");
+        let config = config.to_string_lossy().into_owned();
+        let out = run(&["check", CONVENTIONS, "--config", &config]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(stderr(&out).contains(expected), "{text}: {}", stderr(&out));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const GO_LENIENT: &str = "fixtures/trust/yaml-go-lenient";
+
+#[test]
+fn yaml_that_go_yaml_reads_is_not_a_syntax_error_and_generator_inputs_are_raw_text() {
+    let report = json_report(Path::new(GO_LENIENT), &[]);
+    let syntax: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "yaml-syntax")
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    assert_eq!(syntax, vec!["fixtures/trust/yaml-go-lenient/broken.yaml"], "only the really broken file");
+    // The Deployment with the lenient flow sequence is modelled.
+    assert_eq!(report["summary"]["resources"], 2, "{}", report["summary"]);
+    let skipped = report["skipped"].as_array().cloned().unwrap_or_default();
+    assert!(
+        skipped.iter().any(|s| s["file"] == "fixtures/trust/yaml-go-lenient/values.yaml"
+            && s["reason"].as_str().is_some_and(|r| r.contains("generator input"))),
+        "{skipped:?}"
+    );
+    let verbose = run(&["check", GO_LENIENT, "--verbose", "--fail-on", "never"]);
+    insta::assert_snapshot!("yaml-go-lenient.check", stdout(&verbose));
+}
+
+const RESOURCESET: &str = "fixtures/trust/resourceset";
+
+#[test]
+fn resource_sets_render_and_what_they_generate_joins_the_model() {
+    // sonarr-config and plex-data are covered by SnapshotPolicies the
+    // template generates from a Static provider; lidarr-config by a
+    // ReplicationSource of inline inputs; the per-app cache claims it
+    // generates are not backed up; preview-data depends on a provider whose
+    // inputs are made in the cluster.
+    let report = json_report(Path::new(RESOURCESET), &[]);
+    assert_eq!(
+        finding_keys(&report),
+        pairs(&[
+            ("pvc-unprotected", "media/plex-cache"),
+            ("pvc-unprotected", "media/radarr-config"),
+            ("pvc-unprotected", "media/sonarr-cache"),
+            ("pvc-unprotected", "previews/preview-data"),
+        ])
+    );
+    // A generated object is reported at its template line.
+    let cache = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["resource"]["name"] == "sonarr-cache")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (cache["file"].as_str(), cache["line"].as_u64()),
+        (Some("fixtures/trust/resourceset/snapshots.yaml"), Some(37))
+    );
+    let unrendered = report["unrendered"].as_array().cloned().unwrap_or_default();
+    assert_eq!(unrendered.len(), 1, "{unrendered:?}");
+    assert_eq!(unrendered[0]["name"], "previews/previews");
+    assert!(unrendered[0]["reason"].as_str().is_some_and(|r| r.contains("GitHubPullRequest")));
+    let human = stdout(&run(&["check", RESOURCESET, "--fail-on", "never"]));
+    assert!(human.contains("Not rendered, so what they generate is not linted (1 ResourceSet)"), "{human}");
+    insta::assert_snapshot!("resourceset.check", human);
+    insta::assert_snapshot!("resourceset.inventory", stdout(&run(&["inventory", RESOURCESET])));
+}
+
+const RELATED: &str = "fixtures/trust/related-patches";
+
+#[test]
+fn a_patch_follows_a_finding_in_the_human_report_only_when_it_sets_the_field() {
+    let report = json_report(Path::new(RELATED), &[]);
+    let related = |rule: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"] == rule)
+            .flat_map(|f| f["related"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["message"].as_str().map(str::to_string))
+            .collect()
+    };
+    // JSON keeps every related location.
+    assert!(related("pvc-unprotected").contains(&"patched by an inline patch".to_string()));
+    assert!(related("cnpg-scheduled-backup-cron").iter().any(|m| m.contains("schedule-patch.yaml")));
+    let human = stdout(&run(&["check", RELATED, "--fail-on", "never"]));
+    assert!(!human.contains("patched by an inline patch"), "the labels-on-every-claim patch is not shown:\n{human}");
+    assert!(human.contains("patched by fixtures/trust/related-patches/overlay/schedule-patch.yaml"), "{human}");
+    insta::assert_snapshot!("related-patches.check", human);
+}
+
+#[test]
+fn a_reference_in_a_generated_config_map_is_reported_at_its_line() {
+    let report = json_report(Path::new("fixtures/trust/generated-reference"), &[]);
+    let f = report["findings"].as_array().and_then(|f| f.first()).cloned().unwrap_or_default();
+    assert_eq!(f["rule"], "flux-substitution-undefined");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+        (Some("fixtures/trust/generated-reference/app/config.yaml"), Some(3), Some(14)),
+        "the line of `${{API_HOST}}`, not the whole file: {f}"
+    );
+}
+
+#[test]
+fn the_inventory_says_what_it_cannot_resolve_and_what_nothing_mounts() {
+    // A PVC nothing mounts says so; one a Deployment mounts takes its app.
+    let inv = stdout(&run(&["inventory", "examples/homelab"]));
+    assert!(inv.contains("audiobookshelf (not mounted)"), "{inv}");
+    assert!(inv.lines().any(|l| l.starts_with("linkding ") && l.contains("linkding/linkding-data-pvc")), "{inv}");
+    // A suspended pg_dump CronJob names the Cluster it leaves bare.
+    let check = stdout(&run(&["check", "examples/homelab", "--format", "concise", "--fail-on", "never"]));
+    assert!(
+        check.lines().any(|l| l.contains("cronjob-suspended")
+            && l.contains("it leaves Cluster `paperless/paperless-db` without a running backup")),
+        "{check}"
+    );
+}
+
+#[test]
+fn unresolved_values_and_missing_namespaces_are_said_so() {
+    let inv = stdout(&run(&["inventory", "fixtures/trust/unresolved"]));
+    assert!(inv.contains("(no namespace)/scratch"), "{inv}");
+    assert!(inv.contains("${SIZE} (`${SIZE}` unresolved)"), "{inv}");
+    assert!(inv.contains("${STORAGE_CLASS} (`${STORAGE_CLASS}` unresolved)"), "{inv}");
+    insta::assert_snapshot!("unresolved.inventory", inv);
+}
+
+#[test]
+fn an_unrendered_resource_set_is_named_in_markdown_and_github_output() {
+    let md = stdout(&run(&["check", RESOURCESET, "--format", "markdown", "--fail-on", "never"]));
+    assert!(
+        md.contains(
+            "> ResourceSet `previews/previews` (`fixtures/trust/resourceset/previews.yaml:15`) is not rendered"
+        ),
+        "{md}"
+    );
+    let gh = stdout(&run(&["check", RESOURCESET, "--format", "github", "--fail-on", "never"]));
+    assert!(
+        gh.lines().any(|l| l.starts_with("::warning file=fixtures/trust/resourceset/previews.yaml,line=15,")),
+        "{gh}"
+    );
+}
