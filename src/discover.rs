@@ -103,6 +103,9 @@ pub fn why_not_read(path: &Path, roots: &[PathBuf], skipped: &[(PathBuf, &'stati
 pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Discovered, String> {
     let mut out = Discovered::default();
     let mut attributes: Vec<PathBuf> = Vec::new();
+    // `paths.ignore` globs are relative to the config's directory, however
+    // the paths were given (relative, absolute, `./`-prefixed).
+    let base = crate::root::absolute_lexical(base);
     for root in &distinct_roots(roots) {
         // The repository's own `.gitattributes`, above the path checked.
         let start = if root.is_file() { root.parent().map(Path::to_path_buf) } else { Some(root.clone()) };
@@ -151,7 +154,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
                 }
                 continue;
             }
-            let relative = path.strip_prefix(base).unwrap_or(&path);
+            let abs = crate::root::absolute_lexical(&path);
+            let relative = abs.strip_prefix(&base).unwrap_or(&path);
             if ignore.is_match(relative) {
                 out.skipped.push((path, "matched paths.ignore"));
             } else if in_chart_templates(&path) {

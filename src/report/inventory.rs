@@ -98,7 +98,12 @@ impl<'a> Apps<'a> {
         if let Some(owner) = deployed_by {
             return owner.to_string();
         }
-        dir.split('/')
+        // Paths are relative to the repository root: a file at the top is
+        // named by the root directory's own name.
+        let full = std::path::absolute(if dir.is_empty() { "." } else { dir })
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|_| dir.to_string());
+        full.split('/')
             .rev()
             .find(|seg| !seg.is_empty() && !GENERIC_DIRS.contains(seg) && !seg.starts_with(".."))
             .unwrap_or(dir)
