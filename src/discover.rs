@@ -80,7 +80,7 @@ pub fn why_not_read(path: &Path, roots: &[PathBuf], skipped: &[(PathBuf, &'stati
     let canonical = std::fs::canonicalize(path).ok()?;
     let inside = roots.iter().filter_map(|r| std::fs::canonicalize(r).ok()).any(|r| canonical.starts_with(r));
     if !inside {
-        return Some("outside the paths checked".into());
+        return Some("outside the repository root".into());
     }
     let readable = if meta.is_dir() { std::fs::read_dir(path).is_ok() } else { std::fs::File::open(path).is_ok() };
     if !readable {

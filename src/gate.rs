@@ -53,6 +53,20 @@ pub struct Baseline {
 /// A message cut to one line of at most `max` characters.
 pub fn short(message: &str, max: usize) -> String {
     let line = message.lines().next().unwrap_or("").trim();
+    // The statement, without its explanation after `: ` (outside backticks).
+    let mut inside = false;
+    let mut cut = None;
+    for (i, c) in line.char_indices() {
+        match c {
+            '`' => inside = !inside,
+            ':' if !inside && i >= 20 && line.get(i..).is_some_and(|rest| rest.starts_with(": ")) => {
+                cut = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let line = cut.and_then(|i| line.get(..i)).unwrap_or(line);
     if line.chars().count() <= max {
         return line.to_string();
     }
@@ -258,6 +272,7 @@ mod tests {
     #[test]
     fn short_cuts_to_one_line() {
         assert_eq!(short("a b\nc", 80), "a b");
+        assert_eq!(short("Cluster `a:b` is not archiving WAL: because", 80), "Cluster `a:b` is not archiving WAL");
         assert_eq!(short("abcdef", 4), "abc…");
     }
 

@@ -488,7 +488,11 @@ fn apply_gate(
                 .iter()
                 .filter(|f| config.path.as_ref() != Some(&f.path) && in_scope(&f.display, &scope))
                 .count();
-            let shown = if scope.is_empty() { "the repository".to_string() } else { scope.join(", ") };
+            let shown = match std::path::absolute(".") {
+                _ if !scope.is_empty() => scope.join(", "),
+                Ok(root) => format!("the repository {}", root.display()),
+                Err(_) => "the repository".to_string(),
+            };
             return Err(RunError::Usage(format!(
                 "no Kubernetes document found in {shown} ({yaml} YAML files read): nothing was linted. Check the path (and `paths.ignore`), or pass --allow-empty to accept an empty run"
             )));

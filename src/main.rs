@@ -39,6 +39,8 @@ enum Format {
     Github,
     /// A table for a pull-request comment or a job summary.
     Markdown,
+    /// GitLab's code quality report (the merge request widget).
+    Gitlab,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -346,6 +348,7 @@ fn main() -> ExitCode {
                 Format::Sarif => report::sarif::render(&run),
                 Format::Github => report::github::render(&run),
                 Format::Markdown => report::markdown::render(&run),
+                Format::Gitlab => report::gitlab::render(&run),
             };
             if let Err(e) = emit(&text, output.as_ref()) {
                 return fail(&e);

@@ -77,7 +77,7 @@ fn referenced_files_lifeboat_skipped_are_named_in_the_summary() {
     assert!(summary.contains("Referenced but not read"), "{text}");
     assert!(summary.contains("app/link.yaml: a symlink"), "{summary}");
     assert!(summary.contains("app/ignored.yaml: ignored by the walk"), "{summary}");
-    assert!(summary.contains("outside.yaml: outside the paths checked"), "{summary}");
+    assert!(summary.contains("outside.yaml: outside the repository root"), "{summary}");
     if fifo {
         assert!(summary.contains("app/fifo.yaml: not a regular file"), "{summary}");
     }
