@@ -385,12 +385,10 @@ fn main() -> ExitCode {
         }
         Command::Inventory { paths, format, config } => {
             let selection = Selection { paths, config, select: Vec::new(), ignore: Vec::new(), allow_empty: true };
-            let (mut opts, _) = match prepare(selection, None) {
+            let (opts, _) = match prepare(selection, None) {
                 Ok(x) => x,
                 Err(e) => return fail(&e),
             };
-            // The inventory reads the PATHs given (relative to the root).
-            opts.paths = opts.scope.iter().map(PathBuf::from).collect();
             let inv = match report::inventory::collect(&opts) {
                 Ok(inv) => inv,
                 Err(e) => return fail(&e.to_string()),

@@ -715,3 +715,44 @@ fn a_baseline_can_accept_the_partial_model_warning() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("linted only part"), "the warning is still shown: {}", stdout(&out));
 }
+
+#[test]
+fn inventory_of_a_subtree_is_the_whole_inventory_s_rows_for_it() {
+    let items = |path: &str| -> Vec<Value> {
+        let out = run(&["inventory", path, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["items"].as_array().cloned().unwrap_or_default()
+    };
+    let whole = items(DEMO);
+    let part = items("examples/homelab/apps/linkding");
+    let expected: Vec<Value> =
+        whole.into_iter().filter(|i| i["file"].as_str().is_some_and(|f| f.starts_with("apps/linkding/"))).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(part, expected);
+}
+
+#[test]
+fn a_subtree_run_says_how_many_findings_are_elsewhere() {
+    let out = run(&["check", "examples/homelab/apps/linkding"]);
+    let text = stdout(&out);
+    assert!(text.contains("Reported: findings under apps/linkding; 30 more elsewhere in the repository"), "{text}");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_unreadable_not_a_syntax_error() {
+    // As root every mode is readable: a path that vanished between the walk
+    // and the read is the same case for the loader.
+    let sources = lifeboat::yaml::load_files(&[PathBuf::from("/nonexistent/lifeboat/x.yaml")]);
+    assert_eq!(sources.unreadable.len(), 1);
+    assert!(sources.errors.is_empty(), "no yaml-syntax finding for it");
+}
+
+#[test]
+fn human_output_never_wraps_inside_an_identifier_or_a_url() {
+    let text = stdout(&run(&["check", DEMO]));
+    for line in text.lines() {
+        let last = line.trim_end().chars().last().unwrap_or(' ');
+        assert!(!matches!(last, '-' | '/'), "split inside a word: {line}");
+    }
+}

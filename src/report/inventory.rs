@@ -211,9 +211,13 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     {
         crate::mask_urls(text);
     }
+    // The whole repository is modelled; the PATH arguments choose the rows.
+    let scope: Vec<String> = opts.scope.iter().filter(|s| *s != ".").cloned().collect();
+    rows.retain(|r| crate::in_scope(&r.file, &scope));
     let unreached = model
         .unreached
         .iter()
+        .filter(|u| crate::in_scope(sources.file(u.file).map_or("", |f| f.display.as_str()), &scope))
         .map(|u| {
             let file = sources.file(u.file).map(|f| f.display.as_str()).unwrap_or("");
             format!("{} {} in {file}: {}", u.kind, u.name, u.reason)

@@ -130,6 +130,13 @@ pub fn baseline_entries(run: &Run) -> Vec<crate::gate::Entry> {
 pub fn gate_lines(run: &Run) -> Vec<String> {
     let g = &run.gate;
     let mut out = Vec::new();
+    if !g.scope.is_empty() && g.out_of_scope > 0 {
+        out.push(format!(
+            "Reported: findings under {}; {} more elsewhere in the repository (run on the root to see them).",
+            g.scope.join(", "),
+            g.out_of_scope
+        ));
+    }
     if let Some((source, files)) = &g.changed {
         out.push(format!(
             "Pull-request mode: {files} changed file{} ({source}); {} finding{} about unchanged files not shown.",
