@@ -48,6 +48,9 @@ pub struct Options {
     pub baseline: Option<gate::Baseline>,
     /// A run that finds no Kubernetes document is not an error.
     pub allow_empty: bool,
+    /// Use no config unless `config` names one (the command line looked
+    /// for one already, no higher than the git work tree).
+    pub no_config: bool,
 }
 
 /// Why a run could not be made (exit code 2).
@@ -266,6 +269,7 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     let path = match &opts.config {
         Some(p) if !p.is_file() => return Err(RunError::Usage(format!("config file not found: {}", p.display()))),
         Some(p) => Some(p.clone()),
+        None if opts.no_config => None,
         None => config::find_config(&first),
     };
     match path {

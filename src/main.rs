@@ -244,6 +244,7 @@ fn prepare(selection: Selection, located: Option<root::Located>) -> Result<(Opti
         ignore: selection.ignore,
         scope: located.scope(),
         allow_empty: selection.allow_empty,
+        no_config: located.config.is_none(),
         ..Options::default()
     };
     Ok((opts, located))

@@ -756,3 +756,14 @@ fn human_output_never_wraps_inside_an_identifier_or_a_url() {
         assert!(!matches!(last, '-' | '/'), "split inside a word: {line}");
     }
 }
+
+#[test]
+fn a_config_above_the_git_work_tree_is_not_used() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    write(&tmp.path().join(".lifeboat.yaml"), "rules:\n  pvc-unprotected: off\n");
+    let repo = tmp.path().join("repo");
+    small_repo(&repo);
+    std::fs::create_dir_all(repo.join(".git")).expect("a git work tree");
+    let report = json_in(&repo.join("apps"), &[]);
+    assert_eq!(findings(&report).len(), 2, "the config outside the repository is not read: {report}");
+}
