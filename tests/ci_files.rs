@@ -183,3 +183,26 @@ fn the_vendored_schemas_accept_the_action_workflows_and_configs() {
         run_tool(&check, &["--schemafile", "schema/lifeboat-config.schema.json", "examples/homelab/.lifeboat.yaml"]);
     assert!(ok, "{text}");
 }
+
+#[test]
+fn shellcheck_passes_the_action_s_scripts_and_ci_run() {
+    let Some(shellcheck) = tool(&["shellcheck"], &[]) else {
+        println!("skipped: shellcheck is not installed");
+        return;
+    };
+    let action = load("action.yml");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let steps = action["runs"]["steps"].as_vec().cloned().unwrap_or_default();
+    let mut checked = 0;
+    for (i, step) in steps.iter().enumerate() {
+        let Some(script) = step["run"].as_str() else { continue };
+        let file = tmp.path().join(format!("step{i}.sh"));
+        std::fs::write(&file, format!("#!/usr/bin/env bash\n{script}")).expect("write");
+        let (ok, text) = run_tool(&shellcheck, &["-s", "bash", &file.to_string_lossy()]);
+        assert!(ok, "action.yml step {i}: {text}\n{script}");
+        checked += 1;
+    }
+    assert!(checked >= 3);
+    let (ok, text) = run_tool(&shellcheck, &[".ci/run"]);
+    assert!(ok, ".ci/run: {text}");
+}
