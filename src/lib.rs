@@ -535,6 +535,21 @@ fn apply_gate(
                 files.iter().any(|file| changed.files.contains(*file) || deleted_dirs.contains(gate::parent(file)))
             });
             gate.unchanged = before - findings.len();
+            // A finding reported for a change to what built its resource
+            // (a kustomization that no longer lists a ScheduledBackup, say)
+            // points at that change.
+            for f in findings.iter_mut() {
+                let direct =
+                    std::iter::once(&f.primary).chain(&f.related).any(|l| changed.files.contains(display(l.span.file)));
+                if direct {
+                    continue;
+                }
+                let Some(r) = f.subject.and_then(|i| model.resources.get(i)) else { continue };
+                if let Some(v) = r.via.iter().find(|v| changed.files.contains(display(v.span.file))) {
+                    f.related
+                        .push(finding::Label { span: v.span, message: "changed: this builds the resource".into() });
+                }
+            }
         }
     }
     Ok(gate)

@@ -356,6 +356,13 @@ fn diff_base_reports_the_findings_of_changed_files_and_of_a_deleted_scheduled_ba
     let report = json_in(&repo, &["--diff-base", "main"]);
     let found = rules_and_names(&report);
     assert!(found.contains(&("cnpg-no-scheduled-backup".into(), "db".into())), "{found:?}");
+    let finding = findings(&report).into_iter().find(|f| f["rule"] == "cnpg-no-scheduled-backup").expect("found");
+    let pointed = finding["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["file"] == "db/kustomization.yaml" && r["message"] == "changed: this builds the resource");
+    assert!(pointed, "the finding points at the change that caused it: {finding}");
     assert!(!found.iter().any(|(_, n)| n == "a-data"), "apps/a did not change: {found:?}");
     // Deleted without touching the kustomization (a Flux directory without
     // one): the deleted file's directory holds the finding.
