@@ -206,3 +206,92 @@ fn shellcheck_passes_the_action_s_scripts_and_ci_run() {
     let (ok, text) = run_tool(&shellcheck, &[".ci/run"]);
     assert!(ok, ".ci/run: {text}");
 }
+
+/// Run the action's steps as a runner would (the install step replaced by
+/// the binary under test on PATH; `uses:` steps skipped), with `inputs`
+/// over the defaults; each run step's exit code and output, and the files
+/// the runner gives it.
+struct ActionRun {
+    codes: Vec<Option<i32>>,
+    logs: Vec<String>,
+    summary: String,
+    output: String,
+    temp: tempfile::TempDir,
+}
+
+fn run_action(inputs: &[(&str, &str)]) -> ActionRun {
+    let action = load("action.yml");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let summary = temp.path().join("summary.md");
+    let output = temp.path().join("output");
+    let bin = Path::new(env!("CARGO_BIN_EXE_lifeboat")).parent().map(Path::to_path_buf).unwrap_or_default();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let expr = regex::Regex::new(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}").expect("regex");
+    let value = |name: &str| -> String {
+        if let Some(input) = name.strip_prefix("inputs.") {
+            if let Some((_, v)) = inputs.iter().find(|(k, _)| *k == input) {
+                return (*v).to_string();
+            }
+            return action["inputs"][input]["default"].as_str().unwrap_or("").to_string();
+        }
+        match name {
+            "github.action_path" => root().to_string_lossy().into_owned(),
+            _ => String::new(),
+        }
+    };
+    let mut run =
+        ActionRun { codes: Vec::new(), logs: Vec::new(), summary: String::new(), output: String::new(), temp };
+    for step in action["runs"]["steps"].as_vec().cloned().unwrap_or_default() {
+        let Some(script) = step["run"].as_str() else { continue };
+        if step["name"].as_str() == Some("Install lifeboat") {
+            continue;
+        }
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(script).current_dir(root()).env("PATH", &path).env("NO_COLOR", "1");
+        cmd.env("GIT_CEILING_DIRECTORIES", root())
+            .env("RUNNER_TEMP", run.temp.path())
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &output);
+        if let Some(env) = step["env"].as_hash() {
+            for (k, v) in env {
+                let text = v.as_str().unwrap_or("");
+                let resolved = expr.replace_all(text, |c: &regex::Captures| value(c.get(1).map_or("", |m| m.as_str())));
+                cmd.env(k.as_str().unwrap_or(""), resolved.as_ref());
+            }
+        }
+        let out = cmd.output().expect("bash runs");
+        run.codes.push(out.status.code());
+        run.logs.push(String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr));
+    }
+    run.summary = std::fs::read_to_string(&summary).unwrap_or_default();
+    run.output = std::fs::read_to_string(&output).unwrap_or_default();
+    run
+}
+
+#[test]
+fn the_action_s_steps_summarise_upload_and_fail_on_the_demo() {
+    let run = run_action(&[("path", "examples/homelab")]);
+    assert_eq!(run.codes, vec![Some(0), Some(1)], "report, then check (fails on the demo's gaps): {:?}", run.logs);
+    assert!(run.summary.starts_with("## lifeboat") && run.summary.contains("pvc-unprotected"), "{}", run.summary);
+    let sarif_file = run.output.trim().strip_prefix("sarif-file=").expect("the SARIF output is set");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sarif_file).expect("SARIF written")).expect("SARIF is JSON");
+    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(32));
+    let check = run.logs.last().cloned().unwrap_or_default();
+    assert!(check.lines().any(|l| l.starts_with("::error file=apps/")), "annotations: {check}");
+
+    // With a baseline of today's findings the job passes, and the summary
+    // says what the baseline accepted; SARIF keeps every finding.
+    let baseline = tempfile::NamedTempFile::new().expect("temp file");
+    let b = baseline.path().to_string_lossy().into_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .current_dir(root())
+        .args(["baseline", "examples/homelab", "--output", &b])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let run = run_action(&[("path", "examples/homelab"), ("baseline", &b), ("fail-on", "info")]);
+    assert_eq!(run.codes, vec![Some(0), Some(0)], "{:?}", run.logs);
+    assert!(run.summary.contains("32 findings accepted"), "{}", run.summary);
+    assert!(run.temp.path().join("lifeboat.sarif").is_file());
+}
