@@ -88,6 +88,19 @@ pub fn check_path(path: &Path) -> Result<(), String> {
     if path.as_os_str() == "-" {
         return Err("`-`: lifeboat does not read standard input; give the repository's files or directories".into());
     }
+    let text = path.to_string_lossy();
+    if text == "/dev/stdin" || text.starts_with("/dev/fd/") || text.starts_with("/proc/self/fd/") {
+        return Err(format!(
+            "{shown}: lifeboat does not read standard input; give the repository's files or directories"
+        ));
+    }
+    // A redirected standard input or a device resolves into /dev or /proc:
+    // not a repository (its directory would be walked as one).
+    if std::fs::canonicalize(path).is_ok_and(|c| c.starts_with("/dev") || c.starts_with("/proc")) {
+        return Err(format!(
+            "{shown} is not a regular file or directory of a repository (a device, a pipe or a process's file)"
+        ));
+    }
     let Ok(link) = std::fs::symlink_metadata(path) else {
         return Err(format!("no such file or directory: {shown}"));
     };

@@ -512,12 +512,18 @@ fn stdin_devices_and_dangling_symlinks_are_clear_errors() {
         ("-", "does not read standard input"),
         ("dangling.yaml", "dangling symlink"),
         ("/dev/null", "not a regular file or directory"),
+        ("/dev/stdin", "does not read standard input"),
         ("missing", "no such file or directory"),
     ] {
         let out = in_dir(tmp.path(), &["check", arg]);
         assert_eq!(out.status.code(), Some(2), "{arg}");
         assert!(stderr(&out).contains(says), "{arg}: {}", stderr(&out));
     }
+    // Standard input redirected from a file resolves to a regular file.
+    let input = std::fs::File::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).expect("open");
+    let out = lifeboat().current_dir(tmp.path()).args(["check", "/dev/stdin"]).stdin(input).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not read standard input"), "{}", stderr(&out));
 }
 
 #[cfg(unix)]
