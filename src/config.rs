@@ -12,6 +12,10 @@ use crate::yaml::{load_str, FileId, Node, Span, Value};
 
 pub const CONFIG_FILE_NAME: &str = ".lifeboat.yaml";
 
+/// The names a config is found by, in order of preference (in one
+/// directory, `.lifeboat.yaml` wins over `.lifeboat.yml`).
+pub const CONFIG_FILE_NAMES: [&str; 2] = [CONFIG_FILE_NAME, ".lifeboat.yml"];
+
 /// A file id for the config before it joins the run's file table.
 const PENDING_FILE: FileId = FileId::MAX;
 
@@ -149,11 +153,12 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// The nearest `.lifeboat.yaml` in `start` or a directory above it.
+/// The nearest `.lifeboat.yaml` (or `.lifeboat.yml`) in `start` or a
+/// directory above it.
 pub fn find_config(start: &Path) -> Option<PathBuf> {
     let start = if start.is_file() { start.parent()? } else { start };
     let abs = std::path::absolute(start).ok()?;
-    abs.ancestors().map(|d| d.join(CONFIG_FILE_NAME)).find(|p| p.is_file())
+    abs.ancestors().find_map(crate::root::config_in)
 }
 
 impl Config {

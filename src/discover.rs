@@ -83,7 +83,7 @@ pub fn why_not_read(path: &Path, roots: &[PathBuf], skipped: &[(PathBuf, &'stati
     let canonical = std::fs::canonicalize(path).ok()?;
     let inside = roots.iter().filter_map(|r| std::fs::canonicalize(r).ok()).any(|r| canonical.starts_with(r));
     if !inside {
-        return Some("outside the paths checked".into());
+        return Some("outside the repository root".into());
     }
     let readable = if meta.is_dir() { std::fs::read_dir(path).is_ok() } else { std::fs::File::open(path).is_ok() };
     if !readable {
@@ -106,6 +106,9 @@ pub fn why_not_read(path: &Path, roots: &[PathBuf], skipped: &[(PathBuf, &'stati
 pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Discovered, String> {
     let mut out = Discovered::default();
     let mut attributes: Vec<PathBuf> = Vec::new();
+    // `paths.ignore` globs are relative to the config's directory, however
+    // the paths were given (relative, absolute, `./`-prefixed).
+    let base = crate::root::absolute_lexical(base);
     for root in &distinct_roots(roots) {
         // The repository's own `.gitattributes`, above the path checked.
         let start = if root.is_file() { root.parent().map(Path::to_path_buf) } else { Some(root.clone()) };
@@ -159,7 +162,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
                 }
                 continue;
             }
-            let relative = path.strip_prefix(base).unwrap_or(&path);
+            let abs = crate::root::absolute_lexical(&path);
+            let relative = abs.strip_prefix(&base).unwrap_or(&path);
             if ignore.is_match(relative) {
                 out.skipped.push((path, "matched paths.ignore"));
             } else if template {

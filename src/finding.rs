@@ -87,6 +87,8 @@ pub struct Finding {
     /// Related locations the human report leaves out: patches that do not
     /// set the field the finding points at (JSON and SARIF keep them).
     pub human_hidden: Vec<Span>,
+    /// Stable identity (see [`Finding::fingerprint_of`]), set by the run.
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -109,7 +111,42 @@ impl Finding {
             key: String::new(),
             excluded: false,
             human_hidden: Vec::new(),
+            fingerprint: String::new(),
         }
+    }
+
+    /// A stable identity: the rule, the resource's identity (kind,
+    /// namespace, name, cluster; not its apiVersion, which an upgrade
+    /// changes), the rule's discriminator and what is wrong (the primary
+    /// label). Never a line, a column, the working directory or, for a
+    /// finding on a resource, its file: it survives edits above it, a move
+    /// of the file and a run from elsewhere. A finding on no resource (a
+    /// syntax error, a config entry) is told apart by its file (relative to
+    /// the repository root) and message.
+    pub fn fingerprint_of(&self, file: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut part = |text: &str| {
+            h.update(text.as_bytes());
+            h.update([0]);
+        };
+        part("v2");
+        part(self.rule);
+        match &self.resource {
+            Some(r) => {
+                part(&r.kind);
+                part(r.namespace.as_deref().unwrap_or(""));
+                part(&r.name);
+                part(r.cluster.as_deref().unwrap_or(""));
+            }
+            None => {
+                part(file);
+                part(&self.message);
+            }
+        }
+        part(&self.key);
+        part(&self.primary.message);
+        h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn on(mut self, index: usize, resource: &Resource) -> Self {

@@ -8,9 +8,11 @@ pub mod config;
 pub mod cron;
 pub mod discover;
 pub mod finding;
+pub mod gate;
 pub mod inventory;
 pub mod model;
 pub mod report;
+pub mod root;
 pub mod rules;
 pub mod selector;
 pub mod yaml;
@@ -30,10 +32,25 @@ pub const DOCS_BASE_URL: &str = "https://github.com/lifeboat-dev/lifeboat/blob/m
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// What to read (the repository root, from the command line).
     pub paths: Vec<PathBuf>,
     pub config: Option<PathBuf>,
+    /// Rule ids, `ALL` or group prefixes (`cnpg`, `pvc` …).
     pub select: Vec<String>,
     pub ignore: Vec<String>,
+    /// Report only findings whose primary location is under one of these
+    /// (relative to the current directory, `/`-separated; empty or `.`:
+    /// everything read).
+    pub scope: Vec<String>,
+    /// Pull-request mode: report only findings about these files.
+    pub changed: Option<gate::Changed>,
+    /// Report only findings this baseline does not accept.
+    pub baseline: Option<gate::Baseline>,
+    /// A run that finds no Kubernetes document is not an error.
+    pub allow_empty: bool,
+    /// Use no config unless `config` names one (the command line looked
+    /// for one already, no higher than the git work tree).
+    pub no_config: bool,
 }
 
 /// Why a run could not be made (exit code 2).
@@ -71,6 +88,28 @@ pub struct Run {
     /// Paths the repository references that lifeboat skipped, with why
     /// (shown in every human report, not only with `--verbose`).
     pub not_read: Vec<NotRead>,
+    /// What the gate left out of `findings` (scope, baseline, pull request).
+    pub gate: Gate,
+}
+
+/// What the gate did: findings left out of the report, and why.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// The PATH arguments the report is restricted to (empty: all).
+    pub scope: Vec<String>,
+    /// Findings whose primary location is outside `scope`.
+    pub out_of_scope: usize,
+    /// The baseline used, the findings it accepted, and its entries that
+    /// no longer occur.
+    pub baseline: Option<String>,
+    pub baselined: usize,
+    pub stale: Vec<gate::Entry>,
+    /// The baseline accepts the partial-model warning.
+    pub partial_accepted: bool,
+    /// Pull-request mode: where the changed files came from, how many, and
+    /// the findings about no changed file.
+    pub changed: Option<(String, usize)>,
+    pub unchanged: usize,
 }
 
 /// A path a kustomization or Flux Kustomization names that is on disk but
@@ -197,11 +236,47 @@ impl Partial {
     }
 }
 
-/// Check `ids` against the registry.
-fn check_ids(ids: &[String], flag: &str) -> Result<(), RunError> {
-    match ids.iter().find(|id| rules::find(id).is_none()) {
-        Some(id) => Err(RunError::Usage(format!("{flag}: unknown rule id `{id}` (see `lifeboat rules`)"))),
-        None => Ok(()),
+/// The rule ids `selectors` name: `ALL`, an id, or a group prefix (`cnpg`,
+/// `cnpg-recovery`: every id starting with it and a `-`). An unknown one is
+/// an error naming the nearest id.
+pub fn resolve_rules(selectors: &[String], flag: &str) -> Result<Vec<&'static str>, RunError> {
+    let mut out = Vec::new();
+    for sel in selectors.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if sel.eq_ignore_ascii_case("all") {
+            out.extend(rules::ids());
+            continue;
+        }
+        if rules::find(sel).is_some() {
+            out.extend(rules::find(sel).map(|r| r.meta.id));
+            continue;
+        }
+        let prefix = format!("{}-", sel.trim_end_matches('-'));
+        let group: Vec<&'static str> = rules::ids().into_iter().filter(|id| id.starts_with(&prefix)).collect();
+        if group.is_empty() {
+            return Err(RunError::Usage(format!("{flag}: {}", unknown_rule(sel))));
+        }
+        out.extend(group);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// "unknown rule id `x`", with the nearest id or group when one is close.
+pub fn unknown_rule(id: &str) -> String {
+    let mut candidates: Vec<String> = rules::ids().iter().map(|s| s.to_string()).collect();
+    let mut groups: Vec<String> =
+        rules::ids().iter().filter_map(|id| id.split('-').next()).map(str::to_string).collect();
+    groups.dedup();
+    candidates.extend(groups);
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(id, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, c)) => format!("unknown rule id `{id}`; did you mean `{c}`? (see `lifeboat rules`)"),
+        None => format!("unknown rule id `{id}` (see `lifeboat rules`)"),
     }
 }
 
@@ -211,6 +286,7 @@ pub fn load_config(opts: &Options) -> Result<Config, RunError> {
     let path = match &opts.config {
         Some(p) if !p.is_file() => return Err(RunError::Usage(format!("config file not found: {}", p.display()))),
         Some(p) => Some(p.clone()),
+        None if opts.no_config => None,
         None => config::find_config(&first),
     };
     match path {
@@ -306,10 +382,16 @@ fn not_read(model: &Model, roots: &[PathBuf], skipped: &Skipped) -> Vec<NotRead>
 }
 
 pub fn run(opts: &Options) -> Result<Run, RunError> {
-    check_ids(&opts.select, "--select")?;
-    check_ids(&opts.ignore, "--ignore")?;
+    let select = resolve_rules(&opts.select, "--select")?;
+    let ignore = resolve_rules(&opts.ignore, "--ignore")?;
     let mut config = load_config(opts)?;
     let (sources, mut model, skipped) = load(opts, &mut config)?;
+    if let Some((id, why)) = sources.unreadable.first() {
+        let file = sources.file(*id).map_or(String::new(), |f| f.display.clone());
+        let more = sources.unreadable.len() - 1;
+        let more = if more > 0 { format!(" (and {more} more unreadable files)") } else { String::new() };
+        return Err(RunError::Usage(format!("cannot read {file}: {why}{more}")));
+    }
     for n in &mut model.notes {
         mask_urls(&mut n.message);
     }
@@ -317,8 +399,8 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
 
     let enabled: Vec<(&rules::Rule, Severity)> = rules::RULES
         .iter()
-        .filter(|r| opts.select.is_empty() || opts.select.iter().any(|s| s == r.meta.id))
-        .filter(|r| !opts.ignore.iter().any(|s| s == r.meta.id))
+        .filter(|r| opts.select.is_empty() || select.contains(&r.meta.id))
+        .filter(|r| !ignore.contains(&r.meta.id))
         .filter_map(|r| match config.rules.get(r.meta.id) {
             Some(RuleSetting::Off) => None,
             Some(RuleSetting::Severity(s)) => Some((r, *s)),
@@ -405,10 +487,124 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
         a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message && a.resource == b.resource
     });
 
-    let rules = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
+    for f in &mut findings {
+        let file = sources.file(f.primary.span.file).map_or("", |s| s.display.as_str());
+        f.fingerprint = f.fingerprint_of(file);
+    }
+
+    let rules: Vec<RuleMeta> = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
     let files = sources.files.len().saturating_sub(usize::from(config.path.is_some()));
     let partial = Partial::of(&model, files, &skipped);
-    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial, not_read })
+    let gate = apply_gate(opts, &sources, &model, &config, &rules, &mut findings)?;
+    Ok(Run { sources, model, config, rules, findings, suppressed, sensitive, skipped, partial, not_read, gate })
+}
+
+/// Is the `/`-separated relative `file` at or under one of `scope`?
+pub fn in_scope(file: &str, scope: &[String]) -> bool {
+    scope.is_empty()
+        || scope.iter().any(|s| {
+            let s = s.trim_end_matches('/');
+            s == "." || s.is_empty() || file == s || file.strip_prefix(s).is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// The gate: keep the findings under the PATH arguments, drop those the
+/// baseline accepts (noting its entries that no longer occur), and in
+/// pull-request mode those about no changed file. An empty run is an error.
+fn apply_gate(
+    opts: &Options,
+    sources: &Sources,
+    model: &Model,
+    config: &Config,
+    rules: &[RuleMeta],
+    findings: &mut Vec<Finding>,
+) -> Result<Gate, RunError> {
+    let mut scope: Vec<String> =
+        opts.scope.iter().map(|s| s.trim_start_matches("./").trim_end_matches('/').to_string()).collect();
+    // The root among the paths: everything is reported.
+    if scope.iter().any(|s| s == "." || s.is_empty()) {
+        scope.clear();
+    }
+    let mut gate = Gate { scope: scope.clone(), ..Gate::default() };
+    let display = |id: yaml::FileId| sources.file(id).map_or("", |s| s.display.as_str());
+    let before = findings.len();
+    findings.retain(|f| in_scope(display(f.primary.span.file), &scope));
+    gate.out_of_scope = before - findings.len();
+
+    if !opts.allow_empty && findings.is_empty() {
+        let documents = sources
+            .documents
+            .iter()
+            .filter(|d| d.root.get("kind").is_some() && d.root.get("apiVersion").is_some())
+            .filter(|d| in_scope(display(d.file), &scope))
+            .count();
+        if documents == 0 {
+            let yaml = sources
+                .files
+                .iter()
+                .filter(|f| config.path.as_ref() != Some(&f.path) && in_scope(&f.display, &scope))
+                .count();
+            let shown = match std::path::absolute(".") {
+                _ if !scope.is_empty() => scope.join(", "),
+                Ok(root) => format!("the repository {}", root.display()),
+                Err(_) => "the repository".to_string(),
+            };
+            return Err(RunError::Usage(format!(
+                "no Kubernetes document found in {shown} ({yaml} YAML files read): nothing was linted. Check the path (and `paths.ignore`), or pass --allow-empty to accept an empty run"
+            )));
+        }
+    }
+
+    if let Some(baseline) = &opts.baseline {
+        let fingerprints: Vec<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        let (accepted, stale) = baseline.matches(&fingerprints);
+        let mut keep = accepted.iter().map(|a| !a);
+        findings.retain(|_| keep.next().unwrap_or(true));
+        gate.baselined = accepted.iter().filter(|a| **a).count();
+        // An entry is stale only where this run looked: under the PATH
+        // arguments, for a rule that ran.
+        gate.stale =
+            stale.into_iter().filter(|e| in_scope(&e.file, &scope) && rules.iter().any(|r| r.id == e.rule)).collect();
+        gate.partial_accepted = baseline.accepts_partial();
+        gate.baseline = Some(baseline.path.clone());
+    }
+
+    if let Some(changed) = &opts.changed {
+        gate.changed = Some((changed.source.clone(), changed.files.len()));
+        let config_changed = config.path.as_ref().is_some_and(|p| changed.files.contains(&yaml::display_path(p)));
+        if !config_changed {
+            let deleted_dirs = changed.deleted_dirs(|f| std::path::Path::new(f).exists());
+            let before = findings.len();
+            findings.retain(|f| {
+                let mut files: Vec<&str> = vec![display(f.primary.span.file)];
+                files.extend(f.related.iter().map(|l| display(l.span.file)));
+                // What built the resource: the kustomizations and Flux
+                // Kustomizations whose entries instantiated it.
+                if let Some(r) = f.subject.and_then(|i| model.resources.get(i)) {
+                    files.push(display(r.file));
+                    files.extend(r.via.iter().map(|v| display(v.span.file)));
+                }
+                files.iter().any(|file| changed.files.contains(*file) || deleted_dirs.contains(gate::parent(file)))
+            });
+            gate.unchanged = before - findings.len();
+            // A finding reported for a change to what built its resource
+            // (a kustomization that no longer lists a ScheduledBackup, say)
+            // points at that change.
+            for f in findings.iter_mut() {
+                let direct =
+                    std::iter::once(&f.primary).chain(&f.related).any(|l| changed.files.contains(display(l.span.file)));
+                if direct {
+                    continue;
+                }
+                let Some(r) = f.subject.and_then(|i| model.resources.get(i)) else { continue };
+                if let Some(v) = r.via.iter().find(|v| changed.files.contains(display(v.span.file))) {
+                    f.related
+                        .push(finding::Label { span: v.span, message: "changed: this builds the resource".into() });
+                }
+            }
+        }
+    }
+    Ok(gate)
 }
 
 /// Replace the password of every URL in `text` by `****`.
@@ -439,7 +635,7 @@ impl Run {
     /// The highest severity among the findings, a partial model counting
     /// as a warning.
     pub fn max_severity(&self) -> Option<Severity> {
-        let partial = self.partial.as_ref().map(|_| Severity::Warning);
+        let partial = self.partial.as_ref().filter(|_| !self.gate.partial_accepted).map(|_| Severity::Warning);
         self.findings.iter().map(|f| f.severity).chain(partial).max()
     }
 

@@ -60,8 +60,8 @@ const FLUX: &str = "fixtures/model/flux-component";
 #[test]
 fn an_overlay_patch_adds_the_backup() {
     let report = json_report(Path::new(OVERLAY), &[]);
-    let base = format!("{OVERLAY}/base/cluster.yaml");
-    let patch = format!("{OVERLAY}/overlays/prod/backup-patch.yaml");
+    let base = "base/cluster.yaml".to_string();
+    let patch = "overlays/prod/backup-patch.yaml".to_string();
     assert_eq!(
         findings(&report),
         vec![
@@ -80,8 +80,8 @@ fn an_overlay_patch_adds_the_backup() {
 #[test]
 fn replacements_and_name_prefix_name_the_claims() {
     let report = json_report(Path::new(REPLACEMENTS), &[]);
-    let pvc = format!("{REPLACEMENTS}/pvc.yaml");
-    let rs = format!("{REPLACEMENTS}/replicationsource.yaml");
+    let pvc = "pvc.yaml".to_string();
+    let rs = "replicationsource.yaml".to_string();
     assert_eq!(
         findings(&report),
         vec![
@@ -100,13 +100,13 @@ fn argo_cd_applications_and_an_application_set_with_an_exclude() {
         findings(&report),
         vec![
             // A matrix of a clusters generator (unknown here) and git directories.
-            ("pvc-unprotected".into(), "cache/cache-data".into(), format!("{ARGO}/shared/cache/pvc.yaml")),
-            ("pvc-unprotected".into(), "databases/db-data".into(), format!("{ARGO}/standalone/db/pvc.yaml")),
+            ("pvc-unprotected".into(), "cache/cache-data".into(), "shared/cache/pvc.yaml".to_string()),
+            ("pvc-unprotected".into(), "databases/db-data".into(), "standalone/db/pvc.yaml".to_string()),
             // The chart is rendered: its PVC (enabled by the in-repo value file).
-            ("pvc-unprotected".into(), "media/media".into(), format!("{ARGO}/charts/media/templates/pvc.yaml")),
-            ("pvc-unprotected".into(), "photos/photos-data".into(), format!("{ARGO}/apps/photos/pvc.yaml")),
+            ("pvc-unprotected".into(), "media/media".into(), "charts/media/templates/pvc.yaml".to_string()),
+            ("pvc-unprotected".into(), "photos/photos-data".into(), "apps/photos/pvc.yaml".to_string()),
             // A recursive directory source; its excluded `old/` is not deployed.
-            ("pvc-unprotected".into(), "tools/tools-data".into(), format!("{ARGO}/standalone/tools/jobs/pvc.yaml")),
+            ("pvc-unprotected".into(), "tools/tools-data".into(), "standalone/tools/jobs/pvc.yaml".to_string()),
         ],
         "notes is backed up; legacy is excluded from the generator, so not deployed; db takes the \
          Application's kustomize namePrefix and namespace; media's claim comes from an in-repo value file"
@@ -350,9 +350,6 @@ fn substitution_sources_the_repository_does_not_hold_are_unknown_not_undefined()
     assert_eq!(undefined.len(), 1, "{undefined:?}");
     assert!(undefined[0].starts_with("`${SECRET_TYPO}` has no value: Flux Kustomization `flux-system/sops`"));
     let f = &report["findings"][0];
-    assert_eq!(
-        (f["file"].as_str(), f["line"].as_u64()),
-        (Some("fixtures/model/substitute-sources/app/configmap.yaml"), Some(7))
-    );
+    assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some("app/configmap.yaml"), Some(7)));
     snapshots("substitute-sources", tree);
 }

@@ -69,18 +69,19 @@ fn referenced_files_lifeboat_skipped_are_named_in_the_summary() {
             .join("---\n"),
     )
     .expect("write");
+    // Paths are relative to the repository root (`repo`, the path given).
     let out = lifeboat().current_dir(d).args(["check", "repo"]).output().expect("runs");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let summary = text.rsplit_once("Found ").map(|(_, s)| s).unwrap_or("");
     assert!(summary.contains("Referenced but not read"), "{text}");
-    assert!(summary.contains("repo/app/link.yaml: a symlink"), "{summary}");
-    assert!(summary.contains("repo/app/ignored.yaml: ignored by the walk"), "{summary}");
-    assert!(summary.contains("outside.yaml: outside the paths checked"), "{summary}");
+    assert!(summary.contains("app/link.yaml: a symlink"), "{summary}");
+    assert!(summary.contains("app/ignored.yaml: ignored by the walk"), "{summary}");
+    assert!(summary.contains("outside.yaml: outside the repository root"), "{summary}");
     if fifo {
-        assert!(summary.contains("repo/app/fifo.yaml: not a regular file"), "{summary}");
+        assert!(summary.contains("app/fifo.yaml: not a regular file"), "{summary}");
     }
-    assert!(summary.contains("repo/linked: a symlink"), "{summary}");
+    assert!(summary.contains("linked: a symlink"), "{summary}");
     assert!(!summary.contains("gone.yaml"), "a path with nothing on disk stays a note: {summary}");
     assert!(!summary.contains("real.yaml:"), "{summary}");
 }

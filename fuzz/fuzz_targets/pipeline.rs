@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     }
-    let opts = lifeboat::Options { paths: vec![dir.clone()], ..Default::default() };
+    let opts = lifeboat::Options { paths: vec![dir.clone()], allow_empty: true, ..Default::default() };
     if let Ok(run) = lifeboat::run(&opts) {
         let _ = lifeboat::report::human::render(&run, false, true);
         let json = lifeboat::report::json::render(&run);

@@ -8,8 +8,12 @@ use super::location;
 use crate::Run;
 
 pub fn render(run: &Run) -> String {
+    render_with(run, &super::View::default())
+}
+
+pub fn render_with(run: &Run, view: &super::View) -> String {
     let mut out = String::new();
-    if let Some(p) = &run.partial {
+    if let Some(p) = run.partial.as_ref().filter(|_| !view.quiet) {
         out.push_str(&format!("warning: {}\n", p.message()));
     }
     for f in &run.findings {
@@ -17,7 +21,17 @@ pub fn render(run: &Run) -> String {
         let message = f.message.replace('\n', " ");
         out.push_str(&format!("{}:{}:{}: {} [{}] {message}\n", l.file, l.line, l.column, f.rule, f.severity));
     }
+    if view.quiet {
+        return out;
+    }
     out.push_str(&summary(run));
+    for line in super::gate_lines(run) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for line in super::stale_lines(run) {
+        out.push_str(&format!("  no longer occurs: {line}\n"));
+    }
     out
 }
 

@@ -51,16 +51,33 @@ pub fn render(run: &Run) -> String {
             message.push_str("\n\nhelp: ");
             message.push_str(help);
         }
+        // Columns only for a finding on one line: GitHub drops them (or
+        // the annotation) otherwise.
+        let place = if l.end_line == l.line {
+            format!("line={},col={},endColumn={}", l.line, l.column, l.end_column.max(l.column))
+        } else {
+            format!("line={},endLine={}", l.line, l.end_line)
+        };
         out.push_str(&format!(
-            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            "::{level} file={},{place},title={}::{}\n",
             escape_property(&l.file),
-            l.line,
-            l.column,
-            l.end_line,
-            l.end_column,
             escape_property(&format!("lifeboat {}", f.rule)),
             escape_data(&message)
         ));
     }
+    for line in super::gate_lines(run)
+        .into_iter()
+        .chain(super::stale_lines(run).into_iter().map(|l| format!("baseline entry no longer occurs: {l}")))
+    {
+        out.push_str(&format!("::notice title={}::{}\n", escape_property("lifeboat"), escape_data(&line)));
+    }
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    out.push_str(&format!(
+        "lifeboat: {}, {}, {} in {}\n",
+        plural(run.count(Severity::Error), "error"),
+        plural(run.count(Severity::Warning), "warning"),
+        plural(run.count(Severity::Info), "info"),
+        plural(run.file_count(), "file")
+    ));
     out
 }

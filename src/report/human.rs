@@ -121,11 +121,24 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
 }
 
 pub fn render(run: &Run, color: bool, verbose: bool) -> String {
+    render_with(run, &super::View { color, verbose, quiet: false })
+}
+
+pub fn render_with(run: &Run, view: &super::View) -> String {
+    let (color, verbose) = (view.color, view.verbose);
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_links(false).with_width(100).with_context_lines(1);
+    // Lines wrap at spaces only: never inside a rule id, a resource name, a
+    // URL or a command to copy (they hold `-`, `/` and `.`).
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100)
+        .with_context_lines(1)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut texts = Texts { run, cache: HashMap::new() };
     let mut out = String::new();
-    if let Some(p) = &run.partial {
+    if let Some(p) = run.partial.as_ref().filter(|_| !view.quiet) {
         out.push_str(&format!("warning: {}\n\n", p.message()));
     }
     for f in &run.findings {
@@ -147,6 +160,9 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
             let l = super::location(run, n.span);
             out.push_str(&format!("note: {}:{}:{}: {}\n", l.file, l.line, l.column, n.message));
         }
+    }
+    if view.quiet {
+        return out;
     }
     let errors = run.count(Severity::Error);
     let warnings = run.count(Severity::Warning);
@@ -202,6 +218,13 @@ pub fn render(run: &Run, color: bool, verbose: bool) -> String {
         for n in &run.not_read {
             out.push_str(&format!("  {}: {}\n", crate::yaml::display_path(&n.path), n.why));
         }
+    }
+    for line in super::gate_lines(run) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for line in super::stale_lines(run) {
+        out.push_str(&format!("  no longer occurs: {line}\n"));
     }
     out
 }

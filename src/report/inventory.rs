@@ -241,7 +241,12 @@ impl<'a> Apps<'a> {
             return owner.to_string();
         }
         let dir = dir_of(file);
-        dir.split('/')
+        // Paths are relative to the repository root: a file at the top is
+        // named by the root directory's own name.
+        let full = std::path::absolute(if dir.is_empty() { "." } else { dir })
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|_| dir.to_string());
+        full.split('/')
             .rev()
             .find(|seg| !seg.is_empty() && !GENERIC_DIRS.contains(seg) && !seg.starts_with(".."))
             .unwrap_or(dir)
@@ -390,9 +395,13 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             say_unresolved(text);
         }
     }
+    // The whole repository is modelled; the PATH arguments choose the rows.
+    let scope: Vec<String> = opts.scope.iter().filter(|s| *s != ".").cloned().collect();
+    rows.retain(|r| crate::in_scope(&r.file, &scope));
     let unreached = model
         .unreached
         .iter()
+        .filter(|u| crate::in_scope(sources.file(u.file).map_or("", |f| f.display.as_str()), &scope))
         .map(|u| {
             let file = sources.file(u.file).map(|f| f.display.as_str()).unwrap_or("");
             format!("{} {} in {file}: {}", u.kind, u.name, u.reason)

@@ -58,8 +58,26 @@ pub fn render(run: &Run) -> String {
             json!({ "kind": "ResourceSet", "name": u.name, "file": l.file, "line": l.line, "reason": u.why })
         })
         .collect();
+    let g = &run.gate;
+    let gate = json!({
+        "scope": g.scope,
+        "out_of_scope": g.out_of_scope,
+        "baseline": g.baseline.as_ref().map(|path| json!({
+            "file": path,
+            "accepted": g.baselined,
+            "partial_accepted": g.partial_accepted,
+            "stale": g.stale.iter().map(|e| json!({
+                "rule": e.rule, "resource": e.resource, "file": e.file,
+                "message": e.message, "fingerprint": e.fingerprint,
+            })).collect::<Vec<_>>(),
+        })),
+        "changed": g.changed.as_ref().map(|(source, files)| json!({
+            "source": source, "files": files, "unchanged": g.unchanged,
+        })),
+    });
     let mut report = json!({
         "version": 1,
+        "gate": gate,
         "skipped": skipped,
         "tool": { "name": "lifeboat", "version": env!("CARGO_PKG_VERSION") },
         "findings": findings,

@@ -54,5 +54,16 @@ pub fn render(run: &Run) -> String {
         run.file_count(),
         run.model.resources.len()
     ));
+    for line in super::gate_lines(run) {
+        out.push_str(&format!("\n{}\n", cell(&line)));
+    }
+    let stale = super::stale_lines(run);
+    if !stale.is_empty() {
+        out.push_str("\n<details><summary>Baseline entries that no longer occur</summary>\n\n");
+        for line in stale {
+            out.push_str(&format!("- `{}`\n", line.replace('`', "'")));
+        }
+        out.push_str("\n</details>\n");
+    }
     out
 }

@@ -2,13 +2,12 @@
 
 pub mod concise;
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod inventory;
 pub mod json;
 pub mod markdown;
 pub mod sarif;
-
-use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
 use crate::yaml::Span;
@@ -52,32 +51,12 @@ pub fn location(run: &Run, span: Span) -> Location {
     }
 }
 
-/// A stable identity for a finding: rule, resource identity, file and the
-/// rule's discriminator; never the line, so an edit elsewhere in the file
-/// keeps it.
+/// A finding's stable identity (see [`Finding::fingerprint_of`]).
 pub fn fingerprint(run: &Run, f: &Finding) -> String {
-    let mut h = Sha256::new();
-    h.update(f.rule.as_bytes());
-    h.update([0]);
-    if let Some(r) = &f.resource {
-        for part in [&r.api_version, &r.kind, r.namespace.as_deref().unwrap_or(""), &r.name] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        if let Some(cluster) = &r.cluster {
-            h.update(cluster.as_bytes());
-            h.update([0]);
-        }
+    if f.fingerprint.is_empty() {
+        return f.fingerprint_of(&location(run, f.primary.span).file);
     }
-    h.update(location(run, f.primary.span).file.as_bytes());
-    h.update([0]);
-    h.update(f.key.as_bytes());
-    if f.resource.is_none() {
-        // Findings on no resource (a syntax error, a config entry) are told
-        // apart by their message.
-        h.update(f.message.as_bytes());
-    }
-    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    f.fingerprint.clone()
 }
 
 /// The text of a file with every clear-text secret value replaced by `*`
@@ -96,4 +75,100 @@ pub fn masked_text(run: &Run, file: crate::yaml::FileId) -> String {
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// How a report for people is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    pub color: bool,
+    pub verbose: bool,
+    /// The findings and nothing else.
+    pub quiet: bool,
+}
+
+/// `Kind namespace/name` (and the cluster, in a repository of several).
+pub fn resource_text(r: &crate::finding::ResourceRef) -> String {
+    let mut text = match &r.namespace {
+        Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    };
+    if let Some(c) = &r.cluster {
+        text.push_str(&format!(" (cluster {c})"));
+    }
+    text
+}
+
+/// The baseline entries of a run's findings (and of its partial-model
+/// warning, which a baseline can accept too).
+pub fn baseline_entries(run: &Run) -> Vec<crate::gate::Entry> {
+    let mut entries: Vec<crate::gate::Entry> = run
+        .findings
+        .iter()
+        .map(|f| crate::gate::Entry {
+            file: location(run, f.primary.span).file,
+            rule: f.rule.to_string(),
+            resource: f.resource.as_ref().map(resource_text),
+            message: crate::gate::short(&f.message, 120),
+            fingerprint: fingerprint(run, f),
+        })
+        .collect();
+    if let Some(p) = &run.partial {
+        entries.push(crate::gate::Entry {
+            file: ".".into(),
+            rule: crate::gate::PARTIAL_FINGERPRINT.into(),
+            resource: None,
+            message: crate::gate::short(&p.message(), 120),
+            fingerprint: crate::gate::PARTIAL_FINGERPRINT.into(),
+        });
+    }
+    entries.sort();
+    entries
+}
+
+/// What the gate left out, in one sentence each (empty when nothing): for
+/// the human, concise and markdown reports.
+pub fn gate_lines(run: &Run) -> Vec<String> {
+    let g = &run.gate;
+    let mut out = Vec::new();
+    if !g.scope.is_empty() && g.out_of_scope > 0 {
+        out.push(format!(
+            "Reported: findings under {}; {} more elsewhere in the repository (run on the root to see them).",
+            g.scope.join(", "),
+            g.out_of_scope
+        ));
+    }
+    if let Some((source, files)) = &g.changed {
+        out.push(format!(
+            "Pull-request mode: {files} changed file{} ({source}); {} finding{} about unchanged files not shown.",
+            if *files == 1 { "" } else { "s" },
+            g.unchanged,
+            if g.unchanged == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(path) = &g.baseline {
+        let mut line =
+            format!("Baseline {path}: {} finding{} accepted.", g.baselined, if g.baselined == 1 { "" } else { "s" });
+        if !g.stale.is_empty() {
+            line.push_str(&format!(
+                " {} entr{} no longer occur{} (fixed or gone): shrink it with `lifeboat baseline --output {path}`.",
+                g.stale.len(),
+                if g.stale.len() == 1 { "y" } else { "ies" },
+                if g.stale.len() == 1 { "s" } else { "" }
+            ));
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// The baseline entries that no longer occur, one a line.
+pub fn stale_lines(run: &Run) -> Vec<String> {
+    run.gate
+        .stale
+        .iter()
+        .map(|e| match &e.resource {
+            Some(r) => format!("{}: {} on {r} ({})", e.file, e.rule, e.fingerprint),
+            None => format!("{}: {} ({})", e.file, e.rule, e.fingerprint),
+        })
+        .collect()
 }

@@ -17,9 +17,33 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A relative path as a URI reference: every byte but the unreserved
+/// characters and `/` percent-encoded (spaces, `%`, `#`, `?`, unicode).
+pub fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The repository root (the current directory of the run) as a `file:` URI
+/// ending in `/`.
+fn root_uri() -> Option<String> {
+    let root = std::path::absolute(".").ok()?;
+    let text = root.to_string_lossy().replace('\\', "/");
+    let text = text.strip_suffix("/.").unwrap_or(&text).trim_end_matches('/');
+    let text = if text.starts_with('/') { text.to_string() } else { format!("/{text}") };
+    Some(format!("file://{}/", uri_path(&text)))
+}
+
 fn physical(l: &Location) -> Value {
     json!({
-        "artifactLocation": { "uri": l.file },
+        "artifactLocation": { "uri": uri_path(&l.file), "uriBaseId": "%SRCROOT%" },
         "region": {
             "startLine": l.line,
             "startColumn": l.column,
@@ -91,7 +115,7 @@ pub fn render(run: &Run) -> String {
                 "level": level(f.severity),
                 "message": { "text": text },
                 "locations": [ { "physicalLocation": physical(&loc) } ],
-                "partialFingerprints": { "lifeboatFingerprint/v1": fingerprint(run, f) },
+                "partialFingerprints": { "lifeboatFingerprint/v2": fingerprint(run, f) },
             });
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
@@ -110,20 +134,38 @@ pub fn render(run: &Run) -> String {
                 "informationUri": crate::DOCS_BASE_URL.trim_end_matches("/blob/main/rules"),
                 "rules": rules,
             }},
+            "automationDetails": { "id": "lifeboat/" },
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
     });
+    if let Some(uri) = root_uri() {
+        sarif["runs"][0]["originalUriBaseIds"] = json!({
+            "%SRCROOT%": { "uri": uri, "description": { "text": "The repository root" } }
+        });
+    }
+    let mut notifications = Vec::new();
     if let Some(p) = &run.partial {
-        // A tool notification: the run saw only part of the repository.
-        sarif["runs"][0]["invocations"] = json!([{
-            "executionSuccessful": true,
-            "toolExecutionNotifications": [{
-                "level": "warning",
-                "descriptor": { "id": "partial-model" },
-                "message": { "text": p.message() },
-            }],
-        }]);
+        // The run saw only part of the repository.
+        notifications.push(json!({
+            "level": if run.gate.partial_accepted { "note" } else { "warning" },
+            "descriptor": { "id": "partial-model" },
+            "message": { "text": p.message() },
+        }));
+    }
+    for line in super::gate_lines(run) {
+        notifications.push(json!({ "level": "note", "descriptor": { "id": "gate" }, "message": { "text": line } }));
+    }
+    for line in super::stale_lines(run) {
+        notifications.push(json!({
+            "level": "note",
+            "descriptor": { "id": "baseline-stale-entry" },
+            "message": { "text": format!("baseline entry no longer occurs: {line}") },
+        }));
+    }
+    if !notifications.is_empty() {
+        sarif["runs"][0]["invocations"] =
+            json!([{ "executionSuccessful": true, "toolExecutionNotifications": notifications }]);
     }
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
     text.push('\n');

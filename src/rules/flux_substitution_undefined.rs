@@ -37,7 +37,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 )
                 .related(gap.kustomization_span, "the Kustomization that builds it")
                 .help(format!("Add `{var}: <value>` under `spec.postBuild.substitute` of that Kustomization, or give the reference a default: `${{{var}:=<value>}}`."))
-                .key(format!("{var}@{}:{}", gap.kustomization_span.file, gap.kustomization_span.start.offset)),
+                .key(format!("{var}@{}", gap.kustomization)),
         );
     }
 }

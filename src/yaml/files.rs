@@ -29,6 +29,9 @@ pub struct Sources {
     /// Helm chart templates, kept as text (rendered by the model when a
     /// release uses their chart; never parsed as YAML on their own).
     pub templates: Vec<FileId>,
+    /// Files that could not be read at all (permission denied, an I/O
+    /// error), with why: a run error, not a finding.
+    pub unreadable: Vec<(FileId, String)>,
 }
 
 /// Why a file's bytes are an encrypted payload, not YAML (`filtered`: a
@@ -109,7 +112,7 @@ pub fn load_files_filtered(paths: &[PathBuf], filtered: &std::collections::HashS
                 Ok(bytes) => {
                     let loads = || std::str::from_utf8(&bytes).is_ok_and(|t| load_str(id, t).error.is_none());
                     if let Some(why) = encrypted(&bytes, filtered.contains(path), loads) {
-                        return (path, String::new(), Vec::new(), None, Some(why));
+                        return (path, String::new(), Vec::new(), None, Some(Ok(why)));
                     }
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     match std::str::from_utf8(&bytes) {
@@ -127,24 +130,17 @@ pub fn load_files_filtered(paths: &[PathBuf], filtered: &std::collections::HashS
                         }
                     }
                 }
-                Err(e) => (
-                    path,
-                    String::new(),
-                    Vec::new(),
-                    Some(LoadError {
-                        pos: Pos { offset: 0, line: 1, col: 1 },
-                        message: format!("cannot read file: {e}"),
-                    }),
-                    None,
-                ),
+                Err(e) => (path, String::new(), Vec::new(), None, Some(Err(e.to_string()))),
             }
         })
         .collect();
     let mut sources = Sources::default();
     for (i, (path, text, documents, error, encrypted)) in loaded.into_iter().enumerate() {
         let id = FileId::try_from(i).unwrap_or(FileId::MAX);
-        if let Some(why) = encrypted {
-            sources.encrypted.push((id, why));
+        match encrypted {
+            Some(Ok(why)) => sources.encrypted.push((id, why)),
+            Some(Err(e)) => sources.unreadable.push((id, e)),
+            None => {}
         }
         sources.files.push(SourceFile { path: path.clone(), display: display_path(path), text: without_bom(text) });
         sources.documents.extend(documents);

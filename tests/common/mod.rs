@@ -5,9 +5,17 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The binary, run from the project directory. Each fixture directory is
+/// a repository of its own: `GIT_CEILING_DIRECTORIES` keeps lifeboat from
+/// taking this project's git work tree as their repository root (it stops
+/// below the project directory, as git does).
 pub fn lifeboat() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("GIT_CEILING_DIRECTORIES", env!("CARGO_MANIFEST_DIR"))
+        .env_remove("FORCE_COLOR")
+        .env_remove("CLICOLOR_FORCE");
     cmd
 }
 
