@@ -19,7 +19,6 @@ pub mod charts;
 mod expand;
 mod flux;
 mod generate;
-mod gotemplate;
 pub mod helm;
 mod inline;
 pub mod kustomize;

@@ -9,7 +9,9 @@
 //! know) is named in the report: what it would generate is not linted,
 //! never guessed.
 
-use super::gotemplate::{self, V};
+use super::helm::exec::{Exec, Seg};
+use super::helm::parse::{parse_with, Delims};
+use super::helm::value::{self, Map, Value as V};
 use super::inline::BlockMap;
 use super::{Builder, Resource, Via};
 use crate::yaml::{load_str, Node, Pos, Span};
@@ -57,7 +59,7 @@ impl Builder<'_> {
         for input in &inputs {
             if let Some(template) = spec.get("resourcesTemplate") {
                 let text = template.as_str().ok_or("`resourcesTemplate` is not a string")?;
-                let rendered = gotemplate::render(text, input).map_err(|e| format!("resourcesTemplate: {e}"))?;
+                let rendered = render(text, input).map_err(|e| format!("resourcesTemplate: {e}"))?;
                 let loaded = load_str(template.span.file, &rendered.text);
                 if let Some(e) = loaded.error {
                     return Err(format!("the rendered resourcesTemplate is not YAML: {}", e.message));
@@ -100,7 +102,8 @@ impl Builder<'_> {
                 return Err(format!("input strategy `{strategy}` is not supported"));
             }
         }
-        let mut inputs: Vec<V> = spec.get("inputs").map_or(&[][..], Node::as_seq).iter().map(V::from_node).collect();
+        let mut inputs: Vec<V> =
+            spec.get("inputs").map_or(&[][..], Node::as_seq).iter().map(value::from_node).collect();
         for from in spec.get("inputsFrom").map_or(&[][..], Node::as_seq) {
             let name = from.get("name").and_then(Node::as_str);
             let labels = from.path(&["selector", "matchLabels"]).map_or(&[][..], Node::as_map);
@@ -138,7 +141,7 @@ impl Builder<'_> {
                         p.name
                     ));
                 }
-                let values = p.spec().and_then(|s| s.get("defaultValues")).map_or(V::Map(Vec::new()), V::from_node);
+                let values = p.spec().and_then(|s| s.get("defaultValues")).map_or(V::Map(Map::new()), value::from_node);
                 inputs.push(values);
             }
         }
@@ -146,11 +149,39 @@ impl Builder<'_> {
     }
 }
 
+/// A rendered template and where each piece of its text came from.
+struct Rendered {
+    text: String,
+    segs: Vec<Seg>,
+}
+
+impl Rendered {
+    /// The template offset an output offset came from.
+    fn source_offset(&self, out: usize) -> usize {
+        let i = self.segs.partition_point(|s| s.out <= out).saturating_sub(1);
+        match self.segs.get(i) {
+            Some(seg) if seg.literal => seg.src + (out - seg.out.min(out)),
+            Some(seg) => seg.src,
+            None => 0,
+        }
+    }
+}
+
+/// Render a flux-operator template (`<< >>` actions, `inputs` as the data)
+/// with the engine that renders Helm charts.
+fn render(template: &str, input: &V) -> Result<Rendered, String> {
+    let parsed = parse_with(template, Delims::FLUX_OPERATOR).map_err(|e| e.message)?;
+    let dot = V::Map([("inputs".to_string(), input.clone())].into_iter().collect());
+    let mut exec = Exec::new(&parsed.defines);
+    let (text, segs) = exec.render(&parsed.nodes, &dot).map_err(|e| e.message)?;
+    Ok(Rendered { text, segs })
+}
+
 /// Render the actions in every string of `node` (keys too).
 fn render_strings(node: &mut Node, input: &V) -> Result<(), String> {
     match &mut node.value {
         crate::yaml::Value::Scalar { text, .. } if text.contains("<<") => {
-            *text = gotemplate::render(text, input).map_err(|e| format!("resources: {e}"))?.text;
+            *text = render(text, input).map_err(|e| format!("resources: {e}"))?.text;
         }
         crate::yaml::Value::Scalar { .. } => {}
         crate::yaml::Value::Seq(items) => {

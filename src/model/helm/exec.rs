@@ -37,6 +37,8 @@ pub struct Exec<'t> {
     pos: usize,
     /// Regexes compiled once per render.
     regexes: HashMap<String, Option<regex::Regex>>,
+    /// The data the render started with (`$`).
+    data: Value,
 }
 
 enum Flow {
@@ -77,13 +79,16 @@ impl Scope {
 
 impl<'t> Exec<'t> {
     pub fn new(defines: &'t HashMap<String, Vec<Node>>) -> Exec<'t> {
-        Exec { defines, steps: 0, depth: 0, pos: 0, regexes: HashMap::new() }
+        Exec { defines, steps: 0, depth: 0, pos: 0, regexes: HashMap::new(), data: Value::Nil }
     }
 
     /// Render `nodes` with `dot` (also `$`): the text and where it came from.
     pub fn render(&mut self, nodes: &[Node], dot: &Value) -> Result<(String, Vec<Seg>), RenderError> {
         let mut out = Out { text: String::new(), segs: Vec::new() };
         let mut scope = Scope { vars: vec![(String::new(), dot.clone())] };
+        if self.data == Value::Nil {
+            self.data = dot.clone();
+        }
         self.nodes(nodes, dot, &mut scope, &mut out, true)?;
         Ok((out.text, out.segs))
     }
@@ -272,6 +277,10 @@ impl<'t> Exec<'t> {
                 fields_of(&v, fields)
             }
             Arg::Ident(name) => self.call(name, &[], dot, scope, None)?,
+            Arg::Chain(name, fields) => {
+                let v = self.call(name, &[], dot, scope, None)?;
+                fields_of(&v, fields)
+            }
         })
     }
 
@@ -360,6 +369,7 @@ impl<'t> Exec<'t> {
                     depth: self.depth + 1,
                     pos: self.pos,
                     regexes: HashMap::new(),
+                    data: self.data.clone(),
                 };
                 if inner.depth > DEPTH {
                     return Err(self.err("tpl nested too deeply"));
@@ -741,6 +751,8 @@ impl<'t> Exec<'t> {
                     .into_iter()
                     .collect(),
             ),
+            // A name of the data (flux-operator's `inputs`).
+            other if self.data.get(other).is_some() => self.data.get(other).cloned().unwrap_or(Value::Nil),
             other => return Err(self.err(format!("function `{other}` is not supported"))),
         })
     }

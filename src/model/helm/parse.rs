@@ -64,6 +64,8 @@ pub enum Arg {
     /// `$x.a.b` (`$` alone is the name "").
     Var(String, Vec<String>),
     Ident(String),
+    /// A function's result and fields after it (`inputs.app`).
+    Chain(String, Vec<String>),
     Str(String),
     Int(i64),
     Float(f64),
@@ -91,6 +93,7 @@ enum Tok {
     Field(Vec<String>),
     Var(String, Vec<String>),
     Ident(String),
+    Chain(String, Vec<String>),
     Str(String),
     Int(i64),
     Float(f64),
@@ -115,7 +118,30 @@ enum Piece {
 }
 
 pub fn parse(src: &str) -> Result<Parsed, ParseError> {
-    let pieces = split(src)?;
+    parse_with(src, Delims::GO)
+}
+
+/// The action delimiters: Go's `{{ }}`, or flux-operator's `<< >>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Delims {
+    pub open: [u8; 2],
+    pub close: [u8; 2],
+}
+
+impl Delims {
+    pub const GO: Delims = Delims { open: *b"{{", close: *b"}}" };
+    pub const FLUX_OPERATOR: Delims = Delims { open: *b"<<", close: *b">>" };
+
+    fn open_str(&self) -> &str {
+        std::str::from_utf8(&self.open).unwrap_or("{{")
+    }
+    fn close_str(&self) -> &str {
+        std::str::from_utf8(&self.close).unwrap_or("}}")
+    }
+}
+
+pub fn parse_with(src: &str, delims: Delims) -> Result<Parsed, ParseError> {
+    let pieces = split(src, delims)?;
     let mut parser = Parser { pieces, at: 0, defines: HashMap::new() };
     let (nodes, end) = parser.list(&[])?;
     if let Some(end) = end {
@@ -125,13 +151,13 @@ pub fn parse(src: &str) -> Result<Parsed, ParseError> {
 }
 
 /// Cut the source into texts and actions, applying trim markers.
-fn split(src: &str) -> Result<Vec<Piece>, ParseError> {
+fn split(src: &str, d: Delims) -> Result<Vec<Piece>, ParseError> {
     let mut pieces = Vec::new();
     let mut rest_start = 0usize;
     let bytes = src.as_bytes();
     let mut trim_next = false;
     while rest_start <= src.len() {
-        let Some(rel) = src.get(rest_start..).and_then(|r| r.find("{{")) else {
+        let Some(rel) = src.get(rest_start..).and_then(|r| r.find(d.open_str())) else {
             let text = src.get(rest_start..).unwrap_or("");
             let text = if trim_next { text.trim_start() } else { text };
             let start = src.len() - text.len();
@@ -167,9 +193,10 @@ fn split(src: &str) -> Result<Vec<Piece>, ParseError> {
             let mut close = comment_start + end_rel + 2;
             let tail = src.get(close..).unwrap_or("");
             let tail_ws = tail.trim_start();
-            let (right_trim, skip) = if let Some(t) = tail_ws.strip_prefix("-}}") {
+            let trimmed_close = format!("-{}", d.close_str());
+            let (right_trim, skip) = if let Some(t) = tail_ws.strip_prefix(trimmed_close.as_str()) {
                 (true, tail.len() - t.len())
-            } else if let Some(t) = tail_ws.strip_prefix("}}") {
+            } else if let Some(t) = tail_ws.strip_prefix(d.close_str()) {
                 (false, tail.len() - t.len())
             } else {
                 return Err(ParseError { offset: open, message: "comment ends without `}}`".into() });
@@ -180,7 +207,7 @@ fn split(src: &str) -> Result<Vec<Piece>, ParseError> {
             continue;
         }
         let (toks, close, right_trim) =
-            lex(src, inner_start).map_err(|(offset, message)| ParseError { offset, message })?;
+            lex(src, inner_start, d.close).map_err(|(offset, message)| ParseError { offset, message })?;
         pieces.push(Piece::Action(Action { pos: open, toks }));
         trim_next = right_trim;
         rest_start = close;
@@ -190,7 +217,7 @@ fn split(src: &str) -> Result<Vec<Piece>, ParseError> {
 
 /// Tokens of one action from `start` to its `}}`; the offset after it, and
 /// whether it ends with ` -}}`.
-fn lex(src: &str, start: usize) -> Result<(Vec<Tok>, usize, bool), (usize, String)> {
+fn lex(src: &str, start: usize, close: [u8; 2]) -> Result<(Vec<Tok>, usize, bool), (usize, String)> {
     let bytes = src.as_bytes();
     let mut i = start;
     let mut toks = Vec::new();
@@ -200,13 +227,16 @@ fn lex(src: &str, start: usize) -> Result<(Vec<Tok>, usize, bool), (usize, Strin
         };
         if b.is_ascii_whitespace() {
             // ` -}}` ends the action, trimming the text after it.
-            if bytes.get(i + 1) == Some(&b'-') && bytes.get(i + 2) == Some(&b'}') && bytes.get(i + 3) == Some(&b'}') {
+            if bytes.get(i + 1) == Some(&b'-')
+                && bytes.get(i + 2) == Some(&close[0])
+                && bytes.get(i + 3) == Some(&close[1])
+            {
                 return Ok((toks, i + 4, true));
             }
             i += 1;
             continue;
         }
-        if b == b'}' && bytes.get(i + 1) == Some(&b'}') {
+        if b == close[0] && bytes.get(i + 1) == Some(&close[1]) {
             return Ok((toks, i + 2, false));
         }
         match b {
@@ -289,10 +319,14 @@ fn lex(src: &str, start: usize) -> Result<(Vec<Tok>, usize, bool), (usize, Strin
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let end = ident_end(src, i);
                 let word = src.get(i..end).unwrap_or("").to_string();
-                toks.push(Tok::Ident(word));
-                i = end;
-                // `fn.field` is not Go; fields after an identifier are kept
-                // off (rare in charts).
+                let (fields, next) = fields_at(src, end);
+                if fields.is_empty() {
+                    toks.push(Tok::Ident(word));
+                    i = end;
+                } else {
+                    toks.push(Tok::Chain(word, fields));
+                    i = next;
+                }
             }
             _ => return Err((i, format!("unexpected character `{}`", char::from(b)))),
         }
@@ -577,6 +611,10 @@ fn pipeline(toks: &[Tok], pos: usize) -> Result<Pipe, ParseError> {
                     "nil" => Arg::Nil,
                     _ => Arg::Ident(w.clone()),
                 });
+                i += 1;
+            }
+            Tok::Chain(w, f) => {
+                cmd.push(Arg::Chain(w.clone(), f.clone()));
                 i += 1;
             }
             Tok::Str(s) => {
