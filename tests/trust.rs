@@ -202,3 +202,37 @@ fn an_unrendered_resource_set_is_named_in_markdown_and_github_output() {
     let gh = stdout(&run(&["check", RESOURCESET, "--format", "github", "--fail-on", "never"]));
     assert!(gh.lines().any(|l| l.starts_with("::warning file=previews.yaml,line=15,")), "{gh}");
 }
+
+/// Backup tools recognised by what they are: a postgres-backup-local image
+/// dumps a CNPG Cluster through `POSTGRES_HOST`, a mysqldump CronJob dumps
+/// the MariaDB StatefulSet it connects to (both logical only), and a CronJob
+/// of an unknown image that mounts a PVC read-only is possibly a backup:
+/// shown, not counted, and said in the PVC's finding.
+#[test]
+fn dump_tools_cover_what_they_read_and_unknown_jobs_are_possible_backups() {
+    const DIR: &str = "fixtures/trust/backup-tools";
+    let inventory = run(&["inventory", DIR, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).expect("inventory JSON parses");
+    let item = |name: &str| {
+        report["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
+    };
+    let mariadb = item("data-mariadb-N");
+    assert_eq!(mariadb["protected"], true, "{mariadb}");
+    assert!(mariadb["protection"][0]
+        .as_str()
+        .is_some_and(|p| p.contains("mysqldump of `mariadb`") && p.contains("logical only")));
+    let cluster = item("wiki-db");
+    assert!(cluster["protection"][0]
+        .as_str()
+        .is_some_and(|p| p.starts_with("pg_dump (logical only): CronJob wiki-db-dump")));
+    let photos = item("photos");
+    assert_eq!(photos["protected"], false, "{photos}");
+    assert_eq!(photos["possibleBackups"][0], "CronJob `photos-sync` mounts it read-only");
+
+    let findings = json_report(Path::new(DIR), &[]);
+    let unprotected: Vec<&serde_json::Value> =
+        findings["findings"].as_array().into_iter().flatten().filter(|f| f["rule"] == "pvc-unprotected").collect();
+    assert_eq!(unprotected.len(), 1, "only the photos PVC: {unprotected:?}");
+    assert!(unprotected[0]["message"].as_str().is_some_and(|m| m.contains("possibly a backup (unrecognised tool)")));
+    insta::assert_snapshot!("backup-tools.inventory", stdout(&run(&["inventory", DIR])));
+}

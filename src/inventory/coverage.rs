@@ -200,11 +200,48 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                     out.push(schedule(s));
                 }
             }
+            // A database dump of the server this claim holds: by the
+            // StatefulSet's or the release's name as the host it connects to.
+            let servers = [
+                matches!(item.kind, super::stateful::ItemKind::ClaimTemplate).then_some(item.res.name.as_str()),
+                item.release.as_deref(),
+            ];
+            for d in inv.dump_jobs.iter().filter(|d| d.res.cluster == item.res.cluster) {
+                if let Some(server) = servers.iter().flatten().find(|s| d.reads(ns, s)) {
+                    out.push(dump_job(d, server));
+                }
+            }
             // One protection per mechanism (a job mounting a claim twice).
             out.dedup_by_key(|p| p.resource);
             out
         })
         .collect()
+}
+
+/// A logical dump of the database served as `server`.
+fn dump_job(d: &super::dumps::DumpJob, server: &str) -> Protection {
+    let spec = d.res.spec();
+    let schedule = spec.and_then(|s| s.get("schedule"));
+    let suspended = spec.and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
+    let not_running = if suspended {
+        Some("SUSPENDED — does not run")
+    } else if never_fires(schedule) {
+        Some("invalid schedule — never runs")
+    } else {
+        None
+    };
+    let off = if suspended { ", SUSPENDED — does not run" } else { "" };
+    Protection {
+        not_running,
+        what: format!(
+            "logical dump: CronJob `{}` ({} of `{server}`, logical only — restores to the last dump; {}{off})",
+            d.res.name,
+            d.tool,
+            describe_standard(schedule)
+        ),
+        resource: d.index,
+        span: d.span,
+    }
 }
 
 /// A mechanism that names a claim.
@@ -220,7 +257,17 @@ enum Named {
 /// `pvc-unprotected` finding gives).
 pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
     use super::schedules::{has_longhorn_labels, longhorn_source, parse_bool, K8UP_ANNOTATION};
-    let mut out = Vec::new();
+    let mut out: Vec<String> = inv
+        .possible_backups_of(item)
+        .iter()
+        .map(|p| {
+            let image = p.image.map(|i| format!(" (image `{i}`)")).unwrap_or_default();
+            format!(
+                "possibly a backup (unrecognised tool): CronJob `{}`{image} mounts it read-only but runs no backup tool lifeboat recognises, so it is not counted",
+                p.res.qualified_name()
+            )
+        })
+        .collect();
     if has_longhorn_labels(item) && !longhorn_source(item) {
         out.push(format!(
             "its Longhorn recurring-job labels are ignored without `{}: enabled`",

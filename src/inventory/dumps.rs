@@ -1,6 +1,14 @@
-//! Logical backups: CronJobs that run `pg_dump`/`pg_dumpall` against a CNPG
-//! Cluster's `-rw`/`-r`/`-ro` service. They give a dump, not point-in-time
-//! recovery.
+//! Logical backups: CronJobs that dump a database (`pg_dump`/`pg_dumpall`,
+//! the `postgres-backup-local` image, `mysqldump`/`mariadb-dump`,
+//! `mongodump`). They give a dump, not point-in-time recovery. What a job
+//! dumps is read from where it connects: a CNPG Cluster's `-rw`/`-r`/`-ro`
+//! service anywhere in the job, and the host of `-h`/`--host`, of a
+//! `postgres://…`-style URI or of a `PGHOST`/`MYSQL_HOST`/`DB_HOST`-style
+//! environment variable.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::model::Resource;
 use crate::yaml::{Node, Span};
@@ -9,10 +17,54 @@ use crate::yaml::{Node, Span};
 pub struct DumpJob<'m> {
     pub index: usize,
     pub res: &'m Resource,
-    /// `(namespace, cluster name)` of each service the job connects to.
+    /// "pg_dump", "mysqldump", "mongodump", "pg_dump (postgres-backup-local)".
+    pub tool: &'static str,
+    /// `(namespace, cluster name)` of each CNPG service the job connects to.
     pub targets: Vec<(Option<String>, String)>,
-    /// Where `pg_dump` is written.
+    /// `(namespace, service)` of every database host the job names.
+    pub hosts: Vec<(Option<String>, String)>,
+    /// Where the tool is written.
     pub span: Span,
+}
+
+impl DumpJob<'_> {
+    /// Whether it runs `pg_dump` (so it can dump a CNPG Cluster).
+    pub fn postgres(&self) -> bool {
+        self.tool.starts_with("pg_dump")
+    }
+
+    /// Whether it dumps a database served as `service` in `namespace`.
+    pub fn reads(&self, namespace: Option<&str>, service: &str) -> bool {
+        self.hosts.iter().any(|(ns, s)| s == service && super::same_namespace(ns.as_deref(), namespace))
+    }
+}
+
+/// A dump tool as a word of a command.
+static DUMP_TOOL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s/;&|(`"'$])(?P<tool>pg_dumpall|pg_dump|mysqldump|mariadb-dump|mongodump)(?:$|[\s;&|)`"'])"#)
+        .ok()
+});
+
+/// Images whose entry point dumps a database.
+const DUMP_IMAGES: &[(&str, &str)] =
+    &[("postgres-backup-local", "pg_dump (postgres-backup-local)"), ("mysql-backup", "mysqldump (mysql-backup)")];
+
+/// The dump tool `text` runs, if any.
+pub fn dump_tool(text: &str) -> Option<&'static str> {
+    let m = DUMP_TOOL.as_ref()?.captures(text)?.name("tool")?;
+    Some(match m.as_str() {
+        "pg_dumpall" | "pg_dump" => "pg_dump",
+        "mysqldump" => "mysqldump",
+        "mariadb-dump" => "mariadb-dump",
+        _ => "mongodump",
+    })
+}
+
+/// The dump tool an image runs, by its name.
+pub fn image_dump_tool(image: &str) -> Option<&'static str> {
+    let repo = image.split(['@', ':']).next().unwrap_or(image);
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    DUMP_IMAGES.iter().find(|(i, _)| last.contains(i)).map(|(_, t)| *t)
 }
 
 pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
@@ -20,23 +72,113 @@ pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
         return None;
     }
     let template = res.spec()?.get("jobTemplate")?;
-    let mut dump_span = None;
+    let mut found: Option<(&'static str, Span)> = None;
     let mut targets = Vec::new();
-    template.walk(&mut |node: &Node| {
-        let Some(text) = node.as_str() else { return };
-        if dump_span.is_none() && (text.contains("pg_dump") || text.contains("pg_dumpall")) {
-            dump_span = Some(node.span);
+    let mut hosts: Vec<(Option<String>, String)> = Vec::new();
+    let namespace = res.namespace.as_deref();
+    let add_host = |host: &str, hosts: &mut Vec<(Option<String>, String)>| {
+        if let Some((service, ns)) = service_of(host) {
+            let ns = ns.map(str::to_string).or_else(|| namespace.map(str::to_string));
+            if !hosts.iter().any(|(n, s)| n == &ns && s == service) {
+                hosts.push((ns, service.to_string()));
+            }
         }
-        for host in service_hosts(text) {
-            let (cluster, namespace) = host;
-            let ns = namespace.map(str::to_string).or_else(|| res.namespace.clone());
+    };
+    template.walk(&mut |node: &Node| {
+        // `env: [{name: PGHOST, value: db-rw}]`.
+        if let (Some(name), Some(value)) =
+            (node.get("name").and_then(Node::as_str), node.get("value").and_then(Node::as_str))
+        {
+            if is_host_variable(name) {
+                add_host(value, &mut hosts);
+            }
+        }
+        let Some(text) = node.as_str() else { return };
+        if found.is_none() {
+            if let Some(tool) = dump_tool(text) {
+                found = Some((tool, node.span));
+            }
+        }
+        for (cluster, ns) in service_hosts(text) {
+            let ns = ns.map(str::to_string).or_else(|| res.namespace.clone());
             if !targets.iter().any(|(n, c)| n == &ns && c == cluster) {
                 targets.push((ns, cluster.to_string()));
             }
         }
+        for host in host_arguments(text) {
+            add_host(host, &mut hosts);
+        }
     });
-    let span = dump_span?;
-    Some(DumpJob { index, res, targets, span })
+    if found.is_none() {
+        let pod = template.path(&["spec", "template", "spec"]);
+        let containers = ["initContainers", "containers"]
+            .iter()
+            .flat_map(|k| pod.and_then(|p| p.get(k)).map_or(&[][..], Node::as_seq));
+        for image in containers.filter_map(|c| c.get("image")) {
+            if let Some(tool) = image.as_str().and_then(image_dump_tool) {
+                found = Some((tool, image.span));
+                break;
+            }
+        }
+    }
+    let (tool, span) = found?;
+    // A CNPG service named as a host is a target as well as a host.
+    for (ns, service) in &hosts {
+        for suffix in ["-rw", "-ro", "-r"] {
+            if let Some(cluster) = service.strip_suffix(suffix).filter(|c| !c.is_empty()) {
+                if !targets.iter().any(|(n, c)| n == ns && c == cluster) {
+                    targets.push((ns.clone(), cluster.to_string()));
+                }
+                break;
+            }
+        }
+    }
+    if !tool.starts_with("pg_dump") {
+        targets.clear();
+    }
+    Some(DumpJob { index, res, tool, targets, hosts, span })
+}
+
+/// `PGHOST`, `MYSQL_HOST`, `DB_HOST`, `POSTGRES_HOST`, `DATABASE_HOSTNAME` …
+fn is_host_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let Some(prefix) = upper.strip_suffix("HOST").or_else(|| upper.strip_suffix("HOSTNAME")) else {
+        return false;
+    };
+    let prefix = prefix.trim_end_matches('_');
+    ["PG", "DB", "POSTGRES", "POSTGRESQL", "MYSQL", "MARIADB", "MONGO", "MONGODB", "DATABASE"]
+        .iter()
+        .any(|p| prefix == *p || prefix.ends_with(&format!("_{p}")))
+}
+
+/// Hosts given as `-h X`, `--host=X`, `--host X` or in a database URI.
+fn host_arguments(text: &str) -> Vec<&str> {
+    static HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"(?:(?:^|\s)(?:-h\s*|--host(?:=|\s+))|(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?)://(?:[^@/\s]*@)?)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)",
+        )
+        .ok()
+    });
+    HOST.as_ref()
+        .map(|re| re.captures_iter(text).filter_map(|c| c.name("host")).map(|m| m.as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// `(service, namespace)` of a host name: `db.apps.svc.cluster.local` is
+/// service `db` in `apps`; an IP address or `localhost` is no service.
+fn service_of(host: &str) -> Option<(&str, Option<&str>)> {
+    let host = host.split(':').next().unwrap_or(host);
+    if host.is_empty()
+        || host == "localhost"
+        || host.contains("${")
+        || host.chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        return None;
+    }
+    let mut parts = host.split('.');
+    let service = parts.next().filter(|s| !s.is_empty())?;
+    let namespace = parts.next().filter(|ns| !ns.is_empty() && *ns != "svc");
+    Some((service, namespace))
 }
 
 /// Find `<cluster>-rw`, `<cluster>-r`, `<cluster>-ro` host names in `text`,
@@ -64,12 +206,43 @@ fn service_hosts(text: &str) -> Vec<(&str, Option<&str>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::service_hosts;
+    use super::{dump_tool, host_arguments, image_dump_tool, is_host_variable, service_hosts, service_of};
 
     #[test]
     fn finds_cluster_services() {
         assert_eq!(service_hosts("pg_dump -h airflow-db-rw.airflow.svc -U app"), vec![("airflow-db", Some("airflow"))]);
         assert_eq!(service_hosts("host=warehouse-ro port=5432"), vec![("warehouse", None)]);
         assert!(service_hosts("pg_dump -h postgres").is_empty());
+    }
+
+    #[test]
+    fn dump_tools() {
+        assert_eq!(dump_tool("pg_dumpall -h db > /backup/all.sql"), Some("pg_dump"));
+        assert_eq!(dump_tool("mysqldump --all-databases -h mariadb"), Some("mysqldump"));
+        assert_eq!(dump_tool("/usr/bin/mariadb-dump -h db"), Some("mariadb-dump"));
+        assert_eq!(dump_tool("mongodump --uri=$URI"), Some("mongodump"));
+        assert_eq!(dump_tool("echo pg_dumped"), None);
+        assert_eq!(
+            image_dump_tool("prodrigestivill/postgres-backup-local:16"),
+            Some("pg_dump (postgres-backup-local)")
+        );
+        assert_eq!(image_dump_tool("postgres:16"), None);
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_arguments("mysqldump -h mariadb -u root"), vec!["mariadb"]);
+        assert_eq!(host_arguments("pg_dump --host=db.apps.svc.cluster.local"), vec!["db.apps.svc.cluster.local"]);
+        assert_eq!(host_arguments("pg_dump postgresql://app:secret@immich-db:5432/immich"), vec!["immich-db"]);
+        assert_eq!(service_of("db.apps.svc.cluster.local"), Some(("db", Some("apps"))));
+        assert_eq!(service_of("mariadb:3306"), Some(("mariadb", None)));
+        assert_eq!(service_of("10.0.0.5"), None);
+        assert_eq!(service_of("localhost"), None);
+        assert!(is_host_variable("PGHOST"));
+        assert!(is_host_variable("POSTGRES_HOST"));
+        assert!(is_host_variable("MYSQL_HOST"));
+        assert!(is_host_variable("APP_DB_HOST"));
+        assert!(!is_host_variable("GHOST"));
+        assert!(!is_host_variable("HOST"));
     }
 }

@@ -1,8 +1,14 @@
 //! Backup CronJobs: a CronJob that mounts a PVC and runs a copy, archive or
 //! upload tool (tar, rclone, restic, kopia, rsync, `az storage`, `aws s3`,
 //! `mc` …) in its command, its args, or a script from a mounted ConfigMap.
-//! A CronJob that runs `pg_dump` writes *into* the PVCs it mounts: they are
-//! its destination, not what it protects.
+//! A CronJob that dumps a database (`pg_dump`, `mysqldump` …) writes *into*
+//! the PVCs it mounts: they are its destination, not what it protects. One
+//! that sends its copy off the cluster (`az storage`, `aws s3`, rclone to a
+//! remote, restic/kopia to a remote repository) has no destination among
+//! its mounts: every PVC it mounts is a source.
+//!
+//! A CronJob that runs no tool lifeboat recognises but mounts a PVC
+//! read-only is *possibly* a backup: listed, never counted as protection.
 
 use std::sync::LazyLock;
 
@@ -50,9 +56,24 @@ pub struct BackupJob<'m> {
     /// The tool it runs, and where that is written.
     pub tool: String,
     pub tool_span: Span,
-    /// It runs `pg_dump`/`pg_dumpall`: its PVCs are where dumps land.
+    /// It dumps a database (`pg_dump`, `mysqldump` …): its PVCs are where
+    /// dumps land.
     pub dump: bool,
+    /// It sends the copy off the cluster: no mount is its destination.
+    pub offsite: bool,
     pub mounts: Vec<PvcMount<'m>>,
+}
+
+/// A CronJob that mounts PVCs read-only and runs nothing lifeboat
+/// recognises as a backup tool.
+#[derive(Debug, Clone)]
+pub struct PossibleBackup<'m> {
+    pub index: usize,
+    pub res: &'m Resource,
+    /// The claims it mounts read-only.
+    pub claims: Vec<&'m str>,
+    /// Its first container's image, to name it.
+    pub image: Option<&'m str>,
 }
 
 impl<'m> BackupJob<'m> {
@@ -68,8 +89,8 @@ impl<'m> BackupJob<'m> {
 
 /// What a job runs, from the text of its command, args, image or a script.
 fn find_tool(text: &str) -> Option<String> {
-    if text.contains("pg_dump") {
-        return Some("pg_dump".into());
+    if let Some(tool) = super::dumps::dump_tool(text) {
+        return Some(tool.into());
     }
     // `tar … && az storage blob upload …`: name what takes the data off
     // the cluster, not what packs it.
@@ -82,9 +103,35 @@ fn find_tool(text: &str) -> Option<String> {
 const ARCHIVERS: &[&str] = &["tar", "zip", "7z"];
 
 fn image_tool(image: &str) -> Option<String> {
+    if let Some(tool) = super::dumps::image_dump_tool(image) {
+        return Some(tool.into());
+    }
     let repo = image.split(['@', ':']).next().unwrap_or(image);
     let last = repo.rsplit('/').next().unwrap_or(repo);
     TOOL_IMAGES.iter().find(|t| last.contains(*t)).map(|t| (*t).to_string())
+}
+
+/// Tools that always send the copy off the cluster.
+const OFFSITE_TOOLS: &[&str] =
+    &["az storage", "aws s3", "gcloud storage", "gsutil", "azcopy", "s3cmd", "mc cp", "mc mirror"];
+
+/// A remote repository or remote path, as restic, kopia, borg, duplicity
+/// and rclone spell it.
+static REMOTE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?:^|[\s=:"'])(?:s3|b2|azure|gs|gcs|swift|rest|sftp|rclone|webdav):[^\s/]|(?:s3|gs|ssh|sftp|https?)://|kopia\s+repository\s+(?:connect|create)\s+(?:s3|b2|gcs|azure|sftp|webdav|rclone)|rclone\s+(?:sync|copy|move|copyto)\b[^\n;&|]*\s[A-Za-z0-9_.-]+:"#,
+    )
+    .ok()
+});
+
+/// Whether the job with `tool` sends its copy off the cluster; `texts`
+/// are its commands, scripts and environment values.
+fn sends_offsite(tool: &str, texts: &[&str]) -> bool {
+    if OFFSITE_TOOLS.contains(&tool) {
+        return true;
+    }
+    matches!(tool, "restic" | "kopia" | "borg" | "duplicity" | "rclone")
+        && REMOTE.as_ref().is_some_and(|re| texts.iter().any(|t| re.is_match(t)))
 }
 
 /// Read a `batch` CronJob as a backup job. `script` gives the `data` of a
@@ -105,10 +152,12 @@ pub fn read<'m>(
 
     let mut found: Option<(String, Span)> = None;
     let mut dump = false;
+    let mut texts: Vec<&'m str> = Vec::new();
     let mut note = |tool: String, span: Span| {
-        dump |= tool == "pg_dump";
+        let is_dump = super::dumps::dump_tool(&tool).is_some() || super::dumps::image_dump_tool(&tool).is_some();
+        dump |= is_dump;
         let rank = |t: &str| match t {
-            "pg_dump" => 0,
+            _ if super::dumps::dump_tool(t).is_some() || super::dumps::image_dump_tool(t).is_some() => 0,
             t if ARCHIVERS.contains(&t) => 1,
             _ => 2,
         };
@@ -117,11 +166,15 @@ pub fn read<'m>(
         }
     };
     for c in &containers {
-        for key in ["command", "args"] {
+        for key in ["command", "args", "env"] {
             if let Some(node) = c.get(key) {
                 node.walk(&mut |n: &Node| {
-                    if let Some(tool) = n.as_str().and_then(find_tool) {
-                        note(tool, n.span);
+                    let Some(text) = n.as_str() else { return };
+                    texts.push(text);
+                    if key != "env" {
+                        if let Some(tool) = find_tool(text) {
+                            note(tool, n.span);
+                        }
                     }
                 });
             }
@@ -142,15 +195,56 @@ pub fn read<'m>(
         for name in names.filter_map(Node::as_nonempty_str) {
             let Some(data) = script(res.namespace.as_deref(), name) else { continue };
             for (_, value) in data.as_map() {
-                if let Some(tool) = value.as_str().and_then(find_tool) {
+                let Some(text) = value.as_str() else { continue };
+                texts.push(text);
+                if let Some(tool) = find_tool(text) {
                     note(tool, value.span);
                 }
             }
         }
     }
     let (tool, tool_span) = found?;
+    let offsite = !dump && sends_offsite(&tool, &texts);
+    let mounts = pvc_mounts(&containers, volumes);
+    Some(BackupJob {
+        index,
+        res,
+        schedule: spec.get("schedule"),
+        suspend: spec.get("suspend"),
+        tool,
+        tool_span,
+        dump,
+        offsite,
+        mounts,
+    })
+}
 
-    let mounts = volumes
+/// A CronJob that is not a backup job lifeboat recognises but mounts PVCs
+/// read-only: possibly a backup by a tool lifeboat does not know.
+pub fn possible(index: usize, res: &Resource) -> Option<PossibleBackup<'_>> {
+    if !(res.kind == "CronJob" && res.group() == "batch") {
+        return None;
+    }
+    let pod = res.spec()?.path(&["jobTemplate", "spec", "template", "spec"])?;
+    let containers: Vec<&Node> =
+        ["initContainers", "containers"].iter().flat_map(|k| pod.get(k).map_or(&[][..], Node::as_seq)).collect();
+    let volumes = pod.get("volumes").map_or(&[][..], Node::as_seq);
+    let claims: Vec<&str> = pvc_mounts(&containers, volumes)
+        .into_iter()
+        .filter(|m| m.read_only)
+        .filter_map(|m| m.claim.as_nonempty_str())
+        .collect();
+    if claims.is_empty() {
+        return None;
+    }
+    let image =
+        pod.path(&["containers"]).and_then(|c| c.as_seq().first()).and_then(|c| c.get("image")).and_then(Node::as_str);
+    Some(PossibleBackup { index, res, claims, image })
+}
+
+/// The PVCs a pod's containers mount.
+fn pvc_mounts<'m>(containers: &[&'m Node], volumes: &'m [Node]) -> Vec<PvcMount<'m>> {
+    volumes
         .iter()
         .filter_map(|v| {
             let claim = v.path(&["persistentVolumeClaim", "claimName"])?;
@@ -165,22 +259,25 @@ pub fn read<'m>(
                 !entries.is_empty() && entries.iter().all(|m| m.get("readOnly").and_then(Node::as_bool) == Some(true));
             Some(PvcMount { claim, volume: v, read_only: source_ro || mounts_ro, mount: entries.first().copied() })
         })
-        .collect();
-    Some(BackupJob {
-        index,
-        res,
-        schedule: spec.get("schedule"),
-        suspend: spec.get("suspend"),
-        tool,
-        tool_span,
-        dump,
-        mounts,
-    })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{find_tool, image_tool};
+    use super::{find_tool, image_tool, sends_offsite};
+
+    #[test]
+    fn copies_sent_off_the_cluster() {
+        assert!(sends_offsite("aws s3", &["aws s3 cp /data s3://b"]));
+        assert!(sends_offsite("restic", &["restic backup /data", "s3:https://s3.example.com/b"]));
+        assert!(sends_offsite("restic", &["restic -r b2:bucket:/x backup /data"]));
+        assert!(sends_offsite("rclone", &["rclone sync /data remote:bucket/path"]));
+        assert!(sends_offsite("kopia", &["kopia repository connect s3 --bucket b"]));
+        assert!(!sends_offsite("restic", &["restic -r /backup/repo backup /data"]));
+        assert!(!sends_offsite("rclone", &["rclone sync /data /backup"]));
+        assert!(!sends_offsite("tar", &["tar czf /backup/x.tgz /data"]));
+        assert!(!sends_offsite("rsync", &["rsync -a /data/ /backup/"]));
+    }
 
     #[test]
     fn tools_in_commands() {

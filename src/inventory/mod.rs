@@ -45,6 +45,8 @@ pub struct Inventory<'m> {
     pub items: Vec<StatefulItem<'m>>,
     pub replication_sources: Vec<ReplicationSource<'m>>,
     pub backup_jobs: Vec<BackupJob<'m>>,
+    /// CronJobs that mount PVCs read-only and run no tool lifeboat knows.
+    pub possible_backups: Vec<jobs::PossibleBackup<'m>>,
     /// K8up, Velero, Longhorn and kopiur schedules.
     pub schedules: Vec<BackupSchedule<'m>>,
     /// For each of `items`, what protects it.
@@ -80,6 +82,7 @@ impl<'m> Inventory<'m> {
             items: Vec::new(),
             replication_sources: Vec::new(),
             backup_jobs: Vec::new(),
+            possible_backups: Vec::new(),
             schedules: Vec::new(),
             coverage: Vec::new(),
             external: Vec::new(),
@@ -114,6 +117,8 @@ impl<'m> Inventory<'m> {
                     }
                     if let Some(job) = jobs::read(i, r, &script) {
                         inv.backup_jobs.push(job);
+                    } else if let Some(job) = jobs::possible(i, r) {
+                        inv.possible_backups.push(job);
                     }
                     if let Some(schedule) = schedules::read(i, r) {
                         inv.schedules.push(schedule);
@@ -263,12 +268,25 @@ impl<'m> Inventory<'m> {
     pub fn dump_jobs_for(&self, cluster: &Cluster) -> Vec<&DumpJob<'m>> {
         self.dump_jobs
             .iter()
+            .filter(|j| j.postgres())
             .filter(|j| {
                 j.targets
                     .iter()
                     .any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
                     && j.res.cluster == cluster.res.cluster
             })
+            .collect()
+    }
+
+    /// CronJobs that mount `item` read-only and run no tool lifeboat
+    /// recognises: possibly its backup, never counted as one.
+    pub fn possible_backups_of(&self, item: &stateful::StatefulItem) -> Vec<&jobs::PossibleBackup<'m>> {
+        self.possible_backups
+            .iter()
+            .filter(|p| {
+                same_namespace(p.res.namespace.as_deref(), item.namespace()) && p.res.cluster == item.res.cluster
+            })
+            .filter(|p| p.claims.iter().any(|c| item.claim.matches(c)))
             .collect()
     }
 

@@ -38,6 +38,9 @@ pub struct Row {
     pub excluded: Option<String>,
     /// `Kind/name` the claim is restored from when created.
     pub restored_from: Option<String>,
+    /// CronJobs that mount it read-only with a tool lifeboat does not know:
+    /// possibly a backup, not counted.
+    pub possible: Vec<String>,
     pub file: String,
     pub line: u32,
 }
@@ -119,6 +122,9 @@ impl Row {
             }
             (None, true) if self.unseen.is_some() => {
                 format!("NOT JUDGED: {}", self.unseen.as_deref().unwrap_or(""))
+            }
+            (None, true) if !self.possible.is_empty() => {
+                format!("NOT PROTECTED — possibly a backup (unrecognised tool): {}", self.possible.join("; "))
             }
             (None, true) => "NOT PROTECTED".to_string(),
             (None, false) if !self.protected => format!("NOT PROTECTED: {}", self.protection.join("; ")),
@@ -316,7 +322,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         let off = d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
         let suspended = if off { ", SUSPENDED — does not run" } else { "" };
         running |= !off && (crate::model::is_unresolved(schedule) || cron::parse_standard(schedule).is_ok());
-        protection.push(format!("pg_dump: CronJob {} \"{schedule}\"{suspended}", d.res.name));
+        protection.push(format!("pg_dump (logical only): CronJob {} \"{schedule}\"{suspended}", d.res.name));
     }
     let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
@@ -334,6 +340,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         unseen: None,
         excluded: inv.exclusions.exclusion(c.index).map(|e| e.describe()),
         restored_from: None,
+        possible: Vec::new(),
         file,
         line: c.res.name_span().start.line,
     }
@@ -368,6 +375,11 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         unseen: item.unseen.map(str::to_string),
         excluded: inv.item_exclusion(i).map(|e| e.describe()),
         restored_from: item.restored_from.clone(),
+        possible: inv
+            .possible_backups_of(item)
+            .iter()
+            .map(|p| format!("CronJob `{}` mounts it read-only", p.res.name))
+            .collect(),
         file,
         line: item.span.start.line,
     }
@@ -617,6 +629,9 @@ impl InventoryReport {
                 }
                 if r.unmounted {
                     v["mounted"] = json!(false);
+                }
+                if !r.possible.is_empty() {
+                    v["possibleBackups"] = json!(r.possible);
                 }
                 if let Some(c) = &r.cluster {
                     v["cluster"] = json!(c);

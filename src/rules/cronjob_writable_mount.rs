@@ -19,11 +19,13 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for job in &inv.backup_jobs {
         // A job that mounts one PVC read-only and another read-write copies
-        // the first into the second: the writable one is its destination.
-        if job.mounts.iter().any(|m| m.read_only) {
+        // the first into the second: the writable one is its destination —
+        // unless the tool sends the copy off the cluster, when every mount
+        // is a source.
+        if !job.offsite && job.mounts.iter().any(|m| m.read_only) {
             continue;
         }
-        for m in job.sources() {
+        for m in job.sources().filter(|m| !m.read_only) {
             let claim = m.claim_name().unwrap_or("?");
             let span = m.mount.map_or(m.volume.span, |n| n.span);
             out.push(
