@@ -143,3 +143,15 @@ fn a_users_own_chart_entry_is_read_from_the_config() {
     assert_eq!(out.status.code(), Some(2), "an entry without `chart` is a config error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs `chart`"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_kustomize_helm_charts_entry_of_a_local_chart_is_rendered_with_its_inline_values() {
+    let tree = "fixtures/charts/kustomize-helmcharts";
+    // valuesInline turns the chart's backup off and sets the size: the
+    // chart's PVC is rendered with the release's name and flagged.
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "paste/pastebin-data")]));
+    let inv = inventory(tree);
+    let item = inv["items"].as_array().and_then(|i| i.first()).cloned().unwrap_or_default();
+    assert_eq!(item["size"], "4Gi", "{item}");
+    assert_eq!(item["file"], "apps/pastebin/charts/paste/templates/pvc.yaml", "{item}");
+}

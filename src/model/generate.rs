@@ -133,10 +133,12 @@ impl Builder<'_> {
         }
     }
 
-    /// `helmCharts`: charts are not inflated (that needs the chart), but each
-    /// becomes a `HelmChartInflationGenerator` instance (kustomize's own
-    /// name for it) holding the release and its values (`valuesFile` under
-    /// `valuesInline`), so the inventory sees what the chart persists.
+    /// `helmCharts`: each becomes a `HelmChartInflationGenerator` instance
+    /// (kustomize's own name for it) holding the release and its values
+    /// (`valuesFile` under `valuesInline`), so the inventory sees what the
+    /// chart persists. A chart kept in the repository (no `repo`, in
+    /// `<chartHome or charts>/<name>` beside the kustomization) is rendered
+    /// and its objects join the build, as kustomize inflates it.
     pub(super) fn helm_charts(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
         let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
         for (i, chart) in k.helm_charts.iter().enumerate() {
@@ -166,8 +168,28 @@ impl Builder<'_> {
                 (Node::string("valuesInline", span), values),
             ];
             let index = usize::MAX - k.generators.len() - i;
+            let local = chart.get("repo").and_then(Node::as_nonempty_str).is_none();
+            let home = chart.get("chartHome").and_then(Node::as_nonempty_str).unwrap_or("charts");
+            let chart_dir = normalize(&dir.join(home).join(name));
+            let rendered = (local && super::helm::is_chart_dir(&self.index.files, &chart_dir)).then(|| {
+                let values = entries.last().map_or(super::helm::value::Value::Map(Default::default()), |(_, v)| {
+                    super::helm::value::from_node(v)
+                });
+                let namespace = chart.get("namespace").and_then(Node::as_nonempty_str);
+                let label = format!("helmCharts entry `{release}`");
+                self.render_chart(&chart_dir, release, namespace, &values, &label, span)
+            });
             if let Some(mut r) = Resource::synthesized(k.file, index, Node::mapping(entries, span)) {
-                r.via.push(Via { span, message: "helm chart (not rendered)".into(), shown: false, patch: None });
+                let how = if rendered.is_some() { "helm chart (rendered)" } else { "helm chart (not rendered)" };
+                r.via.push(Via { span, message: how.into(), shown: false, patch: None });
+                if let Some(render) = rendered {
+                    r.rendered_chart = Some(render.left);
+                    r.blind = render.blind;
+                    for mut made in render.resources {
+                        made.deployed_by = Some(release.to_string());
+                        acc.push(made);
+                    }
+                }
                 acc.push(r);
             }
         }
