@@ -167,3 +167,22 @@ fn argo_applications_land_on_their_destination_cluster() {
     assert_eq!(summary(tree)["clusters"], serde_json::json!(["edge", "in-cluster"]));
     snapshots("argo-destinations", tree);
 }
+
+#[test]
+fn clusters_keep_their_own_names_and_a_local_dev_cluster_is_excluded_with_its_reason() {
+    let tree = "fixtures/roots/dev-cluster";
+    // Three FluxInstances all named `flux`: the clusters are named by their
+    // sync paths (`kubernetes/main/flux` is `main`), not merged as one.
+    assert_eq!(
+        findings(tree),
+        pairs(&[("pvc-unprotected", "main:wiki/wiki-data"), ("pvc-unprotected", "utility:registry/registry-data")])
+    );
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    let dev: Vec<&serde_json::Value> =
+        inv["items"].as_array().into_iter().flatten().filter(|i| i["cluster"] == "devenv").collect();
+    assert_eq!(dev.len(), 1, "{inv}");
+    let reason = dev[0]["excluded"].as_str().unwrap_or_default();
+    assert!(reason.contains("local development cluster") && reason.contains("oci://kind-registry:5000"), "{inv}");
+    snapshots("dev-cluster", tree);
+}

@@ -4,7 +4,7 @@
 use crate::config;
 use crate::inventory::conventions;
 use crate::inventory::stateful::{ItemKind, StatefulItem};
-use crate::model::Resource;
+use crate::model::{DevCluster, Resource};
 use crate::yaml::Span;
 
 pub const EXCLUDE_ANNOTATION: &str = "lifeboat.dev/exclude";
@@ -50,9 +50,24 @@ impl Exclusions {
         resources: &[Resource],
         config: &[config::Exclusion],
         conventions: &[config::Convention],
+        dev_clusters: &[DevCluster],
     ) -> Exclusions {
         let mut annotations = Vec::new();
         for (index, r) in resources.iter().enumerate() {
+            // Everything a local development cluster holds is throwaway:
+            // excluded, with the reason and the source that says so.
+            if let Some(dev) = dev_clusters.iter().find(|d| r.cluster.as_ref() == Some(&d.cluster)) {
+                annotations.push(Annotation {
+                    resource: index,
+                    rule: None,
+                    reason: Some(format!(
+                        "cluster `{}` is a local development cluster (synced from `{}`)",
+                        dev.cluster, dev.url
+                    )),
+                    span: dev.span,
+                    convention: None,
+                });
+            }
             let labels = r.root.path(&["metadata", "labels"]).map_or(&[][..], crate::yaml::Node::as_map);
             if r.annotation(EXCLUDE_ANNOTATION).is_none() {
                 if let Some(m) = conventions::find(labels, r.annotations(), conventions) {

@@ -87,7 +87,7 @@ impl<'m> Inventory<'m> {
             coverage: Vec::new(),
             external: Vec::new(),
             secrets: Secrets::build(resources),
-            exclusions: Exclusions::build(resources, &config.exclude, &config.conventions),
+            exclusions: Exclusions::build(resources, &config.exclude, &config.conventions, &model.dev_clusters),
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
         };

@@ -458,9 +458,18 @@ fn helm_item<'m>(
     let claim = match existing {
         Some(name) => Claim::Exact(release_template(name, release, v.res.namespace.as_deref())),
         None => {
-            let suffix = entry.get("suffix").and_then(Node::as_nonempty_str);
-            let key = suffix.or(key).map(str::to_string);
-            Claim::Chart { release: release.to_string(), key, sole }
+            // bjw-s common's name: the release, `-<key>` when the release
+            // makes several such claims, then always `-<suffix>`.
+            match entry.get("suffix").and_then(Node::as_nonempty_str) {
+                Some(suffix) => {
+                    let key = match key {
+                        Some(key) if !sole => format!("{key}-{suffix}"),
+                        _ => suffix.to_string(),
+                    };
+                    Claim::Chart { release: release.to_string(), key: Some(key), sole: false }
+                }
+                None => Claim::Chart { release: release.to_string(), key: key.map(str::to_string), sole },
+            }
         }
     };
     StatefulItem {

@@ -19,6 +19,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
     ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
     ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
+    ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
     ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
     ("immich.yaml", include_str!("../../charts/immich.yaml")),
@@ -27,6 +28,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
     ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
+    ("nfs-subdir-external-provisioner.yaml", include_str!("../../charts/nfs-subdir-external-provisioner.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
@@ -82,6 +84,23 @@ pub struct Volume {
     existing_claim: Option<String>,
 }
 
+/// StorageClasses a storage provisioner's chart makes from its values.
+#[derive(Debug, Clone)]
+pub struct StorageClasses {
+    /// A list of classes, or one class (a map).
+    at: Vec<String>,
+    provisioner: String,
+    /// Templates filled per class (`{values:name|nfs-client}`,
+    /// `{root:nfs.server}`).
+    name: String,
+    server: Option<String>,
+    share: Option<String>,
+    /// A class whose `<enabledKey>` is false is not made; when the values
+    /// do not say, `enabledDefault` decides (a missing `at` too).
+    enabled_key: Option<String>,
+    enabled_default: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedules {
     at: Vec<String>,
@@ -99,6 +118,7 @@ pub struct Entry {
     pub shape: Option<Shape>,
     pub volumes: Vec<Volume>,
     pub schedules: Vec<Schedules>,
+    pub storage_classes: Vec<StorageClasses>,
     pub manifests: Vec<String>,
 }
 
@@ -177,6 +197,23 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             name: str_at(Some(s), &["name"]).unwrap_or("{fullname}-{key}").to_string(),
         })
         .collect();
+    let storage_classes = root
+        .get("storageClasses")
+        .map_or(&[][..], Node::as_seq)
+        .iter()
+        .map(|c| {
+            let text = |k: &str| str_at(Some(c), &[k]).map(str::to_string);
+            StorageClasses {
+                at: path_of(str_at(Some(c), &["at"]).unwrap_or("storageClasses")),
+                provisioner: text("provisioner").unwrap_or_default(),
+                name: text("name").unwrap_or_else(|| "{values:name}".into()),
+                server: text("server"),
+                share: text("share"),
+                enabled_key: text("enabledKey"),
+                enabled_default: c.get("enabledDefault").and_then(Node::as_bool).unwrap_or(true),
+            }
+        })
+        .collect();
     Ok(Entry {
         chart,
         names,
@@ -187,6 +224,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         shape,
         volumes,
         schedules,
+        storage_classes,
         manifests: strings(root.get("manifests")),
     })
 }
@@ -248,6 +286,11 @@ fn trunc(s: &str, max: usize) -> String {
 /// `{release}`, `{fullname}`, `{namespace}`, `{key}`, `{chart}` and
 /// `{values:key|default}` (a key of the entry's node).
 fn fill(template: &str, ctx: &Ctx, key: Option<&str>, node: Option<&Node>) -> String {
+    fill_in(template, ctx, key, node, None)
+}
+
+/// `fill`, with `{root:a.b}` read from the release's whole values.
+fn fill_in(template: &str, ctx: &Ctx, key: Option<&str>, node: Option<&Node>, root: Option<&Node>) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -260,13 +303,22 @@ fn fill(template: &str, ctx: &Ctx, key: Option<&str>, node: Option<&Node>) -> St
             "namespace" => ctx.namespace.unwrap_or("default").to_string(),
             "chart" => ctx.chart.to_string(),
             "key" => key.unwrap_or("").to_string(),
-            other => match other.strip_prefix("values:") {
-                Some(spec) => {
+            other => {
+                let (from, spec) = match (other.strip_prefix("values:"), other.strip_prefix("root:")) {
+                    (Some(spec), _) => (node, spec),
+                    (None, Some(spec)) => (root, spec),
+                    (None, None) => (None, ""),
+                };
+                if spec.is_empty() {
+                    format!("{{{other}}}")
+                } else {
                     let (k, default) = spec.split_once('|').unwrap_or((spec, ""));
-                    node.and_then(|n| n.get(k)).and_then(Node::as_nonempty_str).unwrap_or(default).to_string()
+                    from.and_then(|n| get_path(n, &path_of(k)))
+                        .and_then(Node::as_nonempty_str)
+                        .unwrap_or(default)
+                        .to_string()
                 }
-                None => format!("{{{other}}}"),
-            },
+            }
         };
         out.push_str(&value);
         rest = rest.get(start + len + 1..).unwrap_or("");
@@ -440,6 +492,50 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
                 root: object("velero.io/v1", "Schedule", &name, k.span, None, map(spec, entry_node.span)),
                 from: format!("{}.{key}", sched.at.join(".")),
             });
+        }
+    }
+    for class in &entry.storage_classes {
+        let node = match get_path(values, &class.at) {
+            Some(node) => node,
+            None if class.enabled_default && class.enabled_key.is_some() => &EMPTY,
+            None => continue,
+        };
+        let items: Vec<&Node> = match &node.value {
+            crate::yaml::Value::Seq(items) => items.iter().collect(),
+            crate::yaml::Value::Map(_) => vec![node],
+            crate::yaml::Value::Scalar { .. } => Vec::new(),
+        };
+        for item in items.into_iter().filter(|i| i.is_map()) {
+            let on = class
+                .enabled_key
+                .as_ref()
+                .and_then(|k| item.get(k))
+                .and_then(Node::as_bool)
+                .unwrap_or(class.enabled_default);
+            let name = fill_in(&class.name, &ctx, None, Some(item), Some(values));
+            if !on || name.is_empty() {
+                continue;
+            }
+            let span = if node.span == Span::default() { fallback } else { item.span };
+            let mut parameters = Vec::new();
+            for (key, template) in [("server", &class.server), ("share", &class.share)] {
+                let Some(template) = template else { continue };
+                let value = fill_in(template, &ctx, None, Some(item), Some(values));
+                if !value.is_empty() {
+                    parameters.push((key, s(&value, span)));
+                }
+            }
+            let root = map(
+                vec![
+                    ("apiVersion", s("storage.k8s.io/v1", span)),
+                    ("kind", s("StorageClass", span)),
+                    ("metadata", map(vec![("name", s(&name, span))], span)),
+                    ("provisioner", s(&fill_in(&class.provisioner, &ctx, None, Some(item), Some(values)), span)),
+                    ("parameters", map(parameters, span)),
+                ],
+                span,
+            );
+            out.push(Made { root, from: class.at.join(".") });
         }
     }
     for key in &entry.manifests {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::kustomize::{normalize, Patch, PatchBody, Selector};
 use super::substitute::{substitute, substitute_tree, Binding, UndefinedUse, Vars};
-use super::{Builder, Resource, Via};
+use super::{Builder, DevCluster, Resource, Via};
 use crate::yaml::{str_at, str_with_span, FileId, Node, Span};
 
 pub const FLUX_KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
@@ -61,6 +61,8 @@ struct Root {
     external: Option<String>,
     /// A directory given in `roots:` (no path to resolve).
     dir: Option<PathBuf>,
+    /// Where a FluxInstance (or flux-instance release) syncs from.
+    source_url: Option<String>,
 }
 
 impl Root {
@@ -79,6 +81,7 @@ impl Root {
             patches: Vec::new(),
             external: None,
             dir: None,
+            source_url: None,
         }
     }
 
@@ -103,13 +106,42 @@ fn instance_sync(r: &Resource) -> Option<&Node> {
     r.root.path(&["spec", "values", "instance", "sync"]).filter(|s| s.get("path").and_then(Node::as_str).is_some())
 }
 
+/// Directory names that say what a directory holds, not which cluster it is
+/// (`kubernetes/main/flux` is cluster `main`).
+const GENERIC_SEGMENTS: &[&str] =
+    &["flux", "flux-system", "bootstrap", "config", "apps", "kubernetes", "k8s", "cluster", "clusters", "base", "oci"];
+
 /// The cluster an entry point's path names: the directory after a
 /// `clusters`/`cluster` segment (`kubernetes/clusters/main` → `main`), else
-/// its last segment.
+/// its last segment that is not a generic one (`kubernetes/main/flux` →
+/// `main`), else its last segment.
 fn cluster_name(path: &str) -> String {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
     let after = parts.windows(2).find(|w| matches!(w.first(), Some(&("clusters" | "cluster")))).and_then(|w| w.get(1));
-    after.or(parts.last()).map_or_else(|| "(root)".to_string(), |p| (*p).to_string())
+    let specific = || parts.iter().rev().find(|p| !GENERIC_SEGMENTS.contains(&p.to_ascii_lowercase().as_str()));
+    after.or_else(specific).or(parts.last()).map_or_else(|| "(root)".to_string(), |p| (*p).to_string())
+}
+
+/// Is `url` served from the machine Flux runs beside, not from a shared
+/// server: a loopback host, Docker's host alias, or a registry on a
+/// container network (`kind-registry:5000`: one label and a port, as kind's
+/// local-registry setup names it)? A cluster synced from there is a local
+/// development cluster.
+pub(super) fn local_source(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or((v6, ""), |(h, p)| (h, p.trim_start_matches(':'))),
+        None => host_port.rsplit_once(':').map_or((host_port, ""), |(h, p)| (h, p)),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "host.docker.internal"
+        || host.starts_with("127.")
+        || host == "::1"
+        || (!host.is_empty() && !host.contains('.') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An entry point: where a cluster is bootstrapped, and what it deploys.
@@ -286,6 +318,7 @@ impl Builder<'_> {
                 name: None,
                 span: r.name_span(),
                 path: str_at(Some(sync), &["path"])?.to_string(),
+                source_url: url.map(str::to_string),
                 external,
                 ..Root::empty()
             });
@@ -296,6 +329,7 @@ impl Builder<'_> {
                 name: None,
                 span: r.name_span(),
                 path: str_at(spec, &["sync", "path"])?.to_string(),
+                source_url: str_at(spec, &["sync", "url"]).map(str::to_string),
                 ..Root::empty()
             });
         }
@@ -319,6 +353,7 @@ impl Builder<'_> {
             span: r.name_span(),
             path: path.to_string(),
             dir: None,
+            source_url: None,
             components,
             target_namespace: str_with_span(spec, "targetNamespace"),
             vars: self.flux_vars(r),
@@ -684,6 +719,7 @@ impl Builder<'_> {
                     extra.push(Start {
                         seeds: vec![Seed::Raw(i)],
                         cluster: Some(cluster),
+                        local: None,
                         labels: vec![(label, r.name_span())],
                     });
                 }
@@ -709,7 +745,7 @@ impl Builder<'_> {
                         .collect(),
                 };
                 let label = format!("root `{}` (.lifeboat.yaml)", c.text);
-                starts.push(Start { seeds, cluster: c.cluster, labels: vec![(label, c.span)] });
+                starts.push(Start { seeds, cluster: c.cluster, local: None, labels: vec![(label, c.span)] });
             }
             merge_clusters(&mut starts);
         }
@@ -740,7 +776,12 @@ impl Builder<'_> {
                 let cluster = path.contains("clusters/").then(|| cluster_name(&path));
                 let label =
                     graph.roots.get(i).and_then(Option::as_ref).map_or_else(|| r.qualified_name(), |x| x.label.clone());
-                starts.push(Start { seeds: vec![Seed::Raw(i)], cluster, labels: vec![(label, r.name_span())] });
+                starts.push(Start {
+                    seeds: vec![Seed::Raw(i)],
+                    cluster,
+                    local: None,
+                    labels: vec![(label, r.name_span())],
+                });
             }
             // One `clusters/<x>` directory among loose roots is one cluster.
             let named: HashSet<&str> = starts.iter().filter_map(|s| s.cluster.as_deref()).collect();
@@ -877,9 +918,11 @@ impl Builder<'_> {
                 continue;
             }
             let path = root.dir.as_ref().map_or_else(|| root.path.clone(), |d| d.display().to_string());
+            let local = root.source_url.as_ref().filter(|u| local_source(u)).map(|u| (u.clone(), root.span));
             starts.push(Start {
                 seeds: vec![Seed::Raw(i)],
                 cluster: Some(cluster_name(&path)),
+                local,
                 labels: vec![(root.label.clone(), r.name_span())],
             });
         }
@@ -895,6 +938,11 @@ impl Builder<'_> {
         let mut seen: HashSet<InstanceKey> = HashSet::new();
         for start in starts {
             let tag: Option<Arc<str>> = multi.then(|| Arc::from(start.cluster.as_deref().unwrap_or("default")));
+            // A local development cluster beside real ones: what it holds is
+            // inventoried, and excluded with that reason.
+            if let (Some(tag), Some((url, span))) = (&tag, &start.local) {
+                self.model.dev_clusters.push(DevCluster { cluster: tag.clone(), url: url.clone(), span: *span });
+            }
             // Substitution sources are looked up in the cluster's own files first.
             self.cluster_files = multi.then(|| self.start_files(start, graph));
             let fresh: Vec<Option<Root>>;
@@ -1000,6 +1048,9 @@ pub(super) enum ConfiguredTarget {
 struct Start {
     seeds: Vec<Seed>,
     cluster: Option<String>,
+    /// The local source it syncs from (a development cluster), and where
+    /// that is said.
+    local: Option<(String, Span)>,
     /// The entry points, as the report names them.
     labels: Vec<(String, Span)>,
 }
@@ -1034,6 +1085,9 @@ fn merge_clusters(starts: &mut Vec<Start>) {
             Some(m) => {
                 m.seeds.extend(s.seeds);
                 m.labels.extend(s.labels);
+                if m.local.is_none() {
+                    m.local = s.local;
+                }
             }
             None => merged.push(s),
         }

@@ -88,6 +88,17 @@ pub struct Model {
     pub raw_inputs: HashSet<FileId>,
     /// flux-operator ResourceSets whose templates lifeboat could not render.
     pub unrendered: Vec<Unrendered>,
+    /// Clusters synced from a local source (a kind cluster on a developer's
+    /// machine) in a repository that also deploys real ones.
+    pub dev_clusters: Vec<DevCluster>,
+}
+
+/// A local development cluster: synced from `url` (said at `span`).
+#[derive(Debug, Clone)]
+pub struct DevCluster {
+    pub cluster: Arc<str>,
+    pub url: String,
+    pub span: Span,
 }
 
 impl Model {
