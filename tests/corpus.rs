@@ -90,6 +90,11 @@ fn joryirving_fourteen_component_clusters() {
             "main:observability/alertmanager-kube-prometheus-stack",
             "utility:observability/prometheus-kube-prometheus-stack",
             "utility:observability/alertmanager-kube-prometheus-stack",
+            // The grafana-operator's claim of the `Grafana` instance
+            // (`spec.persistentVolumeClaim` makes `grafana-pvc`, which its
+            // deployment mounts): nothing backs it up. LABELS.md does not
+            // list operator-made claims.
+            "main:observability/grafana-pvc",
         ],
     )
     .into_iter()
@@ -138,6 +143,9 @@ fn mirceanton_ten_component_clusters() {
             // kube-prometheus-stack's claim templates (chart catalogue).
             "monitoring-system/alertmanager-kube-prometheus-stack",
             "monitoring-system/prometheus-kube-prometheus-stack",
+            // The grafana-operator's `grafana-pvc` (Grafana
+            // `spec.persistentVolumeClaim`): not backed up.
+            "monitoring-system/grafana-pvc",
         ],
     ));
     expect("mirceanton__home-ops", &expected);
@@ -194,6 +202,9 @@ fn onedr0p_monosense_mmalyska() {
             ("pvc-unprotected", "default/home-assistant-cache"),
             ("pvc-unprotected", "o11y/alertmanager-kube-prometheus-stack"),
             ("pvc-unprotected", "o11y/gatus-sidecar"),
+            // The grafana-operator's `grafana-pvc` (Grafana
+            // `spec.persistentVolumeClaim`): not backed up.
+            ("pvc-unprotected", "o11y/grafana-pvc"),
             ("pvc-unprotected", "o11y/prometheus-kube-prometheus-stack"),
             ("pvc-unprotected", "o11y/victoria-logs"),
         ],

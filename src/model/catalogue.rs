@@ -341,15 +341,15 @@ pub struct Made {
     pub from: String,
 }
 
-fn s(text: &str, span: Span) -> Node {
+pub(super) fn s(text: &str, span: Span) -> Node {
     Node::string(text, span)
 }
 
-fn map(entries: Vec<(&str, Node)>, span: Span) -> Node {
+pub(super) fn map(entries: Vec<(&str, Node)>, span: Span) -> Node {
     Node::mapping(entries.into_iter().map(|(k, v)| (s(k, span), v)).collect(), span)
 }
 
-fn object(api: &str, kind: &str, name: &str, name_span: Span, labels: Option<Node>, spec: Node) -> Node {
+pub(super) fn object(api: &str, kind: &str, name: &str, name_span: Span, labels: Option<Node>, spec: Node) -> Node {
     let span = spec.span;
     let mut metadata = vec![("name", s(name, name_span))];
     if let Some(l) = labels {

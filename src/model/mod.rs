@@ -22,6 +22,7 @@ mod generate;
 pub mod helm;
 mod inline;
 pub mod kustomize;
+mod operators;
 pub mod patch;
 mod replace;
 mod resource;
@@ -377,6 +378,7 @@ impl<'s> Builder<'s> {
         self.render_resource_sets();
         self.render_helm_releases();
         self.catalogue_releases();
+        self.operator_objects();
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);

@@ -1,0 +1,155 @@
+//! What operators make from their custom resources: the claims a
+//! `Grafana` (grafana-operator), a `VMSingle` or `VMAlertmanager`
+//! (VictoriaMetrics operator), a `Prometheus` or `Alertmanager`
+//! (prometheus-operator) ask for, under the exact names the operator gives
+//! them. Each becomes an object of the model (a PVC, or a StatefulSet with
+//! its claim template) that says which resource made it, so coverage,
+//! exclusions and the inventory treat it as any other claim.
+//!
+//! Names, from the operators' sources:
+//! - grafana-operator v5 `GetGrafanaDataPVC`: `<name>-pvc`, from
+//!   `spec.persistentVolumeClaim` (`spec` a PVC spec);
+//! - VictoriaMetrics operator `VMSingle.PrefixedName`: `vmsingle-<name>`,
+//!   from `spec.storage` (a PVC spec; none with `spec.storage` unset);
+//! - VictoriaMetrics `VMAlertmanager`: StatefulSet `vmalertmanager-<name>`,
+//!   template `vmalertmanager-<name>-db` from `spec.storage.volumeClaimTemplate`;
+//! - prometheus-operator: StatefulSet `prometheus-<name>` /
+//!   `alertmanager-<name>`, template `<sts>-db` (or the template's own
+//!   `metadata.name`) from `spec.storage.volumeClaimTemplate`.
+
+use super::catalogue::{map, object, s};
+use super::{Builder, Resource, Via};
+use crate::yaml::{str_at, Node, Span};
+
+/// How one kind of custom resource asks for storage.
+struct Maker {
+    group: &'static str,
+    kind: &'static str,
+    operator: &'static str,
+    /// Where the storage is asked for, in `spec`.
+    at: &'static [&'static str],
+    made: Made,
+}
+
+enum Made {
+    /// One PVC `<prefix><name><suffix>`; the node at `at` is a PVC spec,
+    /// or holds one under `spec`.
+    Claim { prefix: &'static str, suffix: &'static str },
+    /// A StatefulSet `<prefix><name>` whose claim template (the node at
+    /// `at`) is named `<sts>-db` unless it names itself.
+    Template { prefix: &'static str },
+}
+
+const MAKERS: &[Maker] = &[
+    Maker {
+        group: "grafana.integreatly.org",
+        kind: "Grafana",
+        operator: "grafana-operator",
+        at: &["persistentVolumeClaim"],
+        made: Made::Claim { prefix: "", suffix: "-pvc" },
+    },
+    Maker {
+        group: "operator.victoriametrics.com",
+        kind: "VMSingle",
+        operator: "VictoriaMetrics operator",
+        at: &["storage"],
+        made: Made::Claim { prefix: "vmsingle-", suffix: "" },
+    },
+    Maker {
+        group: "operator.victoriametrics.com",
+        kind: "VMAlertmanager",
+        operator: "VictoriaMetrics operator",
+        at: &["storage", "volumeClaimTemplate"],
+        made: Made::Template { prefix: "vmalertmanager-" },
+    },
+    Maker {
+        group: "monitoring.coreos.com",
+        kind: "Prometheus",
+        operator: "prometheus-operator",
+        at: &["storage", "volumeClaimTemplate"],
+        made: Made::Template { prefix: "prometheus-" },
+    },
+    Maker {
+        group: "monitoring.coreos.com",
+        kind: "Alertmanager",
+        operator: "prometheus-operator",
+        at: &["storage", "volumeClaimTemplate"],
+        made: Made::Template { prefix: "alertmanager-" },
+    },
+];
+
+/// The PVC spec a storage request holds (`resources` and
+/// `storageClassName`), at its own level or under `spec`.
+fn claim_spec(node: &Node) -> Node {
+    let inner = node.get("spec").filter(|n| n.is_map()).unwrap_or(node);
+    let mut fields = Vec::new();
+    for key in ["accessModes", "resources", "storageClassName", "volumeName", "dataSource", "dataSourceRef"] {
+        if let Some(v) = inner.get(key) {
+            fields.push((key, v.clone()));
+        }
+    }
+    map(fields, inner.span)
+}
+
+/// The objects the operator makes for `r`, with the values path they come from.
+fn make(r: &Resource) -> Vec<(Node, String, &'static str)> {
+    let Some(maker) = MAKERS.iter().find(|m| r.is(m.group, m.kind)) else { return Vec::new() };
+    let Some(node) = r.spec().and_then(|spec| spec.path(maker.at)).filter(|n| n.is_map()) else {
+        return Vec::new();
+    };
+    let from = format!("spec.{}", maker.at.join("."));
+    // The key that asks for it (`persistentVolumeClaim:`), where findings point.
+    let span: Span = maker
+        .at
+        .split_last()
+        .and_then(|(last, parent)| r.spec()?.path(parent)?.key_node(last).map(|k| k.span))
+        .unwrap_or(node.span);
+    let labels = map(vec![("app.kubernetes.io/instance", s(&r.name, span))], span);
+    let root = match maker.made {
+        Made::Claim { prefix, suffix } => {
+            let name = format!("{prefix}{}{suffix}", r.name);
+            object("v1", "PersistentVolumeClaim", &name, span, Some(labels), claim_spec(node))
+        }
+        Made::Template { prefix } => {
+            let sts = format!("{prefix}{}", r.name);
+            let template =
+                str_at(Some(node), &["metadata", "name"]).map_or_else(|| format!("{sts}-db"), str::to_string);
+            let vct = map(
+                vec![("metadata", map(vec![("name", s(&template, span))], span)), ("spec", claim_spec(node))],
+                span,
+            );
+            let spec =
+                map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vec![vct]), span })], span);
+            object("apps/v1", "StatefulSet", &sts, span, Some(labels), spec)
+        }
+    };
+    vec![(root, from, maker.operator)]
+}
+
+impl Builder<'_> {
+    /// Add what operators make from the custom resources deployed.
+    pub(super) fn operator_objects(&mut self) {
+        let mut made = Vec::new();
+        for r in &self.model.resources {
+            for (n, (root, from, operator)) in make(r).into_iter().enumerate() {
+                let index = usize::MAX / 4 - (made.len() + n) % (usize::MAX / 8);
+                let Some(mut m) = Resource::synthesized(r.file, index, root) else { continue };
+                m.via.push(Via {
+                    span: r.name_span(),
+                    message: format!("made by the {operator} from {} `{}` (`{from}`)", r.kind, r.qualified_name()),
+                    shown: true,
+                    patch: None,
+                });
+                m.namespace.clone_from(&r.namespace);
+                m.original_namespace.clone_from(&r.namespace);
+                m.cluster.clone_from(&r.cluster);
+                m.deployed_by.clone_from(&r.deployed_by);
+                m.via.extend(r.via.iter().filter(|v| v.shown).cloned());
+                made.push(m);
+            }
+        }
+        for m in made {
+            self.push_instance(m);
+        }
+    }
+}
