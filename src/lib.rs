@@ -345,6 +345,17 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
             found.skipped.push((f.path.clone(), RAW_INPUT));
         }
     }
+    // A Jinja2 template (an Ansible role's, say) is YAML only once another
+    // tool renders it: its syntax is not a manifest's either.
+    let (jinja, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut sources.errors)
+        .into_iter()
+        .partition(|(id, _)| sources.file(*id).is_some_and(|f| jinja_template(&f.text)));
+    sources.errors = errors;
+    for (id, _) in jinja {
+        if let Some(f) = sources.file(id) {
+            found.skipped.push((f.path.clone(), JINJA_TEMPLATE));
+        }
+    }
     if let Some((index, message)) = model.root_errors.first() {
         let span = config.roots.get(*index).map(|r| r.span).unwrap_or_default();
         return Err(RunError::Config(ConfigError {
@@ -355,6 +366,18 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }));
     }
     Ok((sources, model, found.skipped))
+}
+
+const JINJA_TEMPLATE: &str = "a Jinja2 template (`{% … %}`), YAML only once another tool renders it";
+
+/// Does `text` hold Jinja2 statements (`{% for … %}`, `{%- if … -%}`)?
+fn jinja_template(text: &str) -> bool {
+    text.match_indices("{%").any(|(i, _)| {
+        let rest = text.get(i + 2..).unwrap_or("").trim_start_matches(['-', '+']).trim_start();
+        let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+        matches!(word.as_str(), "for" | "if" | "set" | "macro" | "raw" | "block" | "include" | "import" | "with")
+            && rest.contains("%}")
+    })
 }
 
 /// The paths to check, each once (`repo`, `./repo` and `/abs/repo` are one;

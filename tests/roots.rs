@@ -186,3 +186,14 @@ fn clusters_keep_their_own_names_and_a_local_dev_cluster_is_excluded_with_its_re
     assert!(reason.contains("local development cluster") && reason.contains("oci://kind-registry:5000"), "{inv}");
     snapshots("dev-cluster", tree);
 }
+
+#[test]
+fn a_kustomization_of_another_repository_without_a_path_deploys_nothing_here() {
+    // The own source is `home-ops-kubernetes` (not `flux-system`): the one
+    // most Kustomizations deploy from. `gateway-api` builds the root of
+    // github.com/kubernetes-sigs/gateway-api, not of this repository, so
+    // `_archive/` stays undeployed.
+    let tree = "fixtures/roots/external-source";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "network/unifi-data")]));
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim old-data")), "{:?}", unreached(tree));
+}

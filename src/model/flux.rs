@@ -425,9 +425,39 @@ impl Builder<'_> {
 
     /// The URL this repository is synced from: the `flux-system`
     /// GitRepository's or a FluxInstance's.
+    /// Without either, the GitRepository that most Flux Kustomizations
+    /// deploy from: a repository's own source is the one it is built from.
     fn own_flux_url(&self) -> Option<String> {
-        self.document_text("GitRepository", "flux-system", &["spec", "url"])
-            .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
+        self.flux_own_url
+            .get_or_init(|| {
+                self.document_text("GitRepository", "flux-system", &["spec", "url"])
+                    .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
+                    .or_else(|| self.most_used_git_source())
+            })
+            .clone()
+    }
+
+    /// The URL of the GitRepository most Flux Kustomizations name as their
+    /// `sourceRef` (ties: the first name in order), if it is defined here.
+    fn most_used_git_source(&self) -> Option<String> {
+        let mut uses: HashMap<&str, usize> = HashMap::new();
+        for d in &self.sources.documents {
+            let root = &d.root;
+            let api = str_at(Some(root), &["apiVersion"]).unwrap_or("");
+            if !api.starts_with(FLUX_KUSTOMIZE_GROUP) || str_at(Some(root), &["kind"]) != Some("Kustomization") {
+                continue;
+            }
+            let source = root.path(&["spec", "sourceRef"]);
+            if str_at(source, &["kind"]).unwrap_or("GitRepository") != "GitRepository" {
+                continue;
+            }
+            if let Some(name) = str_at(source, &["name"]) {
+                *uses.entry(name).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(&str, usize)> = uses.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        ranked.into_iter().find_map(|(name, _)| self.document_text("GitRepository", name, &["spec", "url"]))
     }
 
     /// The string at `path` of the first document of `kind` named `name`

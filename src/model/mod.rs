@@ -145,6 +145,8 @@ struct Builder<'s> {
     /// ConfigMap and Secret documents by (kind, name), in file order, for
     /// `substituteFrom` (built on first use).
     configs: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
+    /// The URL Flux syncs this repository from (see `own_flux_url`).
+    flux_own_url: std::cell::OnceCell<Option<String>>,
     /// Inline patches parsed once, by the span of their text.
     inline_cache: inline::InlineCache,
     /// This repository as Argo CD roots name it (`owner/repo`).
@@ -248,6 +250,7 @@ impl<'s> Builder<'s> {
             kustomizations,
             static_notes: 0,
             configs: std::cell::OnceCell::new(),
+            flux_own_url: std::cell::OnceCell::new(),
             inline_cache: HashMap::new(),
             argo_own_repository: None,
             regex_cache: HashMap::new(),
