@@ -334,26 +334,26 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
             }
         }
     }
-    // A generator's input file is raw text that Flux substitutes before
-    // anything parses it (`[vault.${DOMAIN}:8200]` is not YAML until then):
-    // its syntax is not a manifest's.
-    let (raw, errors): (Vec<_>, Vec<_>) =
-        std::mem::take(&mut sources.errors).into_iter().partition(|(id, _)| model.raw_inputs.contains(id));
-    sources.errors = errors;
-    for (id, _) in raw {
-        if let Some(f) = sources.file(id) {
-            found.skipped.push((f.path.clone(), RAW_INPUT));
-        }
-    }
-    // A Jinja2 template (an Ansible role's, say) is YAML only once another
-    // tool renders it: its syntax is not a manifest's either.
-    let (jinja, errors): (Vec<_>, Vec<_>) = std::mem::take(&mut sources.errors)
-        .into_iter()
-        .partition(|(id, _)| sources.file(*id).is_some_and(|f| jinja_template(&f.text)));
-    sources.errors = errors;
-    for (id, _) in jinja {
-        if let Some(f) = sources.file(id) {
-            found.skipped.push((f.path.clone(), JINJA_TEMPLATE));
+    // Files whose syntax is not a manifest's: a generator's input is raw
+    // text that Flux substitutes before anything parses it
+    // (`[vault.${DOMAIN}:8200]` is not YAML until then), and a Jinja2
+    // template (an Ansible role's, say) is YAML only once another tool
+    // renders it.
+    let loaded_errors = std::mem::take(&mut sources.errors);
+    for (id, error) in loaded_errors {
+        let skipped = sources.file(id).and_then(|f| {
+            let why = if model.raw_inputs.contains(&id) {
+                RAW_INPUT
+            } else if jinja_template(&f.text) {
+                JINJA_TEMPLATE
+            } else {
+                return None;
+            };
+            Some((f.path.clone(), why))
+        });
+        match skipped {
+            Some(skip) => found.skipped.push(skip),
+            None => sources.errors.push((id, error)),
         }
     }
     if let Some((index, message)) = model.root_errors.first() {

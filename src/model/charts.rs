@@ -181,21 +181,16 @@ fn apply(
     let release = Release { name: &found.release, namespace: found.namespace.as_deref(), chart };
     for (n, object) in catalogue::make(entry, &release, values, found.span).into_iter().enumerate() {
         let index = usize::MAX / 2 - (made.len() + n) % (usize::MAX / 4);
-        let Some(mut m) = Resource::synthesized(r.file, index, object.root) else { continue };
-        m.via.push(Via {
+        let via = Via {
             span: found.span,
             message: format!("made by chart `{chart}` of {label} (values `{}`)", object.from),
             shown: true,
             patch: None,
-        });
-        if m.namespace.is_none() && !super::is_cluster_scoped(&m.kind) {
-            m.namespace.clone_from(&found.namespace);
-            m.original_namespace.clone_from(&m.namespace);
+        };
+        let namespace = found.namespace.as_deref();
+        if let Some(m) = Resource::made_for(r, index, object.root, via, namespace, Some(found.release.clone())) {
+            made.push(m);
         }
-        m.cluster.clone_from(&r.cluster);
-        m.deployed_by = Some(found.release.clone());
-        m.via.extend(r.via.iter().filter(|v| v.shown).cloned());
-        made.push(m);
     }
     Known::Catalogue
 }

@@ -127,7 +127,7 @@ fn cluster_name(path: &str) -> String {
 /// container network (`kind-registry:5000`: one label and a port, as kind's
 /// local-registry setup names it)? A cluster synced from there is a local
 /// development cluster.
-pub(super) fn local_source(url: &str) -> bool {
+fn local_source(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or("");
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -858,6 +858,7 @@ impl Builder<'_> {
         self.model.resources = expanded.resources;
         self.model.substitution_gaps = expanded.gaps;
         self.model.entries = expanded.entries;
+        self.model.dev_clusters = expanded.dev_clusters;
         self.model.entry_source = source;
         true
     }
@@ -971,7 +972,7 @@ impl Builder<'_> {
             // A local development cluster beside real ones: what it holds is
             // inventoried, and excluded with that reason.
             if let (Some(tag), Some((url, span))) = (&tag, &start.local) {
-                self.model.dev_clusters.push(DevCluster { cluster: tag.clone(), url: url.clone(), span: *span });
+                out.dev_clusters.push(DevCluster { cluster: tag.clone(), url: url.clone(), span: *span });
             }
             // Substitution sources are looked up in the cluster's own files first.
             self.cluster_files = multi.then(|| self.start_files(start, graph));
@@ -1098,6 +1099,7 @@ struct Expanded {
     resources: Vec<Resource>,
     gaps: Vec<SubstitutionGap>,
     entries: Vec<Entry>,
+    dev_clusters: Vec<DevCluster>,
 }
 
 impl Expanded {

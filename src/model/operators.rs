@@ -91,12 +91,11 @@ fn claim_spec(node: &Node) -> Node {
     map(fields, inner.span)
 }
 
-/// The objects the operator makes for `r`, with the values path they come from.
-fn make(r: &Resource) -> Vec<(Node, String, &'static str)> {
-    let Some(maker) = MAKERS.iter().find(|m| r.is(m.group, m.kind)) else { return Vec::new() };
-    let Some(node) = r.spec().and_then(|spec| spec.path(maker.at)).filter(|n| n.is_map()) else {
-        return Vec::new();
-    };
+/// The object the operator makes for `r`, the spec path it comes from,
+/// and the operator.
+fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
+    let maker = MAKERS.iter().find(|m| r.is(m.group, m.kind))?;
+    let node = r.spec().and_then(|spec| spec.path(maker.at)).filter(|n| n.is_map())?;
     let from = format!("spec.{}", maker.at.join("."));
     // The key that asks for it (`persistentVolumeClaim:`), where findings point.
     let span: Span = maker
@@ -123,7 +122,7 @@ fn make(r: &Resource) -> Vec<(Node, String, &'static str)> {
             object("apps/v1", "StatefulSet", &sts, span, Some(labels), spec)
         }
     };
-    vec![(root, from, maker.operator)]
+    Some((root, from, maker.operator))
 }
 
 impl Builder<'_> {
@@ -131,20 +130,15 @@ impl Builder<'_> {
     pub(super) fn operator_objects(&mut self) {
         let mut made = Vec::new();
         for r in &self.model.resources {
-            for (n, (root, from, operator)) in make(r).into_iter().enumerate() {
-                let index = usize::MAX / 4 - (made.len() + n) % (usize::MAX / 8);
-                let Some(mut m) = Resource::synthesized(r.file, index, root) else { continue };
-                m.via.push(Via {
-                    span: r.name_span(),
-                    message: format!("made by the {operator} from {} `{}` (`{from}`)", r.kind, r.qualified_name()),
-                    shown: true,
-                    patch: None,
-                });
-                m.namespace.clone_from(&r.namespace);
-                m.original_namespace.clone_from(&r.namespace);
-                m.cluster.clone_from(&r.cluster);
-                m.deployed_by.clone_from(&r.deployed_by);
-                m.via.extend(r.via.iter().filter(|v| v.shown).cloned());
+            let Some((root, from, operator)) = make(r) else { continue };
+            let index = usize::MAX / 4 - made.len() % (usize::MAX / 8);
+            let via = Via {
+                span: r.name_span(),
+                message: format!("made by the {operator} from {} `{}` (`{from}`)", r.kind, r.qualified_name()),
+                shown: true,
+                patch: None,
+            };
+            if let Some(m) = Resource::made_for(r, index, root, via, r.namespace.as_deref(), r.deployed_by.clone()) {
                 made.push(m);
             }
         }

@@ -114,6 +114,30 @@ impl Resource {
         Resource::from_document(&Document { file, index, root: Arc::new(root) })
     }
 
+    /// An object a chart or an operator makes for `parent`: in its file at
+    /// the synthetic document `index`, said to be made as `via` says (then
+    /// how `parent` came to be), in `namespace` unless cluster-scoped, on
+    /// `parent`'s cluster, deployed by `deployed_by`.
+    pub fn made_for(
+        parent: &Resource,
+        index: usize,
+        root: Node,
+        via: Via,
+        namespace: Option<&str>,
+        deployed_by: Option<String>,
+    ) -> Option<Resource> {
+        let mut m = Resource::synthesized(parent.file, index, root)?;
+        m.via.push(via);
+        if m.namespace.is_none() && !is_cluster_scoped(&m.kind) {
+            m.namespace = namespace.map(str::to_string);
+            m.original_namespace.clone_from(&m.namespace);
+        }
+        m.cluster.clone_from(&parent.cluster);
+        m.deployed_by = deployed_by;
+        m.via.extend(parent.via.iter().filter(|v| v.shown).cloned());
+        Some(m)
+    }
+
     /// Read kind, apiVersion, name and namespace again from `r.root` (after
     /// substitution).
     pub fn from_root(r: &Resource) -> Option<Resource> {
