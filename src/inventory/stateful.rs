@@ -229,9 +229,9 @@ pub fn read<'m>(index: usize, res: &'m Resource, config_maps: &ConfigMaps, out: 
         }
         ("", "HelmChartInflationGenerator") if res.api_version == "builtin" => {
             let release = str_at(Some(&res.root), &["releaseName"]).unwrap_or(&res.name);
-            if let Some(values) = res.root.get("valuesInline") {
-                helm_values(Values { index, res, at: None, ns: res.namespace.as_deref() }, release, values, out);
-            }
+            let v = Values { index, res, at: None, ns: res.namespace.as_deref() };
+            // A catalogued or rendered chart's values are not read again.
+            release_values(v, release, res.root.get("valuesInline"), out);
         }
         ("argoproj.io", "Application") => {
             let spec = res.spec();

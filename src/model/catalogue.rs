@@ -82,6 +82,11 @@ pub struct Volume {
     size: Option<String>,
     storage_class: Option<String>,
     existing_claim: Option<String>,
+    /// Values paths (under the volume's node) of maps the chart puts on the
+    /// claim (or its claim template) as labels and annotations
+    /// (`extraPvcLabels`, `volumeClaimTemplate.metadata.labels`).
+    labels: Vec<Vec<String>>,
+    annotations: Vec<Vec<String>>,
 }
 
 /// StorageClasses a storage provisioner's chart makes from its values.
@@ -186,6 +191,8 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             size: text("size"),
             storage_class: text("storageClass"),
             existing_claim: text("existingClaim"),
+            labels: paths(v.get("labels")),
+            annotations: paths(v.get("annotations")),
         });
     }
     let schedules = root
@@ -231,6 +238,14 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
 
 fn strings(node: Option<&Node>) -> Vec<String> {
     node.map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str).map(str::to_string).collect()
+}
+
+/// One values path or a list of them.
+fn paths(node: Option<&Node>) -> Vec<Vec<String>> {
+    match node.and_then(Node::as_str) {
+        Some(one) => vec![path_of(one)],
+        None => strings(node).iter().map(|p| path_of(p)).collect(),
+    }
 }
 
 fn path_of(text: &str) -> Vec<String> {
@@ -350,15 +365,39 @@ pub(super) fn map(entries: Vec<(&str, Node)>, span: Span) -> Node {
 }
 
 pub(super) fn object(api: &str, kind: &str, name: &str, name_span: Span, labels: Option<Node>, spec: Node) -> Node {
-    let span = spec.span;
+    object_with(api, kind, metadata(name, name_span, labels, None), spec)
+}
+
+/// `metadata` of a made object: its name, labels and annotations.
+pub(super) fn metadata(name: &str, name_span: Span, labels: Option<Node>, annotations: Option<Node>) -> Node {
     let mut metadata = vec![("name", s(name, name_span))];
     if let Some(l) = labels {
         metadata.push(("labels", l));
     }
-    map(
-        vec![("apiVersion", s(api, span)), ("kind", s(kind, span)), ("metadata", map(metadata, span)), ("spec", spec)],
-        span,
-    )
+    if let Some(a) = annotations {
+        metadata.push(("annotations", a));
+    }
+    map(metadata, name_span)
+}
+
+/// The maps at `paths` under `node` merged (a later one's keys win), with
+/// `base` first; `None` when there is nothing.
+pub(super) fn merged_maps(base: Vec<(Node, Node)>, node: &Node, paths: &[Vec<String>], span: Span) -> Option<Node> {
+    let mut pairs = base;
+    for p in paths {
+        for (k, v) in get_path(node, p).map_or(&[][..], Node::as_map) {
+            match pairs.iter_mut().find(|(have, _)| have.as_str().is_some() && have.as_str() == k.as_str()) {
+                Some(slot) => slot.1 = v.clone(),
+                None => pairs.push((k.clone(), v.clone())),
+            }
+        }
+    }
+    (!pairs.is_empty()).then(|| Node::mapping(pairs, span))
+}
+
+pub(super) fn object_with(api: &str, kind: &str, metadata: Node, spec: Node) -> Node {
+    let span = spec.span;
+    map(vec![("apiVersion", s(api, span)), ("kind", s(kind, span)), ("metadata", metadata), ("spec", spec)], span)
 }
 
 fn get_path<'a>(node: &'a Node, path: &[String]) -> Option<&'a Node> {
@@ -448,19 +487,27 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
                 spec.push(("storageClassName", class));
             }
             let spec = map(spec, span);
+            let claim_labels = |span: Span| {
+                let instance = (s("app.kubernetes.io/instance", span), s(release.name, span));
+                merged_maps(vec![instance], node, &v.labels, span)
+            };
             match (&v.claim, &v.statefulset, &v.template) {
                 (Some(claim), _, _) => {
                     let name = overridden.unwrap_or_else(|| fill(claim, &ctx, key.as_deref(), Some(node)));
-                    out.push(Made {
-                        root: object("v1", "PersistentVolumeClaim", &name, span, Some(labels(span)), spec),
-                        from: at,
-                    });
+                    let meta =
+                        metadata(&name, span, claim_labels(span), merged_maps(Vec::new(), node, &v.annotations, span));
+                    out.push(Made { root: object_with("v1", "PersistentVolumeClaim", meta, spec), from: at });
                 }
                 (None, Some(sts), Some(template)) => {
                     let sts = overridden.unwrap_or_else(|| fill(sts, &ctx, key.as_deref(), Some(node)));
                     let template = fill(template, &ctx, key.as_deref(), Some(node));
-                    let vct =
-                        map(vec![("metadata", map(vec![("name", s(&template, span))], span)), ("spec", spec)], span);
+                    let meta = metadata(
+                        &template,
+                        span,
+                        merged_maps(Vec::new(), node, &v.labels, span),
+                        merged_maps(Vec::new(), node, &v.annotations, span),
+                    );
+                    let vct = map(vec![("metadata", meta), ("spec", spec)], span);
                     match sets.iter_mut().find(|(n, ..)| *n == sts) {
                         Some(set) => set.2.push(vct),
                         None => sets.push((sts, span, vec![vct], at)),

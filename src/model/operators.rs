@@ -17,7 +17,7 @@
 //!   `alertmanager-<name>`, template `<sts>-db` (or the template's own
 //!   `metadata.name`) from `spec.storage.volumeClaimTemplate`.
 
-use super::catalogue::{map, object, s};
+use super::catalogue::{map, merged_maps, metadata, object_with, s};
 use super::{Builder, Resource, Via};
 use crate::yaml::{str_at, Node, Span};
 
@@ -103,23 +103,31 @@ fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
         .split_last()
         .and_then(|(last, parent)| r.spec()?.path(parent)?.key_node(last).map(|k| k.span))
         .unwrap_or(node.span);
-    let labels = map(vec![("app.kubernetes.io/instance", s(&r.name, span))], span);
+    let instance = || vec![(s("app.kubernetes.io/instance", span), s(&r.name, span))];
+    // The claim's own labels and annotations (an exclusion label set on
+    // the template applies to the claim the operator makes).
+    let own = |key: &str| merged_maps(Vec::new(), node, &[vec!["metadata".to_string(), key.to_string()]], span);
     let root = match maker.made {
         Made::Claim { prefix, suffix } => {
             let name = format!("{prefix}{}{suffix}", r.name);
-            object("v1", "PersistentVolumeClaim", &name, span, Some(labels), claim_spec(node))
+            let labels = merged_maps(instance(), node, &[vec!["metadata".into(), "labels".into()]], span);
+            let meta = metadata(&name, span, labels, own("annotations"));
+            object_with("v1", "PersistentVolumeClaim", meta, claim_spec(node))
         }
         Made::Template { prefix } => {
             let sts = format!("{prefix}{}", r.name);
             let template =
                 str_at(Some(node), &["metadata", "name"]).map_or_else(|| format!("{sts}-db"), str::to_string);
-            let vct = map(
-                vec![("metadata", map(vec![("name", s(&template, span))], span)), ("spec", claim_spec(node))],
-                span,
-            );
+            let meta = metadata(&template, span, own("labels"), own("annotations"));
+            let vct = map(vec![("metadata", meta), ("spec", claim_spec(node))], span);
             let spec =
                 map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vec![vct]), span })], span);
-            object("apps/v1", "StatefulSet", &sts, span, Some(labels), spec)
+            object_with(
+                "apps/v1",
+                "StatefulSet",
+                metadata(&sts, span, Some(Node::mapping(instance(), span)), None),
+                spec,
+            )
         }
     };
     Some((root, from, maker.operator))
