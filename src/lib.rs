@@ -319,6 +319,8 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }
     }
     sources.add_templates(&found.templates);
+    // Argo CD objects a repository chart holds as `argocd-apps` values.
+    model::argocd_apps::add_value_objects(&mut sources);
     if let Some(path) = &config.path {
         let id = sources.add(path, config.text.clone());
         config.set_file(id);

@@ -95,6 +95,11 @@ fn joryirving_fourteen_component_clusters() {
             // deployment mounts): nothing backs it up. LABELS.md does not
             // list operator-made claims.
             "main:observability/grafana-pvc",
+            // app-template `type: statefulset` controller with the claim
+            // template `config` (5Gi, mosquitto's persistence_location):
+            // claims config-mosquitto-N, no VolSync component, no exclusion.
+            // LABELS.md did not list app-template claim templates.
+            "utility:home-automation/mosquitto",
         ],
     )
     .into_iter()
@@ -146,6 +151,9 @@ fn mirceanton_ten_component_clusters() {
             // The grafana-operator's `grafana-pvc` (Grafana
             // `spec.persistentVolumeClaim`): not backed up.
             "monitoring-system/grafana-pvc",
+            // app-template StatefulSet claim template `config` (5Gi
+            // openebs-zfs, /config holds mosquitto's persistence): no backup.
+            "home-automation/mosquitto",
         ],
     ));
     expect("mirceanton__home-ops", &expected);

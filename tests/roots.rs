@@ -197,3 +197,15 @@ fn a_kustomization_of_another_repository_without_a_path_deploys_nothing_here() {
     assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "network/unifi-data")]));
     assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim old-data")), "{:?}", unreached(tree));
 }
+
+#[test]
+fn an_application_set_written_as_argocd_apps_values_is_the_entry_point() {
+    // Nothing but the argocd-apps values of system/argocd deploys apps/*;
+    // the hand-applied benchmark under test/ is not deployed. The app
+    // charts render nothing themselves (values of remote dependencies
+    // only), and still count as sources in this repository.
+    let tree = "fixtures/roots/argocd-apps-values";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "auth/auth"), ("pvc-unprotected", "wiki")]));
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim dbench")), "{:?}", unreached(tree));
+    snapshots("argocd-apps-values", tree);
+}

@@ -60,6 +60,9 @@ impl Builder<'_> {
         let mut apps: Vec<Resource> = Vec::new();
         let mut seen: HashSet<(FileId, usize, String)> = HashSet::new();
         let mut rounds = 0;
+        // Some Application's source is a directory of this repository (a
+        // chart of values only renders nothing, yet is deployed from here).
+        let mut resolved = false;
         while let Some(r) = queue.pop() {
             rounds += 1;
             if rounds > 100_000 || !seen.insert((r.file, r.doc_index, r.name.clone())) {
@@ -70,7 +73,8 @@ impl Builder<'_> {
                 continue;
             }
             let destination = destination_cluster(&r);
-            let (app, children) = self.expand_application(r);
+            let (app, children, local) = self.expand_application(r);
+            resolved |= local;
             for mut child in children {
                 if is_argo_root(&child) {
                     queue.push(child.clone());
@@ -91,7 +95,7 @@ impl Builder<'_> {
         }
         let reached: HashSet<FileId> = built.iter().map(|r| r.file).collect();
         let root_files: HashSet<FileId> = roots.iter().map(|r| r.file).collect();
-        if reached.is_subset(&root_files) {
+        if reached.is_subset(&root_files) && !resolved {
             return false; // nothing but the roots themselves: their sources live elsewhere
         }
         let mut keep: HashSet<super::flux::InstanceKey> = HashSet::new();
@@ -133,8 +137,9 @@ impl Builder<'_> {
     }
 
     /// What one Application deploys; the Application comes back with the
-    /// in-repo `valueFiles` merged into its `valuesObject`.
-    fn expand_application(&mut self, mut app: Resource) -> (Resource, Vec<Resource>) {
+    /// in-repo `valueFiles` merged into its `valuesObject`, and whether a
+    /// source is a directory of this repository.
+    fn expand_application(&mut self, mut app: Resource) -> (Resource, Vec<Resource>, bool) {
         let label = format!("Argo CD Application `{}`", app.name);
         let span = app.name_span();
         let spec = app.spec().cloned();
@@ -148,6 +153,7 @@ impl Builder<'_> {
         let refs: Vec<String> =
             many.iter().filter_map(|s| s.get("ref").and_then(Node::as_str)).map(|r| format!("${r}/")).collect();
         let mut out = Vec::new();
+        let mut local = false;
         for (index, source) in
             single.iter().map(|s| (None, s)).chain(many.iter().enumerate().map(|(i, s)| (Some(i), s)))
         {
@@ -170,6 +176,7 @@ impl Builder<'_> {
                 self.note(span, format!("{label}: path `{path}` is not a directory lifeboat read"));
                 continue;
             };
+            local = true;
             let mut built = Vec::new();
             let recurse = source.path(&["directory", "recurse"]).and_then(Node::as_bool) == Some(true);
             if let Some(&kid) = self.index.kustomization_dirs.get(&dir) {
@@ -223,7 +230,7 @@ impl Builder<'_> {
             }
             out.extend(built);
         }
-        (app, out)
+        (app, out, local)
     }
 
     /// A kustomize source's own options, which Argo CD adds to the

@@ -589,7 +589,10 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
         out.extend(manifests(values, key));
     }
     match entry.shape {
-        Some(Shape::AppTemplate) => out.extend(app_template_cronjobs(values, &ctx)),
+        Some(Shape::AppTemplate) => {
+            out.extend(app_template_cronjobs(values, &ctx));
+            out.extend(app_template_statefulsets(values, &ctx));
+        }
         Some(Shape::CnpgCluster) => out.extend(cnpg_cluster(values, &ctx, fallback)),
         None => {}
     }
@@ -632,6 +635,59 @@ fn manifests(values: &Node, key: &str) -> Vec<Made> {
 /// suffix when there are several controllers), with their containers and
 /// the persistence entries they mount (`globalMounts`, or
 /// `advancedMounts.<controller>.<container>`).
+/// The StatefulSets of app-template's `type: statefulset` controllers with
+/// their `statefulset.volumeClaimTemplates` (each named as written, so the
+/// claims are `<template>-<statefulset>-N`; the common library's
+/// templates/classes/_statefulset.tpl), named as the controllers are.
+fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
+    let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
+    let enabled = |n: &Node| n.get("enabled").and_then(Node::as_bool) != Some(false);
+    let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
+    let mut out = Vec::new();
+    for (id_node, c) in controllers {
+        let Some(id) = id_node.as_str() else { continue };
+        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("statefulset") {
+            continue;
+        }
+        let templates = c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq);
+        let vcts: Vec<Node> = templates
+            .iter()
+            .filter_map(|t| {
+                let name = t.get("name")?;
+                let span = name.span;
+                let mut resources = Vec::new();
+                if let Some(size) = t.get("size") {
+                    resources.push(("storage", size.clone()));
+                }
+                let mut spec = vec![("resources", map(vec![("requests", map(resources, span))], span))];
+                if let Some(class) = t.get("storageClass").or_else(|| t.get("storageClassName")) {
+                    spec.push(("storageClassName", class.clone()));
+                }
+                let labels = t.get("labels").filter(|l| l.is_map()).cloned();
+                let annotations = t.get("annotations").filter(|a| a.is_map()).cloned();
+                let meta = metadata(name.as_str()?, span, labels, annotations);
+                Some(map(vec![("metadata", meta), ("spec", map(spec, span))], span))
+            })
+            .collect();
+        if vcts.is_empty() {
+            continue;
+        }
+        let span = id_node.span;
+        let name = c
+            .get("forceRename")
+            .and_then(Node::as_nonempty_str)
+            .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
+            .unwrap_or_else(|| if count > 1 { format!("{}-{id}", ctx.fullname) } else { ctx.fullname.clone() });
+        let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
+        let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span })], span);
+        out.push(Made {
+            root: object("apps/v1", "StatefulSet", &name, span, Some(instance), spec),
+            from: format!("controllers.{id}.statefulset.volumeClaimTemplates"),
+        });
+    }
+    out
+}
+
 fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
     let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
     let enabled = |n: &Node| n.get("enabled").and_then(Node::as_bool) != Some(false);

@@ -111,9 +111,11 @@ impl Builder<'_> {
                     let mut left = (**rendered).clone();
                     let mut kept = Vec::new();
                     for (alias, chart) in &rendered.unrendered {
-                        let values = rendered_values(rendered, found.values.as_ref(), alias);
+                        let (values, at) = rendered_values(rendered, found.values.as_ref(), alias);
                         let entry = catalogue::find(&extra, chart, "");
-                        let sub_known = apply(entry, r, &found, chart, &values, &label, &mut made);
+                        // What the dependency makes is declared at its values key.
+                        let sub = Found { span: at.unwrap_or(found.span), ..found.clone() };
+                        let sub_known = apply(entry, r, &sub, chart, &values, &label, &mut made);
                         // app-template's persistence is read by its common shape.
                         let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
                         if sub_known == Known::Unknown || generic {
@@ -197,16 +199,19 @@ fn apply(
 
 /// A rendered chart's values for one dependency: the chart's defaults
 /// with the release's values over them, at the dependency's key.
-fn rendered_values(rendered: &RenderedChart, user: Option<&Node>, alias: &str) -> Node {
+/// Also where the values key is written, when it is.
+fn rendered_values(rendered: &RenderedChart, user: Option<&Node>, alias: &str) -> (Node, Option<Span>) {
     let mut merged =
         rendered.defaults.as_deref().cloned().unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
     if let Some(user) = user {
         strategic_merge(&mut merged, user, false);
     }
-    merged.get(alias).cloned().unwrap_or_else(|| Node::mapping(Vec::new(), merged.span))
+    let at = merged.key_node(alias).map(|k| k.span);
+    (merged.get(alias).cloned().unwrap_or_else(|| Node::mapping(Vec::new(), merged.span)), at)
 }
 
 /// One chart a resource installs, with the values it gets.
+#[derive(Clone)]
 struct Found {
     chart: String,
     repository: String,

@@ -14,6 +14,7 @@
 //! with what they deploy, and what none of them reaches is unreached.
 
 mod argo;
+pub mod argocd_apps;
 pub mod catalogue;
 pub mod charts;
 mod expand;
