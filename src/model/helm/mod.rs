@@ -365,3 +365,28 @@ fn span_at(files: &ChartFiles, file: FileId, offset: usize) -> Span {
 pub fn values_of(node: &Node) -> Value {
     value::from_node(node)
 }
+
+/// A chart directory rendered on its own, as `helm template RELEASE DIR
+/// --namespace NAMESPACE` would (no values beyond the chart's): each
+/// document as JSON, and the templates that could not be rendered (with
+/// why). For comparing this engine with Helm's (tests/helm_diff.rs).
+pub fn render_dir(dir: &Path, release: &str, namespace: &str) -> Result<(Vec<serde_json::Value>, Vec<String>), String> {
+    let found = crate::discover::discover(&[dir.to_path_buf()], dir, &globset::GlobSet::empty())?;
+    let mut sources = crate::yaml::load_files_filtered(&found.files, &found.filtered);
+    sources.add_templates(&found.templates);
+    let index = super::kustomize::PathIndex::new(&sources.files);
+    let mut docs: HashMap<FileId, Vec<&Document>> = HashMap::new();
+    for d in &sources.documents {
+        docs.entry(d.file).or_default().push(d);
+    }
+    let files = ChartFiles { sources: &sources, by_path: &index.files, docs: &docs };
+    let dir = super::kustomize::normalize(dir);
+    let rendered = render(&files, &dir, &Release { name: release, namespace: Some(namespace) }, None);
+    let mut out = Vec::new();
+    for doc in &rendered.docs {
+        let json = value::to_json(&value::from_node(&doc.root));
+        out.push(serde_json::from_str(&json).map_err(|e| format!("rendered document is not JSON: {e}"))?);
+    }
+    let failures = rendered.failures.iter().map(|(_, why)| why.clone()).collect();
+    Ok((out, failures))
+}
