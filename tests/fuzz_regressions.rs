@@ -31,7 +31,7 @@ fn loader_regressions_give_sound_spans() {
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         for doc in &loaded.documents {
             doc.root.walk(&mut |n| {
-                let (start, end) = (n.span.start.offset, n.span.end.offset);
+                let (start, end) = (n.span.start.byte(), n.span.end.byte());
                 assert!(start <= end && end <= text.len(), "{}: span {:?}", path.display(), n.span);
                 assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "{}", path.display());
                 assert!(n.span.start.line <= n.span.end.line, "{}: span {:?}", path.display(), n.span);

@@ -58,7 +58,7 @@ fn canonical_yaml(y: &Yaml) -> String {
 fn canonical_node(n: &Node) -> String {
     match &n.value {
         Value::Scalar { .. } if n.is_null() => "null".into(),
-        Value::Scalar { text, .. } => text.clone(),
+        Value::Scalar { text, .. } => text.to_string(),
         Value::Seq(items) => format!("[{}]", items.iter().map(canonical_node).collect::<Vec<_>>().join(",")),
         Value::Map(entries) => {
             let mut out: Vec<String> =

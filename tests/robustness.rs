@@ -309,14 +309,14 @@ fn long_flow_lines_load() {
     assert!(loaded.error.is_none(), "{:?}", loaded.error);
     let root = loaded.documents.first().map(|d| d.root.clone()).expect("a document");
     let last = root.get("k").and_then(|k| k.get(&format!("k{}", n - 1))).expect("the last key");
-    assert_eq!(&map[last.span.start.offset..last.span.end.offset], "v");
+    assert_eq!(&map[last.span.start.byte()..last.span.end.byte()], "v");
 
     // Multibyte text counts columns in characters: still linear.
     let wide = format!("k: [{}]\n", vec!["é"; n].join(", "));
     let loaded = load_str(0, &wide);
     let seq = loaded.documents.first().and_then(|d| d.root.get("k")).map(|k| k.as_seq().to_vec()).expect("k");
     let last = seq.last().expect("items");
-    assert_eq!(&wide[last.span.start.offset..last.span.end.offset], "é");
+    assert_eq!(&wide[last.span.start.byte()..last.span.end.byte()], "é");
     assert_eq!(last.span.start.col as usize, 5 + 3 * (n - 1));
 
     // Go-style alias keys (`*a:`) by the thousand take the re-parse path.

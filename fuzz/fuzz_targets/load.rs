@@ -8,7 +8,7 @@ use lifeboat::yaml::{load_str, Node};
 
 fn check_spans(node: &Node, text: &str) {
     node.walk(&mut |n| {
-        let (start, end) = (n.span.start.offset, n.span.end.offset);
+        let (start, end) = (n.span.start.byte(), n.span.end.byte());
         assert!(start <= end && n.span.start.line <= n.span.end.line, "span runs backwards: {:?}", n.span);
         assert!(end <= text.len(), "span past the end: {:?}", n.span);
         assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "span off a char boundary");

@@ -58,6 +58,12 @@ pub struct Inventory<'m> {
     pub exclusions: Exclusions,
     clusters_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
     stores_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
+    /// `items` whose claim is an exact name, by that name; the others
+    /// (ordinal and chart claims) are matched one by one.
+    claims_by_name: HashMap<String, Vec<usize>>,
+    inexact_claims: Vec<usize>,
+    /// `scheduled_backups` by the Cluster name they back up.
+    backups_by_cluster: HashMap<&'m str, Vec<usize>>,
 }
 
 /// Two namespaces are the same when equal, or when either is not known yet.
@@ -90,6 +96,9 @@ impl<'m> Inventory<'m> {
             exclusions: Exclusions::build(resources, &config.exclude, &config.conventions, &model.dev_clusters),
             clusters_by_name: HashMap::new(),
             stores_by_name: HashMap::new(),
+            claims_by_name: HashMap::new(),
+            inexact_claims: Vec::new(),
+            backups_by_cluster: HashMap::new(),
         };
         // ConfigMap data by namespace and name (and, for a generated one,
         // the name before kustomize's hash: what a custom resource names).
@@ -128,6 +137,17 @@ impl<'m> Inventory<'m> {
             }
         }
         stateful::merge_existing_claims(&mut inv.items);
+        for (i, item) in inv.items.iter().enumerate() {
+            match &item.claim {
+                stateful::Claim::Exact(name) => inv.claims_by_name.entry(name.clone()).or_default().push(i),
+                _ => inv.inexact_claims.push(i),
+            }
+        }
+        for (i, b) in inv.scheduled_backups.iter().enumerate() {
+            if let Some(name) = b.cluster_name.and_then(Node::as_str) {
+                inv.backups_by_cluster.entry(name).or_default().push(i);
+            }
+        }
         inv.coverage = coverage::link(&inv);
         inv.external = external::find(inv.resources, &inv.items);
         inv.exclusions.match_items(&inv.items);
@@ -210,8 +230,10 @@ impl<'m> Inventory<'m> {
 
     /// The ScheduledBackups whose `spec.cluster.name` is this Cluster.
     pub fn scheduled_backups_for(&self, cluster: &Cluster) -> Vec<&ScheduledBackup<'m>> {
-        self.scheduled_backups
+        let Some(indices) = self.backups_by_cluster.get(cluster.name()) else { return Vec::new() };
+        indices
             .iter()
+            .filter_map(|&i| self.scheduled_backups.get(i))
             .filter(|b| {
                 same_namespace(b.res.namespace.as_deref(), cluster.namespace())
                     && b.cluster_name.and_then(Node::as_str) == Some(cluster.name())
@@ -299,7 +321,7 @@ impl<'m> Inventory<'m> {
     /// Is there a claim called `name` in `namespace`: a PVC manifest, a
     /// StatefulSet claim, or a Helm `existingClaim` (which says it exists)?
     pub fn claim_exists(&self, namespace: Option<&str>, name: &str) -> bool {
-        self.items.iter().any(|item| {
+        self.claim_candidates(name).any(|item| {
             !matches!(item.claim, stateful::Claim::Chart { .. })
                 && item.claim.matches(name)
                 && same_namespace(item.namespace(), namespace)
@@ -311,7 +333,7 @@ impl<'m> Inventory<'m> {
     /// the claim carries), a StatefulSet, or an operator's custom resource
     /// with storage in its spec and its name in the claim's.
     pub fn claim_creator(&self, namespace: Option<&str>, name: &str) -> Option<&'m Resource> {
-        if let Some(item) = self.items.iter().find(|item| {
+        if let Some(item) = self.claim_candidates(name).find(|item| {
             matches!(item.claim, stateful::Claim::Chart { .. })
                 && item.claim.matches(name)
                 && same_namespace(item.namespace(), namespace)
@@ -326,6 +348,13 @@ impl<'m> Inventory<'m> {
                     || r.is("apps", "StatefulSet")
                     || stateful::operator_with_storage(r))
         })
+    }
+
+    /// The items whose claim may be called `name`: those of exactly that
+    /// name, then every ordinal and chart claim (`matches` decides).
+    fn claim_candidates<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s StatefulItem<'m>> + 's {
+        let exact = self.claims_by_name.get(name).map_or(&[][..], Vec::as_slice);
+        exact.iter().chain(&self.inexact_claims).filter_map(|&i| self.items.get(i))
     }
 
     /// Names of the claims declared in `namespace` (for "did you mean").

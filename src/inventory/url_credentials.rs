@@ -69,7 +69,7 @@ fn pos(text: &str, offset: usize) -> Pos {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = before.matches('\n').count() + 1;
     let col = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
-    Pos { offset, line: u32::try_from(line).unwrap_or(u32::MAX), col: u32::try_from(col).unwrap_or(u32::MAX) }
+    Pos::at(offset, u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

@@ -616,7 +616,7 @@ fn flatten(prefix: &str, node: &Node, out: &mut Params) {
             }
         }
         Value::Scalar { text, .. } if !prefix.is_empty() => {
-            out.insert(prefix.to_string(), text.clone());
+            out.insert(prefix.to_string(), text.to_string());
         }
         _ => {}
     }
@@ -648,7 +648,7 @@ fn render_text(text: &str, params: &Params) -> String {
 
 fn render(node: &mut Node, params: &Params) {
     match &mut node.value {
-        Value::Scalar { text, .. } if text.contains("{{") => *text = render_text(text, params),
+        Value::Scalar { text, .. } if text.contains("{{") => *text = render_text(text, params).into(),
         Value::Scalar { .. } => {}
         Value::Seq(items) => items.iter_mut().for_each(|n| render(n, params)),
         Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {

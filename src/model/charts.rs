@@ -60,7 +60,7 @@ pub fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
         };
         let Some(src) = text.as_str() else { continue };
         let loaded = crate::yaml::load_str(text.span.file, src);
-        let whole_file = text.span.start.offset == 0 && text.span.end.offset == src.len();
+        let whole_file = text.span.start.offset == 0 && text.span.end.byte() == src.len();
         for doc in &loaded.documents {
             let mut values = (*doc.root).clone();
             if !whole_file {

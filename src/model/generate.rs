@@ -22,11 +22,8 @@ impl Builder<'_> {
         let id = *self.index.files.get(&normalize(path))?;
         let text = self.sources.file(id)?.text.clone();
         let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
-        let span = Span {
-            file: id,
-            start: Pos { offset: 0, line: 1, col: 1 },
-            end: Pos { offset: text.len(), line: lines.max(1), col: 1 },
-        };
+        let span =
+            Span { file: id, start: Pos { offset: 0, line: 1, col: 1 }, end: Pos::at(text.len(), lines.max(1), 1) };
         Some((text, span))
     }
 

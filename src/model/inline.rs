@@ -80,7 +80,7 @@ impl BlockMap {
             let text_start = *self.text_line_starts.get(usize::try_from(p.line).ok()?.checked_sub(1)?)?;
             let file_start = *self.file_line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
             Some(crate::yaml::Pos {
-                offset: file_start + indent as usize + p.offset.checked_sub(text_start)?,
+                offset: u32::try_from(file_start + indent as usize + p.byte().checked_sub(text_start)?).ok()?,
                 line,
                 col: p.col.saturating_add(indent),
             })

@@ -102,7 +102,7 @@ fn merge_list(existing: &mut Node, patch: &Node, field: &str) {
 
 fn scalar_text(node: &Node) -> String {
     match &node.value {
-        Value::Scalar { text, .. } => text.clone(),
+        Value::Scalar { text, .. } => text.to_string(),
         _ => String::new(),
     }
 }
@@ -280,7 +280,7 @@ mod tests {
 
     fn text(node: &Node) -> String {
         match &node.value {
-            Value::Scalar { text, .. } => text.clone(),
+            Value::Scalar { text, .. } => text.to_string(),
             Value::Seq(items) => format!("[{}]", items.iter().map(text).collect::<Vec<_>>().join(",")),
             Value::Map(entries) => format!(
                 "{{{}}}",

@@ -69,11 +69,11 @@ impl Builder<'_> {
                 let line_starts: Vec<usize> =
                     std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
                 let to_template = |p: Pos| {
-                    let at = rendered.source_offset(p.offset).min(text.len());
+                    let at = rendered.source_offset(p.byte()).min(text.len());
                     let line = line_starts.partition_point(|&s| s <= at);
                     let start = line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
                     Pos {
-                        offset: at,
+                        offset: u32::try_from(at).unwrap_or(u32::MAX),
                         line: u32::try_from(line).unwrap_or(u32::MAX),
                         col: u32::try_from(at - start + 1).unwrap_or(u32::MAX),
                     }
@@ -181,7 +181,7 @@ fn render(template: &str, input: &V) -> Result<Rendered, String> {
 fn render_strings(node: &mut Node, input: &V) -> Result<(), String> {
     match &mut node.value {
         crate::yaml::Value::Scalar { text, .. } if text.contains("<<") => {
-            *text = render(text, input).map_err(|e| format!("resources: {e}"))?.text;
+            *text = render(text, input).map_err(|e| format!("resources: {e}"))?.text.into();
         }
         crate::yaml::Value::Scalar { .. } => {}
         crate::yaml::Value::Seq(items) => {

@@ -160,7 +160,7 @@ pub struct UndefinedUse {
 /// generator made from it spans that file): its own line and column, not
 /// the whole file. Any other scalar keeps its span.
 fn reference_span(span: crate::yaml::Span, text: &str, var: &str) -> crate::yaml::Span {
-    let whole_file = span.start.offset == 0 && span.end.offset == text.len() && text.contains('\n');
+    let whole_file = span.start.offset == 0 && span.end.byte() == text.len() && text.contains('\n');
     let at = ["${", "$"].iter().find_map(|open| {
         let pattern = format!("{open}{var}");
         text.match_indices(&pattern).map(|(i, _)| i).find(|&i| {
@@ -175,7 +175,7 @@ fn reference_span(span: crate::yaml::Span, text: &str, var: &str) -> crate::yaml
     let end_text = text.get(at..).unwrap_or("");
     let len = end_text.find('}').map_or(end_text.len(), |i| i + 1);
     let pos = |offset: usize, col: usize| crate::yaml::Pos {
-        offset,
+        offset: u32::try_from(offset).unwrap_or(u32::MAX),
         line: u32::try_from(line).unwrap_or(u32::MAX),
         col: u32::try_from(col).unwrap_or(u32::MAX),
     };
@@ -195,7 +195,7 @@ pub fn substitute_tree(node: &Node, vars: &Vars, undefined: &mut Vec<UndefinedUs
                 let span = reference_span(node.span, text, &var);
                 UndefinedUse { var, span }
             }));
-            Value::Scalar { text: s.text, plain: *plain }
+            Value::Scalar { text: s.text.into(), plain: *plain }
         }
         Value::Seq(items) => Value::Seq(items.iter().map(|n| substitute_tree(n, vars, undefined)).collect()),
         Value::Map(entries) => Value::Map(
@@ -242,11 +242,11 @@ mod tests {
         let whole = crate::yaml::Span {
             file: 3,
             start: crate::yaml::Pos { offset: 0, line: 1, col: 1 },
-            end: crate::yaml::Pos { offset: text.len(), line: 2, col: 1 },
+            end: crate::yaml::Pos::at(text.len(), 2, 1),
         };
         let s = reference_span(whole, text, "HOST");
         assert_eq!((s.start.line, s.start.col, s.end.col), (2, 13, 20));
-        assert_eq!(&text[s.start.offset..s.end.offset], "${HOST}");
+        assert_eq!(&text[s.start.byte()..s.end.byte()], "${HOST}");
         let short = crate::yaml::Span { end: crate::yaml::Pos { offset: 4, line: 1, col: 5 }, ..whole };
         assert_eq!(reference_span(short, text, "HOST"), short, "a scalar's own span is kept");
     }

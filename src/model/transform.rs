@@ -176,7 +176,7 @@ impl Builder<'_> {
         let extent = match &p.body {
             PatchBody::File(path) => self.index.files.get(path).and_then(|&id| {
                 let text = &self.sources.file(id)?.text;
-                let end = crate::yaml::Pos { offset: text.len(), line: u32::MAX, col: 1 };
+                let end = crate::yaml::Pos::at(text.len(), u32::MAX, 1);
                 Some(Span { file: id, start: crate::yaml::Pos { offset: 0, line: 1, col: 1 }, end })
             }),
             PatchBody::Inline(node) => Some(node.span),
@@ -475,7 +475,7 @@ pub(super) fn fix_references(acc: &mut [Resource], renames: &[Rename]) {
         let Some(spec) = walk_mut(root, path) else { continue };
         for (at, to) in edits {
             if let Some(slot) = super::patch::lookup_mut(spec, &at) {
-                slot.value = Value::Scalar { text: to, plain: false };
+                slot.value = Value::Scalar { text: to.into(), plain: false };
             }
         }
     }

@@ -74,8 +74,8 @@ impl Texts<'_> {
 }
 
 fn label(span: Span, text: &str, primary: bool) -> LabeledSpan {
-    let len = span.end.offset.saturating_sub(span.start.offset).max(1);
-    let s = SourceSpan::new(span.start.offset.into(), len);
+    let len = span.end.byte().saturating_sub(span.start.byte()).max(1);
+    let s = SourceSpan::new(span.start.byte().into(), len);
     let text = (!text.is_empty()).then(|| text.to_string());
     if primary {
         LabeledSpan::new_primary_with_span(text, s)

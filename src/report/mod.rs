@@ -67,8 +67,8 @@ pub fn masked_text(run: &Run, file: crate::yaml::FileId) -> String {
     };
     let mut bytes = source.text.clone().into_bytes();
     for span in run.sensitive.iter().filter(|s| s.file == file) {
-        let end = span.end.offset.min(bytes.len());
-        if let Some(range) = bytes.get_mut(span.start.offset..end) {
+        let end = span.end.byte().min(bytes.len());
+        if let Some(range) = bytes.get_mut(span.start.byte()..end) {
             for b in range.iter_mut().filter(|b| !b.is_ascii_whitespace()) {
                 *b = b'*';
             }

@@ -108,6 +108,10 @@ pub fn load_files_filtered(paths: &[PathBuf], filtered: &std::collections::HashS
         .enumerate()
         .map(|(i, path)| {
             let id = FileId::try_from(i).unwrap_or(FileId::MAX);
+            // Positions hold 32-bit byte offsets.
+            if std::fs::metadata(path).is_ok_and(|m| m.len() > u64::from(u32::MAX)) {
+                return (path, String::new(), Vec::new(), None, Some(Err("the file is larger than 4 GiB".to_string())));
+            }
             match std::fs::read(path) {
                 Ok(bytes) => {
                     let loads = || std::str::from_utf8(&bytes).is_ok_and(|t| load_str(id, t).error.is_none());
@@ -160,7 +164,7 @@ fn utf8_error_pos(text: &str, bytes: &[u8], valid_up_to: usize) -> Pos {
     let line = valid.matches('\n').count() + 1;
     let col = valid.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
     let offset = valid.len().min(without_bom_len(text));
-    Pos { offset, line: u32::try_from(line).unwrap_or(u32::MAX), col: u32::try_from(col).unwrap_or(u32::MAX) }
+    Pos::at(offset, u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
 }
 
 fn without_bom_len(text: &str) -> usize {

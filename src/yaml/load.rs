@@ -81,7 +81,7 @@ impl<'s> Positions<'s> {
         let rest = self.src.get(line_start..).unwrap_or("");
         let byte_col = if self.ascii { col_chars.min(rest.len()) } else { self.byte_col(line, rest, col_chars) };
         Pos {
-            offset: line_start + byte_col,
+            offset: u32::try_from(line_start + byte_col).unwrap_or(u32::MAX),
             line: u32::try_from(line).unwrap_or(u32::MAX),
             col: u32::try_from(col_chars + 1).unwrap_or(u32::MAX),
         }
@@ -105,7 +105,7 @@ impl Positions<'_> {
     /// past its closing quote): saphyr-parser's span runs on over trailing
     /// blanks and a comment.
     fn double_quoted_end(&self, start: Pos) -> Option<Pos> {
-        let rest = self.src.get(start.offset..)?;
+        let rest = self.src.get(start.byte()..)?;
         let mut chars = rest.char_indices();
         if chars.next()?.1 != '"' {
             return None;
@@ -117,7 +117,7 @@ impl Positions<'_> {
                     chars.next();
                     col += 2;
                 }
-                '"' => return Some(Pos { offset: start.offset + i + 1, line, col: col + 1 }),
+                '"' => return Some(Pos::at(start.byte() + i + 1, line, col + 1)),
                 '\n' => {
                     line += 1;
                     col = 1;
@@ -129,14 +129,20 @@ impl Positions<'_> {
     }
 }
 
+/// An open collection. Its children so far are the tail of the builder's
+/// scratch vector from `base` (nested collections are closed first, so
+/// each one's children are contiguous); closing it moves them into a
+/// vector of exactly their number, not one grown by doubling.
 enum Frame {
-    Seq { start: Pos, anchor: usize, items: Vec<Node> },
-    Map { start: Pos, anchor: usize, entries: Vec<(Node, Node)>, pending_key: Option<Node> },
+    Seq { start: Pos, anchor: usize, base: usize },
+    Map { start: Pos, anchor: usize, base: usize, pending_key: Option<Node> },
 }
 
 struct Builder {
     file: FileId,
     stack: Vec<Frame>,
+    items: Vec<Node>,
+    entries: Vec<(Node, Node)>,
     anchors: HashMap<usize, (Arc<Node>, usize)>,
     expanded: usize,
     documents: Vec<Document>,
@@ -154,9 +160,9 @@ impl Builder {
             self.anchors.insert(anchor, (Arc::new(node.clone()), size));
         }
         match self.stack.last_mut() {
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
-                Some(key) => entries.push((key, node)),
+            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Map { pending_key, .. }) => match pending_key.take() {
+                Some(key) => self.entries.push((key, node)),
                 None => *pending_key = Some(node),
             },
             None => {
@@ -373,7 +379,15 @@ fn space_after_anchor_names(src: &str) -> (String, Vec<(usize, usize)>) {
 }
 
 fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
-    let mut builder = Builder { file, stack: Vec::new(), anchors: HashMap::new(), expanded: 0, documents: Vec::new() };
+    let mut builder = Builder {
+        file,
+        stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
+        anchors: HashMap::new(),
+        expanded: 0,
+        documents: Vec::new(),
+    };
     // A file that fails keeps none of its documents: a tool applying it
     // would reject it whole.
     let fail = |_builder: Builder, pos: Pos, message: String| LoadedFile {
@@ -401,7 +415,10 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
                     _ => end,
                 };
                 let node = Node {
-                    value: Value::Scalar { text: text.into_owned(), plain: matches!(style, ScalarStyle::Plain) },
+                    value: Value::Scalar {
+                        text: crate::yaml::CompactString::from(text),
+                        plain: matches!(style, ScalarStyle::Plain),
+                    },
                     span: builder.span(start, end),
                 };
                 builder.push(node, anchor);
@@ -427,9 +444,9 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
                     return fail(builder, start, format!("nesting deeper than {MAX_DEPTH} levels"));
                 }
                 let frame = if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq { start, anchor, items: Vec::new() }
+                    Frame::Seq { start, anchor, base: builder.items.len() }
                 } else {
-                    Frame::Map { start, anchor, entries: Vec::new(), pending_key: None }
+                    Frame::Map { start, anchor, base: builder.entries.len(), pending_key: None }
                 };
                 builder.stack.push(frame);
             }
@@ -438,11 +455,13 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
                     return fail(builder, start, "unbalanced collection end".to_string());
                 };
                 let (value, node_start, anchor, last_end) = match frame {
-                    Frame::Seq { start, anchor, items } => {
+                    Frame::Seq { start, anchor, base } => {
+                        let items = builder.items.drain(base.min(builder.items.len())..).collect::<Vec<_>>();
                         let last = items.last().map(|n| n.span.end);
                         (Value::Seq(items), start, anchor, last)
                     }
-                    Frame::Map { start, anchor, entries, .. } => {
+                    Frame::Map { start, anchor, base, .. } => {
+                        let entries = builder.entries.drain(base.min(builder.entries.len())..).collect::<Vec<_>>();
                         let last = entries.last().map(|(_, v)| v.span.end);
                         (Value::Map(apply_merge_keys(entries)), start, anchor, last)
                     }
@@ -481,7 +500,7 @@ mod tests {
         let r = root("a: \"0 3 * * *\"  # comment\nb: plain  # c\nc: 'q'\n");
         let a = r.get("a").expect("a");
         assert_eq!((a.span.start.line, a.span.start.col, a.span.end.col), (1, 4, 15));
-        assert_eq!(a.span.end.offset - a.span.start.offset, "\"0 3 * * *\"".len());
+        assert_eq!(a.span.end.byte() - a.span.start.byte(), "\"0 3 * * *\"".len());
         let b = r.get("b").expect("b");
         assert_eq!((b.span.start.line, b.span.start.col, b.span.end.col), (2, 4, 9));
         let k = r.key_node("c").expect("c");
@@ -494,7 +513,7 @@ mod tests {
         let r = root(src);
         let v = r.get("é").expect("key");
         assert_eq!(v.as_str(), Some("a \" b"));
-        assert_eq!(&src[v.span.start.offset..v.span.end.offset], "\"a \\\" b\"");
+        assert_eq!(&src[v.span.start.byte()..v.span.end.byte()], "\"a \\\" b\"");
         assert_eq!(v.span.start.col, 4, "columns count characters, not bytes");
     }
 
@@ -531,7 +550,7 @@ mod tests {
         let r = root("base: &b\n  x: 1\nm:\n  <<: *b\nn:\n  - *b\nlast: 1\n");
         for key in ["m", "n"] {
             let v = r.get(key).expect("key");
-            assert!(v.span.start.offset <= v.span.end.offset, "{key}: {:?}", v.span);
+            assert!(v.span.start.byte() <= v.span.end.byte(), "{key}: {:?}", v.span);
             assert!(v.span.start.line <= v.span.end.line, "{key}: {:?}", v.span);
         }
     }
@@ -542,7 +561,7 @@ mod tests {
         let r = root(src);
         for (key, text, line) in [("b", "two", 2), ("c", "3", 3)] {
             let v = r.get(key).expect("key");
-            assert_eq!(&src[v.span.start.offset..v.span.end.offset], text);
+            assert_eq!(&src[v.span.start.byte()..v.span.end.byte()], text);
             assert_eq!(v.span.start.line, line);
         }
     }
@@ -586,7 +605,7 @@ mod tests {
         let loaded = load_str(0, src);
         let env = loaded.documents[0].root.path(&["a", "b", "env"]).expect("env");
         assert_eq!((env.span.start.line, env.span.start.col), (6, 10));
-        assert_eq!(&src[env.span.start.offset..env.span.end.offset], "here");
+        assert_eq!(&src[env.span.start.byte()..env.span.end.byte()], "here");
         // A real indentation error outside flow collections still fails.
         assert!(load_str(0, "a:\n  b: 1\n c: 2\n").error.is_some());
     }

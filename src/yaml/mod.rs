@@ -8,4 +8,4 @@ mod tree;
 
 pub use files::{display_path, load_files, load_files_filtered, SourceFile, Sources};
 pub use load::{load_str, LoadError, LoadedFile, ALIAS_EXPANSION_LIMIT};
-pub use tree::{str_at, str_with_span, Document, FileId, Node, Pos, Span, Value};
+pub use tree::{str_at, str_with_span, CompactString, Document, FileId, Node, Pos, Span, Value};

@@ -2,16 +2,31 @@
 
 use std::sync::Arc;
 
+pub use compact_str::CompactString;
+
 /// Index of a loaded file in the run's file table.
 pub type FileId = u32;
 
 /// A position in a source file. `line` and `col` are 1-based; `col` counts
-/// characters, `offset` counts bytes.
+/// characters, `offset` counts bytes (`u32`, as files over 4 GiB are not
+/// read: a node is then 64 bytes, not 72; read it with [`Pos::byte`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
-    pub offset: usize,
+    pub offset: u32,
     pub line: u32,
     pub col: u32,
+}
+
+impl Pos {
+    /// The position at byte `offset` (saturating; no file read is that long).
+    pub fn at(offset: usize, line: u32, col: u32) -> Pos {
+        Pos { offset: u32::try_from(offset).unwrap_or(u32::MAX), line, col }
+    }
+
+    /// The byte offset, for slicing the file's text.
+    pub fn byte(self) -> usize {
+        self.offset as usize
+    }
 }
 
 /// A range in one file (end exclusive).
@@ -41,7 +56,7 @@ pub enum Value {
     /// A scalar's text; `plain` is true for an unquoted scalar (only those can
     /// be `null`, `true`, numbers …).
     Scalar {
-        text: String,
+        text: CompactString,
         plain: bool,
     },
     Seq(Vec<Node>),
@@ -129,7 +144,7 @@ impl Node {
     }
 
     /// A string scalar (quoted, so never read as null, a number or a bool).
-    pub fn string(text: impl Into<String>, span: Span) -> Node {
+    pub fn string(text: impl Into<CompactString>, span: Span) -> Node {
         Node { value: Value::Scalar { text: text.into(), plain: false }, span }
     }
 

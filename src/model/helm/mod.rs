@@ -331,13 +331,13 @@ fn place(files: &ChartFiles, file: FileId, text: &str, segs: &[exec::Seg], out: 
         let mut root = (*doc.root).clone();
         root.map_spans(&mut |span| Span {
             file,
-            start: pos(&lines, &source.text, map(span.start.offset)),
-            end: pos(&lines, &source.text, map_end(span.start.offset, span.end.offset).max(map(span.start.offset))),
+            start: pos(&lines, &source.text, map(span.start.byte())),
+            end: pos(&lines, &source.text, map_end(span.start.byte(), span.end.byte()).max(map(span.start.byte()))),
         });
         out.docs.push(Document { file, index: first + i, root: Arc::new(root) });
     }
     if let Some(e) = loaded.error {
-        let span = span_at(files, file, map(e.pos.offset));
+        let span = span_at(files, file, map(e.pos.byte()));
         out.failures.push((span, format!("the rendered YAML does not parse: {}", e.message)));
     }
 }
@@ -351,7 +351,7 @@ fn pos(lines: &[usize], text: &str, offset: usize) -> Pos {
     let line = lines.partition_point(|&s| s <= offset).saturating_sub(1);
     let start = lines.get(line).copied().unwrap_or(0);
     let col = text.get(start..offset).map_or(0, |s| s.chars().count());
-    Pos { offset, line: u32::try_from(line + 1).unwrap_or(u32::MAX), col: u32::try_from(col + 1).unwrap_or(u32::MAX) }
+    Pos::at(offset, u32::try_from(line + 1).unwrap_or(u32::MAX), u32::try_from(col + 1).unwrap_or(u32::MAX))
 }
 
 fn span_at(files: &ChartFiles, file: FileId, offset: usize) -> Span {

@@ -115,7 +115,7 @@ pub fn from_node(node: &Node) -> Value {
     match &node.value {
         Yaml::Scalar { text, plain } => {
             if !*plain {
-                return Value::Str(text.clone());
+                return Value::Str(text.to_string());
             }
             scalar(text)
         }
@@ -127,7 +127,7 @@ pub fn from_node(node: &Node) -> Value {
                     Yaml::Scalar { text, .. } => text.clone(),
                     _ => continue,
                 };
-                map.insert(key, from_node(v));
+                map.insert(key.into(), from_node(v));
             }
             Value::Map(map)
         }
