@@ -12,7 +12,9 @@
 //! A scale table then generates Flux-style repos of about 1k, 10k and 100k
 //! files (`LIFEBOAT_BENCH_SCALE=1000,10000,100000` to choose) and checks
 //! each in a child process of this bench, printing its wall time and peak
-//! RSS (`VmHWM`), next to the input's bytes.
+//! RSS (`VmHWM`), next to the input's bytes (`LIFEBOAT_BENCH_SCALE_ONLY=1`
+//! prints that table alone; `LIFEBOAT_BENCH_GENERATE=DIR` writes the
+//! Flux-style repo of `LIFEBOAT_BENCH_APPS` apps into DIR and stops).
 //!
 //! The Flux-style repo measures the model where it works hardest: N
 //! apps in namespace groups, each a Flux `Kustomization` that instantiates
@@ -315,6 +317,18 @@ fn main() {
         return;
     }
     let apps: usize = std::env::var("LIFEBOAT_BENCH_APPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    // `LIFEBOAT_BENCH_GENERATE=DIR`: write the Flux-style repo of
+    // `LIFEBOAT_BENCH_APPS` apps there (to profile the binary on) and stop.
+    if let Some(dir) = std::env::var_os("LIFEBOAT_BENCH_GENERATE") {
+        let files = generate_flux(Path::new(&dir), apps);
+        println!("{files} files in {}", Path::new(&dir).display());
+        return;
+    }
+    // `LIFEBOAT_BENCH_SCALE_ONLY=1`: the scale table alone.
+    if std::env::var_os("LIFEBOAT_BENCH_SCALE_ONLY").is_some() {
+        scale_table();
+        return;
+    }
     let runs = 10;
     let dir = tempfile::tempdir().expect("temp dir");
     let files = generate(dir.path(), apps);

@@ -57,6 +57,8 @@ pub struct Inventory<'m> {
     pub secrets: Secrets,
     pub exclusions: Exclusions,
     clusters_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
+    /// `clusters` by their name alone, in order.
+    clusters_named: HashMap<&'m str, Vec<usize>>,
     stores_by_name: HashMap<(Option<&'m str>, &'m str), usize>,
     /// `items` whose claim is an exact name, by that name; the others
     /// (ordinal and chart claims) are matched one by one.
@@ -95,6 +97,7 @@ impl<'m> Inventory<'m> {
             secrets: Secrets::build(resources),
             exclusions: Exclusions::build(resources, &config.exclude, &config.conventions, &model.dev_clusters),
             clusters_by_name: HashMap::new(),
+            clusters_named: HashMap::new(),
             stores_by_name: HashMap::new(),
             claims_by_name: HashMap::new(),
             inexact_claims: Vec::new(),
@@ -153,6 +156,7 @@ impl<'m> Inventory<'m> {
         inv.exclusions.match_items(&inv.items);
         for (i, c) in inv.clusters.iter().enumerate() {
             inv.clusters_by_name.entry((c.res.namespace.as_deref(), c.res.name.as_str())).or_insert(i);
+            inv.clusters_named.entry(c.res.name.as_str()).or_default().push(i);
         }
         for (i, s) in inv.object_stores.iter().enumerate() {
             inv.stores_by_name.entry((s.res.namespace.as_deref(), s.res.name.as_str())).or_insert(i);
@@ -166,8 +170,14 @@ impl<'m> Inventory<'m> {
         let key: Key = (namespace, name);
         match self.clusters_by_name.get(&key) {
             Some(&i) => self.clusters.get(i),
-            None => self.clusters.iter().find(|c| c.name() == name && same_namespace(c.namespace(), namespace)),
+            None => self.clusters_named(name).find(|c| same_namespace(c.namespace(), namespace)),
         }
+    }
+
+    /// The Clusters called `name`, in any namespace, in order.
+    pub fn clusters_named<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s Cluster<'m>> + 's {
+        let indices = self.clusters_named.get(name).map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|&i| self.clusters.get(i))
     }
 
     /// The ObjectStore `name` in `namespace` (unknown namespaces match any).

@@ -1,7 +1,7 @@
 //! The Secrets the repository defines, directly or through a generator
 //! (ExternalSecret, SealedSecret, SOPS, 1Password, Vault, Infisical …).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::Resource;
 use crate::yaml::Node;
@@ -19,8 +19,8 @@ pub enum SecretSource {
 
 #[derive(Debug, Default)]
 pub struct Secrets {
-    /// `(namespace, name)` → how it is defined (first definition wins).
-    by_name: BTreeMap<(Option<String>, String), SecretSource>,
+    /// name → namespace → how it is defined (first definition wins).
+    by_name: HashMap<String, BTreeMap<Option<String>, SecretSource>>,
     /// Names made in every namespace (ClusterExternalSecret).
     any_namespace: BTreeMap<String, SecretSource>,
 }
@@ -68,20 +68,18 @@ impl Secrets {
     }
 
     fn add(&mut self, r: &Resource, name: &str, source: SecretSource) {
-        self.by_name.entry((r.namespace.clone(), name.to_string())).or_insert(source);
+        self.by_name.entry(name.to_string()).or_default().entry(r.namespace.clone()).or_insert(source);
     }
 
     /// How the Secret `name` in `namespace` is defined, if the repo defines it.
     /// An unknown namespace (on either side) matches any.
     pub fn find(&self, namespace: Option<&str>, name: &str) -> Option<&SecretSource> {
-        self.by_name
-            .get(&(namespace.map(str::to_string), name.to_string()))
+        let named = self.by_name.get(name);
+        named
+            .and_then(|by_ns| by_ns.get(&namespace.map(str::to_string)))
             .or_else(|| self.any_namespace.get(name))
             .or_else(|| {
-                self.by_name
-                    .iter()
-                    .find(|((ns, n), _)| n == name && crate::inventory::same_namespace(ns.as_deref(), namespace))
-                    .map(|(_, s)| s)
+                named?.iter().find(|(ns, _)| crate::inventory::same_namespace(ns.as_deref(), namespace)).map(|(_, s)| s)
             })
     }
 }

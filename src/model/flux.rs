@@ -571,8 +571,10 @@ impl Builder<'_> {
                 let disabled = r.annotation(SUBSTITUTE_ANNOTATION).and_then(Node::as_str) == Some("disabled");
                 if !disabled {
                     let mut undefined: Vec<UndefinedUse> = Vec::new();
-                    let tree = substitute_tree(&r.root, vars, &mut undefined);
-                    r.root = Arc::new(tree);
+                    // A tree without a `$` is kept as it is (shared, not copied).
+                    if has_dollar(&r.root) {
+                        r.root = Arc::new(substitute_tree(&r.root, vars, &mut undefined));
+                    }
                     r.name = substitute(&r.name, vars).text;
                     if let Some(n) = &r.namespace {
                         r.namespace = Some(substitute(n, vars).text);
@@ -1052,6 +1054,15 @@ struct RootGraph {
     roots: Vec<Option<Root>>,
     reach: Vec<HashSet<FileId>>,
     children: Vec<Vec<usize>>,
+}
+
+/// Does any scalar of `node` (keys included) hold a `$`?
+fn has_dollar(node: &Node) -> bool {
+    match &node.value {
+        crate::yaml::Value::Scalar { text, .. } => text.contains('$'),
+        crate::yaml::Value::Seq(items) => items.iter().any(has_dollar),
+        crate::yaml::Value::Map(entries) => entries.iter().any(|(k, v)| has_dollar(k) || has_dollar(v)),
+    }
 }
 
 fn instance_key(r: &Resource) -> InstanceKey {

@@ -35,15 +35,13 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(name) = name_node.as_str() else {
             continue;
         };
-        let here = inv.clusters.iter().any(|c| {
-            c.name() == name
-                && crate::inventory::same_namespace(c.namespace(), namespace)
-                && c.res.cluster == sb.res.cluster
-        });
+        let here = inv
+            .clusters_named(name)
+            .any(|c| crate::inventory::same_namespace(c.namespace(), namespace) && c.res.cluster == sb.res.cluster);
         if is_unresolved(name) || is_unresolved(&sb.res.name) || here {
             continue;
         }
-        let elsewhere: Vec<_> = inv.clusters.iter().filter(|c| c.name() == name).collect();
+        let elsewhere: Vec<_> = inv.clusters_named(name).collect();
         let ns_text = namespace.map_or("its namespace".to_string(), |n| format!("namespace `{n}`"));
         let mut finding = RULE.meta.finding(
             format!(

@@ -108,11 +108,11 @@ pub fn load_files_filtered(paths: &[PathBuf], filtered: &std::collections::HashS
         .enumerate()
         .map(|(i, path)| {
             let id = FileId::try_from(i).unwrap_or(FileId::MAX);
-            // Positions hold 32-bit byte offsets.
-            if std::fs::metadata(path).is_ok_and(|m| m.len() > u64::from(u32::MAX)) {
-                return (path, String::new(), Vec::new(), None, Some(Err("the file is larger than 4 GiB".to_string())));
-            }
             match std::fs::read(path) {
+                // Positions hold 32-bit byte offsets.
+                Ok(bytes) if u32::try_from(bytes.len()).is_err() => {
+                    (path, String::new(), Vec::new(), None, Some(Err("the file is larger than 4 GiB".to_string())))
+                }
                 Ok(bytes) => {
                     let loads = || std::str::from_utf8(&bytes).is_ok_and(|t| load_str(id, t).error.is_none());
                     if let Some(why) = encrypted(&bytes, filtered.contains(path), loads) {
