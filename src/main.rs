@@ -205,6 +205,28 @@ fn emit(text: &str, output: Option<&PathBuf>) -> Result<(), String> {
     }
 }
 
+/// [`emit`] for a report written piece by piece into a buffered writer.
+fn emit_with(
+    output: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            write(&mut w).and_then(|()| w.flush()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            match write(&mut w).and_then(|()| w.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(format!("cannot write the report: {e}")),
+                Ok(()) => Ok(()),
+            }
+        }
+    }
+}
+
 fn fail(message: &str) -> ExitCode {
     eprintln!("lifeboat: error: {message}");
     ExitCode::from(2)
@@ -341,17 +363,19 @@ fn main() -> ExitCode {
             };
             let to_terminal = output.is_none() && std::io::stdout().is_terminal();
             let view = report::View { color: use_color(color, to_terminal), verbose, quiet };
-            let text = match format {
-                _ if statistics => report::concise::statistics(&run),
-                Format::Concise => report::concise::render_with(&run, &view),
-                Format::Human => report::human::render_with(&run, &view),
-                Format::Json => report::json::render(&run),
-                Format::Sarif => report::sarif::render(&run),
-                Format::Github => report::github::render(&run),
-                Format::Markdown => report::markdown::render(&run),
-                Format::Gitlab => report::gitlab::render(&run),
+            // JSON and SARIF are written as they are serialized (a report
+            // of 100k findings is not held as one text besides the findings).
+            let written = match format {
+                _ if statistics => emit(&report::concise::statistics(&run), output.as_ref()),
+                Format::Json => emit_with(output.as_ref(), |w| report::json::write(&run, w)),
+                Format::Sarif => emit_with(output.as_ref(), |w| report::sarif::write(&run, w)),
+                Format::Concise => emit(&report::concise::render_with(&run, &view), output.as_ref()),
+                Format::Human => emit(&report::human::render_with(&run, &view), output.as_ref()),
+                Format::Github => emit(&report::github::render(&run), output.as_ref()),
+                Format::Markdown => emit(&report::markdown::render(&run), output.as_ref()),
+                Format::Gitlab => emit(&report::gitlab::render(&run), output.as_ref()),
             };
-            if let Err(e) = emit(&text, output.as_ref()) {
+            if let Err(e) = written {
                 return fail(&e);
             }
             let threshold = match fail_on {
@@ -366,7 +390,6 @@ fn main() -> ExitCode {
             };
             // The process ends here: freeing the model's millions of small
             // allocations one by one would be 5% of a large run, for nothing.
-            drop(text);
             std::mem::forget(run);
             code
         }

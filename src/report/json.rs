@@ -7,43 +7,54 @@ use crate::finding::Severity;
 use crate::Run;
 
 pub fn render(run: &Run) -> String {
-    let findings: Vec<Value> = run
-        .findings
+    let mut out = Vec::new();
+    // Writing into memory fails only if serialization does, which a
+    // `Value` cannot.
+    let _ = write(run, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The report, written to `w` finding by finding.
+pub fn write(run: &Run, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let findings = run.findings.iter().map(|f| finding(run, f));
+    super::write_streamed(w, &skeleton(run), "findings", findings)
+}
+
+fn finding(run: &Run, f: &crate::finding::Finding) -> Value {
+    let loc = location(run, f.primary.span);
+    let related: Vec<Value> = f
+        .related
         .iter()
-        .map(|f| {
-            let loc = location(run, f.primary.span);
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .map(|r| {
-                    let l = location(run, r.span);
-                    json!({ "file": l.file, "line": l.line, "column": l.column, "message": r.message })
-                })
-                .collect();
-            let resource = f.resource.as_ref().map(|r| {
-                let mut v =
-                    json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name });
-                if let Some(c) = &r.cluster {
-                    v["cluster"] = json!(c);
-                }
-                v
-            });
-            json!({
-                "rule": f.rule,
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "file": loc.file,
-                "line": loc.line,
-                "column": loc.column,
-                "end_line": loc.end_line,
-                "end_column": loc.end_column,
-                "resource": resource,
-                "related": related,
-                "help": f.help,
-                "fingerprint": fingerprint(run, f),
-            })
+        .map(|r| {
+            let l = location(run, r.span);
+            json!({ "file": l.file, "line": l.line, "column": l.column, "message": r.message })
         })
         .collect();
+    let resource = f.resource.as_ref().map(|r| {
+        let mut v = json!({ "apiVersion": r.api_version, "kind": r.kind, "namespace": r.namespace, "name": r.name });
+        if let Some(c) = &r.cluster {
+            v["cluster"] = json!(c);
+        }
+        v
+    });
+    json!({
+        "rule": f.rule,
+        "severity": f.severity.as_str(),
+        "message": f.message,
+        "file": loc.file,
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "end_column": loc.end_column,
+        "resource": resource,
+        "related": related,
+        "help": f.help,
+        "fingerprint": fingerprint(run, f),
+    })
+}
+
+/// The report with an empty `findings` array.
+fn skeleton(run: &Run) -> String {
     let skipped: Vec<Value> = run
         .skipped
         .iter()
@@ -80,7 +91,7 @@ pub fn render(run: &Run) -> String {
         "gate": gate,
         "skipped": skipped,
         "tool": { "name": "lifeboat", "version": env!("CARGO_PKG_VERSION") },
-        "findings": findings,
+        "findings": [],
         "summary": {
             "files": run.file_count(),
             "resources": run.model.resources.len(),

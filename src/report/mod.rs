@@ -172,3 +172,47 @@ pub fn stale_lines(run: &Run) -> Vec<String> {
         })
         .collect()
 }
+
+/// Write `skeleton` — pretty JSON in which the array under `key` was left
+/// empty — with that array's elements serialized one at a time from
+/// `items`. The bytes are those `serde_json::to_string_pretty` gives for the
+/// filled document, but neither every element nor the whole text is held at
+/// once (a report of 100k findings is written as they are serialized).
+///
+/// `key` is found as the first `"key": []` of the text: a string value can
+/// not contain it, as its quotes would be escaped.
+pub fn write_streamed(
+    w: &mut dyn std::io::Write,
+    skeleton: &str,
+    key: &str,
+    items: impl Iterator<Item = serde_json::Value>,
+) -> std::io::Result<()> {
+    let marker = format!("\"{key}\": []");
+    let Some(at) = skeleton.find(&marker) else {
+        return Err(std::io::Error::other(format!("the report has no `{key}` array to write into")));
+    };
+    let line_start = skeleton.get(..at).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let indent = skeleton.get(line_start..at).unwrap_or("");
+    let inner = format!("{indent}  ");
+    // The text before the `]` of `[]`, and from it.
+    let (head, tail) = skeleton.as_bytes().split_at_checked(at + marker.len() - 1).unwrap_or((b"", b""));
+    w.write_all(head)?;
+    let mut any = false;
+    for item in items {
+        w.write_all(if any { b",\n" } else { b"\n" })?;
+        any = true;
+        let text = serde_json::to_string_pretty(&item).map_err(std::io::Error::other)?;
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                w.write_all(b"\n")?;
+            }
+            w.write_all(inner.as_bytes())?;
+            w.write_all(line.as_bytes())?;
+        }
+    }
+    if any {
+        w.write_all(b"\n")?;
+        w.write_all(indent.as_bytes())?;
+    }
+    w.write_all(tail)
+}

@@ -70,6 +70,21 @@ fn help_markdown(doc: &str) -> String {
 }
 
 pub fn render(run: &Run) -> String {
+    let mut out = Vec::new();
+    // Writing into memory fails only if serialization does, which a
+    // `Value` cannot.
+    let _ = write(run, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The log, written to `w` result by result.
+pub fn write(run: &Run, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let results = run.findings.iter().map(|f| result(run, f));
+    super::write_streamed(w, &skeleton(run), "results", results)
+}
+
+/// The log with an empty `results` array.
+fn skeleton(run: &Run) -> String {
     let rules: Vec<Value> = run
         .rules
         .iter()
@@ -87,42 +102,6 @@ pub fn render(run: &Run) -> String {
             })
         })
         .collect();
-    let results: Vec<Value> = run
-        .findings
-        .iter()
-        .map(|f| {
-            let loc = location(run, f.primary.span);
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let mut v = json!({ "id": i + 1, "physicalLocation": physical(&location(run, r.span)) });
-                    if !r.message.is_empty() {
-                        v["message"] = json!({ "text": r.message });
-                    }
-                    v
-                })
-                .collect();
-            let mut text = f.message.clone();
-            if let Some(help) = &f.help {
-                text.push_str("\nHelp: ");
-                text.push_str(help);
-            }
-            let mut result = json!({
-                "ruleId": f.rule,
-                "ruleIndex": run.rules.iter().position(|r| r.id == f.rule).unwrap_or(0),
-                "level": level(f.severity),
-                "message": { "text": text },
-                "locations": [ { "physicalLocation": physical(&loc) } ],
-                "partialFingerprints": { "lifeboatFingerprint/v2": fingerprint(run, f) },
-            });
-            if !related.is_empty() {
-                result["relatedLocations"] = Value::Array(related);
-            }
-            result
-        })
-        .collect();
     let mut sarif = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -136,7 +115,7 @@ pub fn render(run: &Run) -> String {
             }},
             "automationDetails": { "id": "lifeboat/" },
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": [],
         }]
     });
     if let Some(uri) = root_uri() {
@@ -170,4 +149,38 @@ pub fn render(run: &Run) -> String {
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// One finding as a SARIF result.
+fn result(run: &Run, f: &crate::finding::Finding) -> Value {
+    let loc = location(run, f.primary.span);
+    let related: Vec<Value> = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut v = json!({ "id": i + 1, "physicalLocation": physical(&location(run, r.span)) });
+            if !r.message.is_empty() {
+                v["message"] = json!({ "text": r.message });
+            }
+            v
+        })
+        .collect();
+    let mut text = f.message.clone();
+    if let Some(help) = &f.help {
+        text.push_str("\nHelp: ");
+        text.push_str(help);
+    }
+    let mut result = json!({
+        "ruleId": f.rule,
+        "ruleIndex": run.rules.iter().position(|r| r.id == f.rule).unwrap_or(0),
+        "level": level(f.severity),
+        "message": { "text": text },
+        "locations": [ { "physicalLocation": physical(&loc) } ],
+        "partialFingerprints": { "lifeboatFingerprint/v2": fingerprint(run, f) },
+    });
+    if !related.is_empty() {
+        result["relatedLocations"] = Value::Array(related);
+    }
+    result
 }
