@@ -65,12 +65,35 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         if misplaced.is_some() {
             message.push_str(" (`spec.configuration.retentionPolicy` is not a field: the plugin ignores it; move it to `spec.retentionPolicy`)");
         }
+        // A Cluster that kept its in-tree `spec.backup.retentionPolicy` when it
+        // moved to the plugin: CNPG uses it only for `barmanObjectStore`.
+        let left_behind: Vec<(&crate::inventory::cnpg::Cluster, &crate::yaml::Node)> = users
+            .iter()
+            .filter_map(|&u| inv.clusters.iter().find(|c| c.index == u))
+            .filter_map(|c| c.retention.map(|r| (c, r)))
+            .collect();
+        if let Some((cluster, retention)) = left_behind.first() {
+            let value = retention.as_str().unwrap_or("…");
+            message.push_str(&format!(
+                " (Cluster `{}` sets `spec.backup.retentionPolicy: {value}`, which only the in-tree `barmanObjectStore` uses: the plugin ignores it)",
+                cluster.res.qualified_name()
+            ));
+        }
         let span = misplaced.map_or(store.res.name_span(), |n| n.span);
         let mut finding = RULE.meta.finding(message, span, "no spec.retentionPolicy");
         for &user in users {
             if let Some(c) = inv.resources.get(user) {
                 finding = finding.related(c.name_span(), format!("Cluster `{}` archives here", c.qualified_name()));
             }
+        }
+        for (cluster, retention) in &left_behind {
+            finding = finding.related(
+                retention.span,
+                format!(
+                    "Cluster `{}`: ignored with a plugin; move it to the ObjectStore",
+                    cluster.res.qualified_name()
+                ),
+            );
         }
         out.push(finding.help(HELP).on(store.index, store.res));
     }
