@@ -374,7 +374,7 @@ fn release_values<'m>(v: Values<'m>, release: &str, values: Option<&Node>, out: 
         helm_values(v, release, &merged, out);
         return;
     }
-    for (key, _) in &rendered.unrendered {
+    for (key, _, _) in &rendered.unrendered {
         if let Some(sub) = merged.get(key) {
             helm_values(v, release, sub, out);
         }

@@ -85,16 +85,17 @@ impl Builder<'_> {
     /// makes, and record each release and how its contents are known.
     pub(super) fn catalogue_releases(&mut self) {
         let mut config_maps: ConfigMaps = HashMap::new();
-        let mut oci: HashMap<(Option<&str>, &str), &str> = HashMap::new();
+        // Flux sources' URLs, by kind, namespace and name.
+        let mut oci: SourceUrls = HashMap::new();
         for r in &self.model.resources {
             if r.is("", "ConfigMap") {
                 if let Some(data) = r.root.get("data") {
                     config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
                 }
             }
-            if r.is("source.toolkit.fluxcd.io", "OCIRepository") {
+            if r.is("source.toolkit.fluxcd.io", "OCIRepository") || r.is("source.toolkit.fluxcd.io", "HelmRepository") {
                 if let Some(url) = str_at(r.spec(), &["url"]) {
-                    oci.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(url);
+                    oci.entry((r.kind.as_str(), r.namespace.as_deref(), r.name.as_str())).or_insert(url);
                 }
             }
         }
@@ -110,16 +111,16 @@ impl Builder<'_> {
                     // A repository chart: the dependencies it could not render.
                     let mut left = (**rendered).clone();
                     let mut kept = Vec::new();
-                    for (alias, chart) in &rendered.unrendered {
+                    for (alias, chart, repository) in &rendered.unrendered {
                         let (values, at) = rendered_values(rendered, found.values.as_ref(), alias);
-                        let entry = catalogue::find(&extra, chart, "");
+                        let entry = catalogue::find(&extra, chart, repository);
                         // What the dependency makes is declared at its values key.
                         let sub = Found { span: at.unwrap_or(found.span), ..found.clone() };
                         let sub_known = apply(entry, r, &sub, chart, &values, &label, &mut made);
                         // app-template's persistence is read by its common shape.
                         let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
                         if sub_known == Known::Unknown || generic {
-                            kept.push((alias.clone(), chart.clone()));
+                            kept.push((alias.clone(), chart.clone(), repository.clone()));
                         }
                         releases.push(record(r, &found, chart, sub_known, &label));
                     }
@@ -230,18 +231,26 @@ impl Found {
 
 /// The charts a resource installs: a HelmRelease's, each Helm source of an
 /// Argo CD Application, a kustomize `helmCharts` entry.
-fn release_sources(r: &Resource, config_maps: &ConfigMaps, oci: &HashMap<(Option<&str>, &str), &str>) -> Vec<Found> {
+/// Flux `OCIRepository`/`HelmRepository` URLs by kind, namespace and name.
+type SourceUrls<'a> = HashMap<(&'a str, Option<&'a str>, &'a str), &'a str>;
+
+fn release_sources(r: &Resource, config_maps: &ConfigMaps, oci: &SourceUrls) -> Vec<Found> {
     let spec = r.spec();
     match (r.group(), r.kind.as_str()) {
         ("helm.toolkit.fluxcd.io", "HelmRelease") => {
             let release = str_at(spec, &["releaseName"]).unwrap_or(&r.name).to_string();
             let namespace = str_at(spec, &["targetNamespace"]).or(r.namespace.as_deref()).map(str::to_string);
             let (chart, repository) = if let Some(c) = str_at(spec, &["chart", "spec", "chart"]) {
+                // The source's name and, when the repository holds it, its URL
+                // (an entry that needs a vendor's repository matches either).
                 let repo = str_at(spec, &["chart", "spec", "sourceRef", "name"]).unwrap_or("");
-                (chart_name(c).to_string(), repo.to_string())
+                let ns = str_at(spec, &["chart", "spec", "sourceRef", "namespace"]).or(r.namespace.as_deref());
+                let kind = str_at(spec, &["chart", "spec", "sourceRef", "kind"]).unwrap_or("HelmRepository");
+                let url = oci.get(&(kind, ns, repo)).copied().unwrap_or("");
+                (chart_name(c).to_string(), format!("{repo} {url}").trim().to_string())
             } else if let Some(name) = str_at(spec, &["chartRef", "name"]) {
                 let ns = str_at(spec, &["chartRef", "namespace"]).or(r.namespace.as_deref());
-                let url = oci.get(&(ns, name)).copied().unwrap_or("");
+                let url = oci.get(&("OCIRepository", ns, name)).copied().unwrap_or("");
                 let chart = if url.is_empty() { name } else { chart_name(url) };
                 (chart.to_string(), url.to_string())
             } else {

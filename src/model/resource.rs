@@ -68,9 +68,9 @@ pub struct Resource {
 /// those values for persistence instead.
 #[derive(Debug, Clone, Default)]
 pub struct RenderedChart {
-    /// `(values key, chart)` of dependencies that are not in the
-    /// repository and not in the chart catalogue.
-    pub unrendered: Vec<(String, String)>,
+    /// `(values key, chart, repository)` of dependencies that are not in
+    /// the repository and not in the chart catalogue.
+    pub unrendered: Vec<(String, String, String)>,
     /// Some template of the chart could not be rendered: all its values
     /// are read as well.
     pub failed: bool,

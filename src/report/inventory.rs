@@ -436,6 +436,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             file: sources.file(r.span.file).map(|f| f.display.clone()).unwrap_or_default(),
             line: r.span.start.line,
         })
+        .filter(|u: &UnknownChart| crate::in_scope(&u.file, &scope))
         .collect();
     Ok(InventoryReport { rows, unreached, unknown_charts })
 }

@@ -74,7 +74,8 @@ impl Builder<'_> {
                 .missing_values
                 .into_iter()
                 .map(|(alias, _)| alias)
-                .zip(rendered.missing.iter().map(|(name, _)| name.clone()))
+                .zip(rendered.missing.iter())
+                .map(|(alias, (name, repository))| (alias, name.clone(), repository.clone()))
                 .collect(),
             failed: !rendered.failures.is_empty(),
             defaults,
