@@ -348,6 +348,8 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
                 RAW_INPUT
             } else if jinja_template(&f.text) {
                 JINJA_TEMPLATE
+            } else if !model.referenced.contains(&id) && go_template_at(&f.text, error.pos.line) {
+                GO_TEMPLATE
             } else {
                 return None;
             };
@@ -368,6 +370,23 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }));
     }
     Ok((sources, model, found.skipped))
+}
+
+const GO_TEMPLATE: &str =
+    "a Go template (`{{ … }}`) that nothing deploys (a scaffolding tool's, say), YAML only once rendered";
+
+/// Does the line of a YAML error (or the one before it) hold a Go template
+/// action (`{{ .app_name }}`, `{{- if … }}`)?
+fn go_template_at(text: &str, line: u32) -> bool {
+    let line = usize::try_from(line).unwrap_or(usize::MAX);
+    let action = |l: &str| {
+        l.match_indices("{{").any(|(i, _)| {
+            let rest = l.get(i + 2..).unwrap_or("").trim_start_matches('-').trim_start();
+            rest.contains("}}")
+                && (rest.starts_with(['.', '$', '"']) || rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        })
+    };
+    text.lines().enumerate().any(|(i, l)| (i + 2 == line || i + 1 == line) && action(l))
 }
 
 const JINJA_TEMPLATE: &str = "a Jinja2 template (`{% … %}`), YAML only once another tool renders it";

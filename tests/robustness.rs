@@ -372,3 +372,23 @@ fn a_huge_matrix_generator_is_bounded() {
     let text = check_verbose(d);
     assert!(text.contains("the matrix generator gives more than 10000 parameter sets"), "{text}");
 }
+
+/// A scaffolding tool's Go template that nothing deploys is skipped with a
+/// note (it is YAML only once rendered); the same template listed by a
+/// kustomization is deployed as it is, and is a syntax error.
+#[test]
+fn a_go_template_nothing_deploys_is_skipped_but_a_listed_one_is_an_error() {
+    let report = common::json_report(std::path::Path::new("fixtures/rules/yaml-syntax/good"), &[]);
+    let skipped = report["skipped"].as_array().cloned().unwrap_or_default();
+    assert!(
+        skipped.iter().any(
+            |s| s["file"] == "scaffold/app.yaml" && s["reason"].as_str().is_some_and(|r| r.contains("Go template"))
+        ),
+        "{skipped:?}"
+    );
+    assert!(common::rules_of(&report).is_empty(), "{}", report["findings"]);
+    let bad = common::json_report(std::path::Path::new("fixtures/rules/yaml-syntax/bad"), &["--select", "yaml-syntax"]);
+    let files: Vec<&str> =
+        bad["findings"].as_array().into_iter().flatten().filter_map(|f| f["file"].as_str()).collect();
+    assert!(files.iter().any(|f| f.ends_with("templated/app.yaml")), "{files:?}");
+}

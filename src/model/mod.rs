@@ -93,6 +93,9 @@ pub struct Model {
     /// Clusters synced from a local source (a kind cluster on a developer's
     /// machine) in a repository that also deploys real ones.
     pub dev_clusters: Vec<DevCluster>,
+    /// Files something deploys or names: read as documents of a build, or
+    /// listed by a kustomization (resources, patches, generator inputs).
+    pub referenced: HashSet<FileId>,
 }
 
 /// A local development cluster: synced from `url` (said at `span`).
@@ -183,6 +186,8 @@ pub fn build_with(sources: &Sources, root: &Path, options: &Options) -> Model {
     b.base = options.base.clone();
     b.chart_entries = options.charts.to_vec();
     b.run();
+    let reached = std::mem::take(&mut b.reached_files);
+    b.model.referenced.extend(reached);
     b.model
 }
 
@@ -299,6 +304,7 @@ impl<'s> Builder<'s> {
             patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
         self.model.raw_inputs.retain(|f| !listed.contains(f));
+        self.model.referenced.extend(listed.iter().chain(&patches).chain(&self.model.raw_inputs));
         self.static_notes = notes.len();
         self.model.notes = notes;
 
