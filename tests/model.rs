@@ -353,3 +353,31 @@ fn substitution_sources_the_repository_does_not_hold_are_unknown_not_undefined()
     assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some("app/configmap.yaml"), Some(7)));
     snapshots("substitute-sources", tree);
 }
+
+#[test]
+fn storage_of_operators_lifeboat_does_not_model_is_listed_not_judged() {
+    let tree = "fixtures/model/unmodelled-storage";
+    // Elasticsearch's claim templates and MongoDBCommunity's default claims
+    // are listed with where they are asked for; a pod volume that mounts an
+    // existing claim, and persistence switched off, ask for nothing.
+    let listed = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|u| (u["name"].as_str().unwrap_or("").to_string(), u["at"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let expected = vec![
+        ("apps/chat".to_string(), String::new()),
+        ("elastic/logs".to_string(), "spec.nodeSets[0].volumeClaimTemplates".to_string()),
+    ];
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
+    assert_eq!(listed(&inv["unmodelledStorage"]), expected, "{inv}");
+    assert_eq!(inv["summary"]["unmodelledStorage"], 2);
+    assert_eq!(inv["summary"]["unprotected"], 0, "not judged is not unprotected");
+    let report = json_report(Path::new(tree), &[]);
+    assert_eq!(listed(&report["unmodelledStorage"]), expected, "{report}");
+    assert!(report["findings"].as_array().is_some_and(Vec::is_empty), "{}", report["findings"]);
+    snapshots("unmodelled-storage", tree);
+}

@@ -23,7 +23,7 @@ mod generate;
 pub mod helm;
 mod inline;
 pub mod kustomize;
-mod operators;
+pub mod operators;
 pub mod patch;
 mod replace;
 mod resource;
@@ -96,6 +96,9 @@ pub struct Model {
     /// Files something deploys or names: read as documents of a build, or
     /// listed by a kustomization (resources, patches, generator inputs).
     pub referenced: HashSet<FileId>,
+    /// Custom resources deployed that ask for storage lifeboat does not
+    /// model (an operator it has no rule for).
+    pub unmodelled_storage: Vec<operators::UnmodelledStorage>,
 }
 
 /// A local development cluster: synced from `url` (said at `span`).
@@ -389,6 +392,7 @@ impl<'s> Builder<'s> {
         self.render_helm_releases();
         self.catalogue_releases();
         self.operator_objects();
+        self.model.unmodelled_storage = operators::unmodelled_storage(&self.model.resources);
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);

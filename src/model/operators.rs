@@ -155,3 +155,153 @@ impl Builder<'_> {
         }
     }
 }
+
+/// A custom resource that asks for storage in a way lifeboat does not model
+/// (an operator it has no rule for): listed by `lifeboat inventory` so that
+/// what it holds is seen, never passed over.
+#[derive(Debug, Clone)]
+pub struct UnmodelledStorage {
+    /// The key that asks for it.
+    pub span: Span,
+    pub kind: String,
+    pub api_version: String,
+    /// `namespace/name`.
+    pub name: String,
+    /// The spec path of that key (`spec.nodeSets[0].volumeClaimTemplates`);
+    /// empty when the operator makes claims by default.
+    pub at: String,
+}
+
+/// API groups whose objects lifeboat reads in their own right (GitOps
+/// engines, whose values are a chart's; backup tools; storage providers,
+/// whose storage is where claims live, not an app's data).
+const NOT_APP_STORAGE: &[&str] = &[
+    "helm.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "fluxcd.controlplane.io",
+    "argoproj.io",
+    "postgresql.cnpg.io",
+    "barmancloud.cnpg.io",
+    "volsync.backube",
+    "velero.io",
+    "k8up.io",
+    "longhorn.io",
+    "kopiur.home-operations.com",
+    "ceph.rook.io",
+    "objectbucket.io",
+    "openebs.io",
+    "helm.cattle.io",
+    "upgrade.cattle.io",
+    "kustomize.config.k8s.io",
+];
+
+/// Keys whose value is a claim (or claims) an operator makes.
+const CLAIM_KEYS: &[&str] = &[
+    "volumeClaimTemplate",
+    "volumeClaimTemplates",
+    "persistentVolumeClaim",
+    "persistentVolumeClaimSpec",
+    "persistentVolumeClaimTemplate",
+    "datadirVolumeClaimTemplate",
+    "pvc",
+];
+
+/// Kinds whose operator makes claims even when the spec says nothing of
+/// storage (a default size): `(group, kind, what the default is)`.
+const STATEFUL_BY_DEFAULT: &[(&str, &str)] = &[
+    ("mongodbcommunity.mongodb.com", "MongoDBCommunity"),
+    ("rabbitmq.com", "RabbitmqCluster"),
+    ("acid.zalan.do", "postgresql"),
+    ("postgres-operator.crunchydata.com", "PostgresCluster"),
+    ("elasticsearch.k8s.elastic.co", "Elasticsearch"),
+    ("k8s.mariadb.com", "MariaDB"),
+    ("k8s.mariadb.com", "MaxScale"),
+    ("pxc.percona.com", "PerconaXtraDBCluster"),
+    ("psmdb.percona.com", "PerconaServerMongoDB"),
+    ("pgv2.percona.com", "PerconaPGCluster"),
+    ("mysql.oracle.com", "InnoDBCluster"),
+    ("clickhouse.altinity.com", "ClickHouseInstallation"),
+];
+
+/// Keys whose value, when it sizes or classes a volume, asks for storage.
+const STORAGE_KEYS: &[&str] = &["storage", "persistence", "persistentStorage", "dataVolume", "dataVolumeClaimSpec"];
+
+/// Where in `node` (at most a few levels down) storage is asked for.
+fn storage_key(node: &Node, path: &mut Vec<String>, depth: usize) -> Option<(String, Span)> {
+    if depth > 5 {
+        return None;
+    }
+    match &node.value {
+        crate::yaml::Value::Map(entries) => {
+            for (k, v) in entries {
+                let Some(key) = k.as_str() else { continue };
+                // A pod volume naming an existing claim mounts it, asks for none.
+                let asks = if CLAIM_KEYS.contains(&key) {
+                    (v.is_map() && v.get("claimName").is_none()) || !v.as_seq().is_empty()
+                } else if STORAGE_KEYS.contains(&key) {
+                    v.is_map()
+                        && v.get("enabled").and_then(Node::as_bool) != Some(false)
+                        && (["size", "resources", "storageClassName", "storageClass", "capacity"]
+                            .iter()
+                            .any(|f| v.get(f).is_some())
+                            || CLAIM_KEYS.iter().any(|f| v.get(f).is_some())
+                            || matches!(str_at(Some(v), &["type"]), Some("persistent-claim" | "jbod")))
+                } else {
+                    false
+                };
+                path.push(key.to_string());
+                if asks {
+                    return Some((path.join("."), k.span));
+                }
+                let found = storage_key(v, path, depth + 1);
+                path.pop();
+                if found.is_some() {
+                    return found;
+                }
+            }
+            None
+        }
+        crate::yaml::Value::Seq(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let last = path.pop().unwrap_or_default();
+            path.push(format!("{last}[{i}]"));
+            let found = storage_key(item, path, depth + 1);
+            path.pop();
+            path.push(last);
+            found
+        }),
+        crate::yaml::Value::Scalar { .. } => None,
+    }
+}
+
+/// The custom resources deployed that ask for storage lifeboat does not
+/// model, once each.
+pub fn unmodelled_storage(resources: &[Resource]) -> Vec<UnmodelledStorage> {
+    let mut out: Vec<UnmodelledStorage> = Vec::new();
+    for r in resources {
+        let group = r.group();
+        // Kubernetes' own kinds (`apps`, `batch`, `*.k8s.io`) are read as such.
+        if !group.contains('.') || group.ends_with(".k8s.io") || NOT_APP_STORAGE.contains(&group) {
+            continue;
+        }
+        if MAKERS.iter().any(|m| r.is(m.group, m.kind)) {
+            continue;
+        }
+        let by_default = STATEFUL_BY_DEFAULT.iter().any(|(g, k)| r.is(g, k));
+        let mut path = vec!["spec".to_string()];
+        let found = r.spec().and_then(|spec| storage_key(spec, &mut path, 0));
+        let (at, span) = match found {
+            Some(found) => found,
+            // Empty: the spec says nothing, the operator's default applies.
+            None if by_default => (String::new(), r.name_span()),
+            None => continue,
+        };
+        let name = r.qualified_name();
+        if out.iter().any(|u| u.kind == r.kind && u.name == name && u.api_version == r.api_version) {
+            continue;
+        }
+        out.push(UnmodelledStorage { span, kind: r.kind.clone(), api_version: r.api_version.clone(), name, at });
+    }
+    out.sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
+    out
+}

@@ -212,6 +212,18 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
             out.push_str(&format!("  ResourceSet `{}` ({}:{}): {}\n", u.name, l.file, l.line, u.why));
         }
     }
+    // Storage made by operators lifeboat does not model: not judged, said so.
+    let unmodelled = super::unmodelled_storage(run);
+    if !unmodelled.is_empty() {
+        out.push_str(&format!(
+            "Storage lifeboat does not model, so not judged ({}):\n",
+            plural(unmodelled.len(), "custom resource")
+        ));
+        for (u, l) in &unmodelled {
+            let at = if u.at.is_empty() { "its operator's default storage".to_string() } else { format!("`{}`", u.at) };
+            out.push_str(&format!("  {} `{}` ({}:{}): {at}\n", u.kind, u.name, l.file, l.line));
+        }
+    }
     // Files the repository names that lifeboat skipped: always named.
     if !run.not_read.is_empty() {
         out.push_str(&format!("Referenced but not read ({}):\n", plural(run.not_read.len(), "path")));

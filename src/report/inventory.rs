@@ -140,6 +140,28 @@ pub struct InventoryReport {
     /// Releases of charts lifeboat neither knows nor renders: what they make
     /// is not in the inventory.
     pub unknown_charts: Vec<UnknownChart>,
+    /// Custom resources that ask for storage lifeboat does not model.
+    pub unmodelled: Vec<Unmodelled>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Unmodelled {
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    pub at: String,
+    pub file: String,
+    pub line: u32,
+}
+
+impl Unmodelled {
+    fn text(&self) -> String {
+        let at = if self.at.is_empty() { "by its operator's default".to_string() } else { format!("at `{}`", self.at) };
+        format!(
+            "{} `{}` ({}) asks for storage {at}: lifeboat does not model this operator, so the claims it makes and whether they are backed up are not judged ({}:{})",
+            self.kind, self.name, self.api_version, self.file, self.line
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -438,7 +460,20 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
         })
         .filter(|u: &UnknownChart| crate::in_scope(&u.file, &scope))
         .collect();
-    Ok(InventoryReport { rows, unreached, unknown_charts })
+    let unmodelled = model
+        .unmodelled_storage
+        .iter()
+        .map(|u| Unmodelled {
+            kind: u.kind.clone(),
+            api_version: u.api_version.clone(),
+            name: u.name.clone(),
+            at: u.at.clone(),
+            file: sources.file(u.span.file).map(|f| f.display.clone()).unwrap_or_default(),
+            line: u.span.start.line,
+        })
+        .filter(|u| crate::in_scope(&u.file, &scope))
+        .collect();
+    Ok(InventoryReport { rows, unreached, unknown_charts, unmodelled })
 }
 
 impl InventoryReport {
@@ -480,8 +515,15 @@ impl InventoryReport {
             0 => String::new(),
             n => format!("; {n} Helm {} of unknown contents", if n == 1 { "release" } else { "releases" }),
         };
+        let unmodelled = match self.unmodelled.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} custom {} asking for storage lifeboat does not model",
+                if n == 1 { "resource" } else { "resources" }
+            ),
+        };
         format!(
-            "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED{unknown}",
+            "{} stateful items: {protected} protected, {excluded} excluded{external}, {bare} NOT PROTECTED{unknown}{unmodelled}",
             self.rows.len()
         )
     }
@@ -551,6 +593,16 @@ impl InventoryReport {
                 out.push_str(&format!("  {}\n", u.text()));
             }
         }
+        if !self.unmodelled.is_empty() {
+            let n = self.unmodelled.len();
+            out.push_str(&format!(
+                "\n{n} custom {} asking for storage lifeboat does not model:\n",
+                if n == 1 { "resource" } else { "resources" }
+            ));
+            for u in &self.unmodelled {
+                out.push_str(&format!("  {}\n", u.text()));
+            }
+        }
         if !self.unreached.is_empty() {
             let n = self.unreached.len();
             out.push_str(&format!("\n{n} {} not deployed:\n", if n == 1 { "document is" } else { "documents are" }));
@@ -602,6 +654,12 @@ impl InventoryReport {
                 out.push_str(&format!("- {}\n", cell(&u.text())));
             }
         }
+        if !self.unmodelled.is_empty() {
+            out.push_str(&format!("\nStorage lifeboat does not model ({}):\n", self.unmodelled.len()));
+            for u in &self.unmodelled {
+                out.push_str(&format!("- {}\n", cell(&u.text())));
+            }
+        }
         if !self.unreached.is_empty() {
             out.push_str(&format!("\nNot deployed ({}):\n", self.unreached.len()));
             for u in &self.unreached {
@@ -641,15 +699,21 @@ impl InventoryReport {
             })
             .collect();
         let (protected, excluded, bare) = self.counts();
-        let summary = json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "external": self.external_count(), "unprotected": bare, "unknownCharts": self.unknown_charts.len() });
+        let summary = json!({ "items": self.rows.len(), "protected": protected, "excluded": excluded, "external": self.external_count(), "unprotected": bare, "unknownCharts": self.unknown_charts.len(), "unmodelledStorage": self.unmodelled.len() });
         let unknown: Vec<_> = self
             .unknown_charts
             .iter()
             .map(|u| json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line }))
             .collect();
-        let mut t = serde_json::to_string_pretty(
-            &json!({ "version": 1, "items": items, "summary": summary, "unreached": self.unreached, "unknownCharts": unknown }),
-        )
+        let unmodelled: Vec<_> = self
+            .unmodelled
+            .iter()
+            .map(|u| json!({ "kind": u.kind, "apiVersion": u.api_version, "name": u.name, "at": u.at, "file": u.file, "line": u.line }))
+            .collect();
+        let mut t = serde_json::to_string_pretty(&json!({
+            "version": 1, "items": items, "summary": summary, "unreached": self.unreached,
+            "unknownCharts": unknown, "unmodelledStorage": unmodelled,
+        }))
         .unwrap_or_default();
         t.push('\n');
         t

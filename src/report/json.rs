@@ -120,6 +120,17 @@ fn skeleton(run: &Run) -> String {
     if !unrendered.is_empty() {
         report["unrendered"] = Value::Array(unrendered);
     }
+    // Only present when a custom resource asks for storage lifeboat does
+    // not model (`lifeboat inventory` lists them too).
+    let unmodelled: Vec<Value> = super::unmodelled_storage(run)
+        .into_iter()
+        .map(|(u, l)| {
+            json!({ "kind": u.kind, "apiVersion": u.api_version, "name": u.name, "at": u.at, "file": l.file, "line": l.line })
+        })
+        .collect();
+    if !unmodelled.is_empty() {
+        report["unmodelledStorage"] = Value::Array(unmodelled);
+    }
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
     text

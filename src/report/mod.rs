@@ -35,6 +35,17 @@ pub fn related_text(run: &Run, f: &crate::finding::Finding) -> Vec<String> {
         .collect()
 }
 
+/// The custom resources asking for storage lifeboat does not model, in the
+/// report's scope, with where each asks.
+pub fn unmodelled_storage(run: &Run) -> Vec<(&crate::model::operators::UnmodelledStorage, Location)> {
+    run.model
+        .unmodelled_storage
+        .iter()
+        .map(|u| (u, location(run, u.span)))
+        .filter(|(_, l)| crate::in_scope(&l.file, &run.gate.scope))
+        .collect()
+}
+
 pub fn location(run: &Run, span: Span) -> Location {
     let file = run.sources.file(span.file).map(|f| f.display.clone()).unwrap_or_default();
     let (end_line, end_column) = if span.end.line == 0 || span.end < span.start {
