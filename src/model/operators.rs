@@ -227,8 +227,30 @@ const STATEFUL_BY_DEFAULT: &[(&str, &str)] = &[
 /// Keys whose value, when it sizes or classes a volume, asks for storage.
 const STORAGE_KEYS: &[&str] = &["storage", "persistence", "persistentStorage", "dataVolume", "dataVolumeClaimSpec"];
 
-/// Where in `node` (at most a few levels down) storage is asked for.
-fn storage_key(node: &Node, path: &mut Vec<String>, depth: usize) -> Option<(String, Span)> {
+/// Does the value of `key` ask for storage?
+fn asks_for_storage(key: &str, v: &Node) -> bool {
+    // A pod volume naming an existing claim mounts it, asks for none.
+    if CLAIM_KEYS.contains(&key) {
+        return (v.is_map() && v.get("claimName").is_none()) || !v.as_seq().is_empty();
+    }
+    STORAGE_KEYS.contains(&key)
+        && v.is_map()
+        && v.get("enabled").and_then(Node::as_bool) != Some(false)
+        && (["size", "resources", "storageClassName", "storageClass", "capacity"].iter().any(|f| v.get(f).is_some())
+            || CLAIM_KEYS.iter().any(|f| v.get(f).is_some())
+            || matches!(str_at(Some(v), &["type"]), Some("persistent-claim" | "jbod")))
+}
+
+/// One step of a path in a spec: a key, or an index in a sequence.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Where in `node` (at most a few levels down) storage is asked for: the
+/// steps to the key (borrowed, so the search allocates only when it finds).
+fn storage_key<'a>(node: &'a Node, path: &mut Vec<Step<'a>>, depth: usize) -> Option<Span> {
     if depth > 5 {
         return None;
     }
@@ -236,42 +258,44 @@ fn storage_key(node: &Node, path: &mut Vec<String>, depth: usize) -> Option<(Str
         crate::yaml::Value::Map(entries) => {
             for (k, v) in entries {
                 let Some(key) = k.as_str() else { continue };
-                // A pod volume naming an existing claim mounts it, asks for none.
-                let asks = if CLAIM_KEYS.contains(&key) {
-                    (v.is_map() && v.get("claimName").is_none()) || !v.as_seq().is_empty()
-                } else if STORAGE_KEYS.contains(&key) {
-                    v.is_map()
-                        && v.get("enabled").and_then(Node::as_bool) != Some(false)
-                        && (["size", "resources", "storageClassName", "storageClass", "capacity"]
-                            .iter()
-                            .any(|f| v.get(f).is_some())
-                            || CLAIM_KEYS.iter().any(|f| v.get(f).is_some())
-                            || matches!(str_at(Some(v), &["type"]), Some("persistent-claim" | "jbod")))
-                } else {
-                    false
-                };
-                path.push(key.to_string());
-                if asks {
-                    return Some((path.join("."), k.span));
+                path.push(Step::Key(key));
+                if asks_for_storage(key, v) {
+                    return Some(k.span);
                 }
-                let found = storage_key(v, path, depth + 1);
+                if let Some(found) = storage_key(v, path, depth + 1) {
+                    return Some(found);
+                }
                 path.pop();
-                if found.is_some() {
-                    return found;
-                }
             }
             None
         }
-        crate::yaml::Value::Seq(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let last = path.pop().unwrap_or_default();
-            path.push(format!("{last}[{i}]"));
-            let found = storage_key(item, path, depth + 1);
-            path.pop();
-            path.push(last);
-            found
-        }),
+        crate::yaml::Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                if let Some(found) = storage_key(item, path, depth + 1) {
+                    return Some(found);
+                }
+                path.pop();
+            }
+            None
+        }
         crate::yaml::Value::Scalar { .. } => None,
     }
+}
+
+/// `spec.nodeSets[0].volumeClaimTemplates`.
+fn path_text(path: &[Step]) -> String {
+    let mut out = String::from("spec");
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 /// The custom resources deployed that ask for storage lifeboat does not
@@ -288,10 +312,10 @@ pub fn unmodelled_storage(resources: &[Resource]) -> Vec<UnmodelledStorage> {
             continue;
         }
         let by_default = STATEFUL_BY_DEFAULT.iter().any(|(g, k)| r.is(g, k));
-        let mut path = vec!["spec".to_string()];
+        let mut path = Vec::new();
         let found = r.spec().and_then(|spec| storage_key(spec, &mut path, 0));
         let (at, span) = match found {
-            Some(found) => found,
+            Some(span) => (path_text(&path), span),
             // Empty: the spec says nothing, the operator's default applies.
             None if by_default => (String::new(), r.name_span()),
             None => continue,
