@@ -386,7 +386,8 @@ fn go_template_at(text: &str, line: u32) -> bool {
                 && (rest.starts_with(['.', '$', '"']) || rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
         })
     };
-    text.lines().enumerate().any(|(i, l)| (i + 2 == line || i + 1 == line) && action(l))
+    let first = line.saturating_sub(2);
+    text.lines().skip(first).take(line - first).any(action)
 }
 
 const JINJA_TEMPLATE: &str = "a Jinja2 template (`{% … %}`), YAML only once another tool renders it";

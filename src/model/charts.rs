@@ -85,8 +85,7 @@ impl Builder<'_> {
     /// makes, and record each release and how its contents are known.
     pub(super) fn catalogue_releases(&mut self) {
         let mut config_maps: ConfigMaps = HashMap::new();
-        // Flux sources' URLs, by kind, namespace and name.
-        let mut oci: SourceUrls = HashMap::new();
+        let mut source_urls: SourceUrls = HashMap::new();
         for r in &self.model.resources {
             if r.is("", "ConfigMap") {
                 if let Some(data) = r.root.get("data") {
@@ -95,7 +94,7 @@ impl Builder<'_> {
             }
             if r.is("source.toolkit.fluxcd.io", "OCIRepository") || r.is("source.toolkit.fluxcd.io", "HelmRepository") {
                 if let Some(url) = str_at(r.spec(), &["url"]) {
-                    oci.entry((r.kind.as_str(), r.namespace.as_deref(), r.name.as_str())).or_insert(url);
+                    source_urls.entry((r.kind.as_str(), r.namespace.as_deref(), r.name.as_str())).or_insert(url);
                 }
             }
         }
@@ -104,7 +103,7 @@ impl Builder<'_> {
         let mut made: Vec<Resource> = Vec::new();
         let mut catalogued: Vec<(usize, Arc<RenderedChart>)> = Vec::new();
         for (i, r) in self.model.resources.iter().enumerate() {
-            for found in release_sources(r, &config_maps, &oci) {
+            for found in release_sources(r, &config_maps, &source_urls) {
                 let label = found.label(r);
                 let known;
                 if let Some(rendered) = &r.rendered_chart {
@@ -229,12 +228,12 @@ impl Found {
     }
 }
 
-/// The charts a resource installs: a HelmRelease's, each Helm source of an
-/// Argo CD Application, a kustomize `helmCharts` entry.
 /// Flux `OCIRepository`/`HelmRepository` URLs by kind, namespace and name.
 type SourceUrls<'a> = HashMap<(&'a str, Option<&'a str>, &'a str), &'a str>;
 
-fn release_sources(r: &Resource, config_maps: &ConfigMaps, oci: &SourceUrls) -> Vec<Found> {
+/// The charts a resource installs: a HelmRelease's, each Helm source of an
+/// Argo CD Application, a kustomize `helmCharts` entry.
+fn release_sources(r: &Resource, config_maps: &ConfigMaps, source_urls: &SourceUrls) -> Vec<Found> {
     let spec = r.spec();
     match (r.group(), r.kind.as_str()) {
         ("helm.toolkit.fluxcd.io", "HelmRelease") => {
@@ -246,11 +245,11 @@ fn release_sources(r: &Resource, config_maps: &ConfigMaps, oci: &SourceUrls) -> 
                 let repo = str_at(spec, &["chart", "spec", "sourceRef", "name"]).unwrap_or("");
                 let ns = str_at(spec, &["chart", "spec", "sourceRef", "namespace"]).or(r.namespace.as_deref());
                 let kind = str_at(spec, &["chart", "spec", "sourceRef", "kind"]).unwrap_or("HelmRepository");
-                let url = oci.get(&(kind, ns, repo)).copied().unwrap_or("");
+                let url = source_urls.get(&(kind, ns, repo)).copied().unwrap_or("");
                 (chart_name(c).to_string(), format!("{repo} {url}").trim().to_string())
             } else if let Some(name) = str_at(spec, &["chartRef", "name"]) {
                 let ns = str_at(spec, &["chartRef", "namespace"]).or(r.namespace.as_deref());
-                let url = oci.get(&("OCIRepository", ns, name)).copied().unwrap_or("");
+                let url = source_urls.get(&("OCIRepository", ns, name)).copied().unwrap_or("");
                 let chart = if url.is_empty() { name } else { chart_name(url) };
                 (chart.to_string(), url.to_string())
             } else {

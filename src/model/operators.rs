@@ -172,6 +172,16 @@ pub struct UnmodelledStorage {
     pub at: String,
 }
 
+impl UnmodelledStorage {
+    /// As the JSON reports write it (`file`/`line`: where it asks).
+    pub fn json(&self, file: &str, line: u32) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind, "apiVersion": self.api_version, "name": self.name,
+            "at": self.at, "file": file, "line": line,
+        })
+    }
+}
+
 /// API groups whose objects lifeboat reads in their own right (GitOps
 /// engines, whose values are a chart's; backup tools; storage providers,
 /// whose storage is where claims live, not an app's data).
@@ -208,7 +218,7 @@ const CLAIM_KEYS: &[&str] = &[
 ];
 
 /// Kinds whose operator makes claims even when the spec says nothing of
-/// storage (a default size): `(group, kind, what the default is)`.
+/// storage (a default size): `(group, kind)`.
 const STATEFUL_BY_DEFAULT: &[(&str, &str)] = &[
     ("mongodbcommunity.mongodb.com", "MongoDBCommunity"),
     ("rabbitmq.com", "RabbitmqCluster"),
@@ -302,6 +312,8 @@ fn path_text(path: &[Step]) -> String {
 /// model, once each.
 pub fn unmodelled_storage(resources: &[Resource]) -> Vec<UnmodelledStorage> {
     let mut out: Vec<UnmodelledStorage> = Vec::new();
+    // Once each (a resource several clusters deploy is one).
+    let mut seen: std::collections::HashSet<(&str, &str, String)> = std::collections::HashSet::new();
     for r in resources {
         let group = r.group();
         // Kubernetes' own kinds (`apps`, `batch`, `*.k8s.io`) are read as such.
@@ -321,7 +333,7 @@ pub fn unmodelled_storage(resources: &[Resource]) -> Vec<UnmodelledStorage> {
             None => continue,
         };
         let name = r.qualified_name();
-        if out.iter().any(|u| u.kind == r.kind && u.name == name && u.api_version == r.api_version) {
+        if !seen.insert((r.kind.as_str(), r.api_version.as_str(), name.clone())) {
             continue;
         }
         out.push(UnmodelledStorage { span, kind: r.kind.clone(), api_version: r.api_version.clone(), name, at });

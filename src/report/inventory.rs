@@ -1,6 +1,7 @@
 //! `lifeboat inventory`: what holds data and what protects it, as the table
 //! people keep by hand in their backup plans.
 
+use crate::model::operators::UnmodelledStorage;
 use serde_json::json;
 
 use crate::cron;
@@ -146,20 +147,18 @@ pub struct InventoryReport {
 
 #[derive(Debug, Clone)]
 pub struct Unmodelled {
-    pub kind: String,
-    pub api_version: String,
-    pub name: String,
-    pub at: String,
+    pub storage: UnmodelledStorage,
     pub file: String,
     pub line: u32,
 }
 
 impl Unmodelled {
     fn text(&self) -> String {
-        let at = if self.at.is_empty() { "by its operator's default".to_string() } else { format!("at `{}`", self.at) };
+        let u = &self.storage;
+        let at = if u.at.is_empty() { "by its operator's default".to_string() } else { format!("at `{}`", u.at) };
         format!(
             "{} `{}` ({}) asks for storage {at}: lifeboat does not model this operator, so the claims it makes and whether they are backed up are not judged ({}:{})",
-            self.kind, self.name, self.api_version, self.file, self.line
+            u.kind, u.name, u.api_version, self.file, self.line
         )
     }
 }
@@ -464,10 +463,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
         .unmodelled_storage
         .iter()
         .map(|u| Unmodelled {
-            kind: u.kind.clone(),
-            api_version: u.api_version.clone(),
-            name: u.name.clone(),
-            at: u.at.clone(),
+            storage: u.clone(),
             file: sources.file(u.span.file).map(|f| f.display.clone()).unwrap_or_default(),
             line: u.span.start.line,
         })
@@ -583,33 +579,19 @@ impl InventoryReport {
             out.push_str(&line(&refs));
         }
         out.push_str(&format!("\n{}\n", self.summary()));
-        if !self.unknown_charts.is_empty() {
-            let n = self.unknown_charts.len();
-            out.push_str(&format!(
-                "\n{n} Helm {} whose contents lifeboat does not know:\n",
-                if n == 1 { "release" } else { "releases" }
-            ));
-            for u in &self.unknown_charts {
-                out.push_str(&format!("  {}\n", u.text()));
-            }
-        }
-        if !self.unmodelled.is_empty() {
-            let n = self.unmodelled.len();
-            out.push_str(&format!(
-                "\n{n} custom {} asking for storage lifeboat does not model:\n",
-                if n == 1 { "resource" } else { "resources" }
-            ));
-            for u in &self.unmodelled {
-                out.push_str(&format!("  {}\n", u.text()));
-            }
-        }
-        if !self.unreached.is_empty() {
-            let n = self.unreached.len();
-            out.push_str(&format!("\n{n} {} not deployed:\n", if n == 1 { "document is" } else { "documents are" }));
-            for u in &self.unreached {
-                out.push_str(&format!("  {u}\n"));
-            }
-        }
+        let n = self.unknown_charts.len();
+        let title =
+            format!("{n} Helm {} whose contents lifeboat does not know:", if n == 1 { "release" } else { "releases" });
+        push_list(&mut out, &title, "  ", self.unknown_charts.iter().map(UnknownChart::text));
+        let n = self.unmodelled.len();
+        let title = format!(
+            "{n} custom {} asking for storage lifeboat does not model:",
+            if n == 1 { "resource" } else { "resources" }
+        );
+        push_list(&mut out, &title, "  ", self.unmodelled.iter().map(Unmodelled::text));
+        let n = self.unreached.len();
+        let title = format!("{n} {} not deployed:", if n == 1 { "document is" } else { "documents are" });
+        push_list(&mut out, &title, "  ", self.unreached.iter().cloned());
         out
     }
 
@@ -648,24 +630,12 @@ impl InventoryReport {
             ));
         }
         out.push_str(&format!("\n**{}**\n", self.summary()));
-        if !self.unknown_charts.is_empty() {
-            out.push_str(&format!("\nCharts of unknown contents ({}):\n", self.unknown_charts.len()));
-            for u in &self.unknown_charts {
-                out.push_str(&format!("- {}\n", cell(&u.text())));
-            }
-        }
-        if !self.unmodelled.is_empty() {
-            out.push_str(&format!("\nStorage lifeboat does not model ({}):\n", self.unmodelled.len()));
-            for u in &self.unmodelled {
-                out.push_str(&format!("- {}\n", cell(&u.text())));
-            }
-        }
-        if !self.unreached.is_empty() {
-            out.push_str(&format!("\nNot deployed ({}):\n", self.unreached.len()));
-            for u in &self.unreached {
-                out.push_str(&format!("- {}\n", cell(u)));
-            }
-        }
+        let title = format!("Charts of unknown contents ({}):", self.unknown_charts.len());
+        push_list(&mut out, &title, "- ", self.unknown_charts.iter().map(|u| cell(&u.text())));
+        let title = format!("Storage lifeboat does not model ({}):", self.unmodelled.len());
+        push_list(&mut out, &title, "- ", self.unmodelled.iter().map(|u| cell(&u.text())));
+        let title = format!("Not deployed ({}):", self.unreached.len());
+        push_list(&mut out, &title, "- ", self.unreached.iter().map(|u| cell(u)));
         out
     }
 
@@ -705,11 +675,7 @@ impl InventoryReport {
             .iter()
             .map(|u| json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line }))
             .collect();
-        let unmodelled: Vec<_> = self
-            .unmodelled
-            .iter()
-            .map(|u| json!({ "kind": u.kind, "apiVersion": u.api_version, "name": u.name, "at": u.at, "file": u.file, "line": u.line }))
-            .collect();
+        let unmodelled: Vec<_> = self.unmodelled.iter().map(|u| u.storage.json(&u.file, u.line)).collect();
         let mut t = serde_json::to_string_pretty(&json!({
             "version": 1, "items": items, "summary": summary, "unreached": self.unreached,
             "unknownCharts": unknown, "unmodelledStorage": unmodelled,
@@ -717,6 +683,19 @@ impl InventoryReport {
         .unwrap_or_default();
         t.push('\n');
         t
+    }
+}
+
+/// A titled list under the table, each line after `prefix`: nothing when
+/// there are no lines.
+fn push_list(out: &mut String, title: &str, prefix: &str, lines: impl Iterator<Item = String>) {
+    let mut lines = lines.peekable();
+    if lines.peek().is_none() {
+        return;
+    }
+    out.push_str(&format!("\n{title}\n"));
+    for line in lines {
+        out.push_str(&format!("{prefix}{line}\n"));
     }
 }
 

@@ -122,12 +122,8 @@ fn skeleton(run: &Run) -> String {
     }
     // Only present when a custom resource asks for storage lifeboat does
     // not model (`lifeboat inventory` lists them too).
-    let unmodelled: Vec<Value> = super::unmodelled_storage(run)
-        .into_iter()
-        .map(|(u, l)| {
-            json!({ "kind": u.kind, "apiVersion": u.api_version, "name": u.name, "at": u.at, "file": l.file, "line": l.line })
-        })
-        .collect();
+    let unmodelled: Vec<Value> =
+        super::unmodelled_storage(run).into_iter().map(|(u, l)| u.json(&l.file, l.line)).collect();
     if !unmodelled.is_empty() {
         report["unmodelledStorage"] = Value::Array(unmodelled);
     }
