@@ -100,8 +100,10 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         pairs(&[
             ("cnpg-no-wal-archive", "db/postgres-cluster"),
             ("pvc-unprotected", "archive/old-photos"),
+            ("pvc-unprotected", "audit/audit-logs-loki"),
             ("pvc-unprotected", "cache/sessions-redis-master"),
             ("pvc-unprotected", "dev/forge"),
+            ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
             ("pvc-unprotected", "security/vault"),
             ("pvc-unprotected", "security/vault"),
@@ -130,10 +132,24 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         .collect();
     assert_eq!(
         charts,
-        [("HelmRelease `cache/queue`", "redis"), ("HelmRelease `tools/mystery`", "mystery-app")],
+        [
+            ("HelmRelease `cache/queue`", "redis"),
+            ("HelmRelease `tools/mystery`", "mystery-app"),
+            ("HelmRelease `logs/loki-five`", "loki")
+        ],
         "{unknown}"
     );
-    assert_eq!(inv["summary"]["unknownCharts"], 2);
+    assert_eq!(inv["summary"]["unknownCharts"], 3);
+    // Each `loki` release is read with the entry for its version: 2.x's
+    // claim template `storage` (persistence off by default, so
+    // `loki-scratch` has none), 6.x from an OCIRepository's tag; 5.x is
+    // described by neither and says so.
+    assert_eq!(item("storage-loki-N")["size"], "5Gi", "{inv}");
+    assert!(item("storage-audit-logs-loki-N").is_object(), "{inv}");
+    assert!(!inv.to_string().contains("loki-scratch"), "{inv}");
+    let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
+    assert_eq!(five["version"], "5.x");
+    assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");
     snapshots("catalogue", tree);
 }
 

@@ -374,8 +374,8 @@ fn release_values<'m>(v: Values<'m>, release: &str, values: Option<&Node>, out: 
         helm_values(v, release, &merged, out);
         return;
     }
-    for (key, _, _) in &rendered.unrendered {
-        if let Some(sub) = merged.get(key) {
+    for dep in &rendered.unrendered {
+        if let Some(sub) = merged.get(&dep.alias) {
             helm_values(v, release, sub, out);
         }
     }

@@ -24,6 +24,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
     ("immich.yaml", include_str!("../../charts/immich.yaml")),
     ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
+    ("loki-2.yaml", include_str!("../../charts/loki-2.yaml")),
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
@@ -117,6 +118,9 @@ pub struct Entry {
     pub chart: String,
     pub names: Vec<String>,
     pub repositories: Vec<String>,
+    /// The chart versions the entry describes (`versions: ">=6.0.0"`); a
+    /// release of another version is not read with it.
+    pub versions: Option<(semver::VersionReq, String)>,
     pub fullname: Fullname,
     pub fullname_max: usize,
     pub stateless: bool,
@@ -221,10 +225,19 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             }
         })
         .collect();
+    let versions = match str_at(Some(root), &["versions"]) {
+        None => None,
+        Some(text) => Some((
+            semver::VersionReq::parse(text)
+                .map_err(|e| format!("chart `{chart}`: `versions: {text}` is not a version range: {e}"))?,
+            text.to_string(),
+        )),
+    };
     Ok(Entry {
         chart,
         names,
         repositories: strings(root.get("repositories")),
+        versions,
         fullname,
         fullname_max: root.get("fullnameMax").and_then(Node::as_str).and_then(|s| s.parse().ok()).unwrap_or(63),
         stateless: root.get("stateless").and_then(Node::as_bool) == Some(true),
@@ -252,15 +265,68 @@ fn path_of(text: &str) -> Vec<String> {
     text.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
 
-/// The entry for a chart name (and repository URL, when an entry needs one).
-pub fn find<'a>(extra: &'a [Entry], chart: &str, repository: &str) -> Option<&'a Entry> {
+/// What the catalogue says about a chart.
+#[derive(Debug, Clone)]
+pub enum Lookup<'a> {
+    /// The entry that describes it.
+    Entry(&'a Entry),
+    /// Entries describe the chart, none this version of it (the ranges
+    /// they cover: `>=6.0.0`, `<3.0.0`).
+    OtherVersions(String),
+    /// No entry names the chart.
+    Unknown,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn entry(&self) -> Option<&'a Entry> {
+        match self {
+            Lookup::Entry(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
+
+/// The entry for a chart name (and repository URL, when an entry needs
+/// one) at the version a release asks for (`6.x`, `~2.12`, `v1.2.3`); a
+/// release whose version lifeboat cannot read (none, `*`, a variable) is
+/// taken to be of the newest, which every entry without an upper bound
+/// describes.
+pub fn find<'a>(extra: &'a [Entry], chart: &str, repository: &str, version: &str) -> Lookup<'a> {
     let chart = chart.to_ascii_lowercase();
     let repo = repository.to_ascii_lowercase();
-    let matches = |e: &&Entry| {
+    let named = |e: &&Entry| {
         e.names.iter().any(|n| n.eq_ignore_ascii_case(&chart))
             && (e.repositories.is_empty() || e.repositories.iter().any(|r| repo.contains(&r.to_ascii_lowercase())))
     };
-    extra.iter().find(matches).or_else(|| CATALOGUE.iter().find(matches))
+    let newest = semver::Version::new(u64::from(u32::MAX), 0, 0);
+    let wanted = lowest_version(version).unwrap_or(newest);
+    let in_range = |e: &&Entry| e.versions.as_ref().is_none_or(|(range, _)| range.matches(&wanted));
+    let all = || extra.iter().chain(CATALOGUE.iter());
+    if let Some(e) = all().filter(named).find(in_range) {
+        return Lookup::Entry(e);
+    }
+    let ranges: Vec<&str> = all().filter(named).filter_map(|e| e.versions.as_ref().map(|(_, t)| t.as_str())).collect();
+    if ranges.is_empty() {
+        Lookup::Unknown
+    } else {
+        Lookup::OtherVersions(ranges.join("` or `"))
+    }
+}
+
+/// The lowest version a release's version or range admits (`6.x` → 6.0.0,
+/// `>=5.2 <6` → 5.2.0, `v2.12.2` → 2.12.2); `None` when it says none.
+pub fn lowest_version(text: &str) -> Option<semver::Version> {
+    let text = text.trim();
+    if text.contains("${") || text.contains("{{") || text.starts_with('<') {
+        return None;
+    }
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = text.get(start..)?;
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'x' || c == 'X' || c == '*'))
+        .unwrap_or(rest.len());
+    let mut parts = rest.get(..end)?.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    Some(semver::Version::new(parts.next()?, parts.next().unwrap_or(0), parts.next().unwrap_or(0)))
 }
 
 pub fn builtin() -> &'static [Entry] {
@@ -946,13 +1012,36 @@ mod tests {
     }
 
     #[test]
+    fn a_release_version_is_read_as_its_lowest() {
+        let v = |t: &str| lowest_version(t).map(|v| v.to_string());
+        assert_eq!(v("2.12.2").as_deref(), Some("2.12.2"));
+        assert_eq!(v("v6.16.0").as_deref(), Some("6.16.0"));
+        assert_eq!(v("6.x").as_deref(), Some("6.0.0"));
+        assert_eq!(v("~2.16").as_deref(), Some("2.16.0"));
+        assert_eq!(v(">=5.2 <6").as_deref(), Some("5.2.0"));
+        assert_eq!(v("6.0.0-rc.1").as_deref(), Some("6.0.0"));
+        for none in ["", "*", "<6.0.0", "${LOKI_VERSION}", "HEAD", "main"] {
+            assert_eq!(v(none), None, "{none}");
+        }
+        let loki = |version: &str| match find(&[], "loki", "", version) {
+            Lookup::Entry(e) => e.chart.clone(),
+            Lookup::OtherVersions(r) => format!("other: {r}"),
+            Lookup::Unknown => "unknown".into(),
+        };
+        assert_eq!(loki("2.16.0"), "loki-2");
+        assert_eq!(loki("6.x"), "loki");
+        assert_eq!(loki(""), "loki", "no version is the newest");
+        assert_eq!(loki("4.0.0"), "other: <3.0.0` or `>=6.0.0");
+    }
+
+    #[test]
     fn fullnames() {
-        let entry = find(&[], "vault", "").cloned().expect("vault is catalogued");
+        let entry = find(&[], "vault", "", "").entry().cloned().expect("vault is catalogued");
         let empty = Node::mapping(Vec::new(), Span::default());
         let r = |name| Release { name, namespace: None, chart: "vault" };
         assert_eq!(fullname(&entry, &r("vault"), &empty), "vault");
         assert_eq!(fullname(&entry, &r("secrets"), &empty), "secrets-vault");
-        let kps = find(&[], "kube-prometheus-stack", "").cloned().expect("catalogued");
+        let kps = find(&[], "kube-prometheus-stack", "", "").entry().cloned().expect("catalogued");
         let r = Release { name: "kube-prometheus-stack", namespace: None, chart: "kube-prometheus-stack" };
         assert_eq!(fullname(&kps, &r, &empty), "kube-prometheus-stack");
         let long =

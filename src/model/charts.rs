@@ -41,6 +41,11 @@ pub struct ChartRelease {
     pub cluster: Option<Arc<str>>,
     /// The release name (the inventory's app).
     pub release: String,
+    /// The chart version (or range) the release asks for, as written.
+    pub version: String,
+    /// The versions the catalogue's entries of this chart describe, when
+    /// none describes this release's.
+    pub other_versions: Option<String>,
 }
 
 /// The values a HelmRelease's `valuesFrom` ConfigMaps in the repository hold,
@@ -94,7 +99,11 @@ impl Builder<'_> {
             }
             if r.is("source.toolkit.fluxcd.io", "OCIRepository") || r.is("source.toolkit.fluxcd.io", "HelmRepository") {
                 if let Some(url) = str_at(r.spec(), &["url"]) {
-                    source_urls.entry((r.kind.as_str(), r.namespace.as_deref(), r.name.as_str())).or_insert(url);
+                    // An OCIRepository's tag (or semver range) is its chart's version.
+                    let version = str_at(r.spec(), &["ref", "tag"]).or_else(|| str_at(r.spec(), &["ref", "semver"]));
+                    source_urls
+                        .entry((r.kind.as_str(), r.namespace.as_deref(), r.name.as_str()))
+                        .or_insert((url, version.unwrap_or("")));
                 }
             }
         }
@@ -110,26 +119,28 @@ impl Builder<'_> {
                     // A repository chart: the dependencies it could not render.
                     let mut left = (**rendered).clone();
                     let mut kept = Vec::new();
-                    for (alias, chart, repository) in &rendered.unrendered {
-                        let (values, at) = rendered_values(rendered, found.values.as_ref(), alias);
-                        let entry = catalogue::find(&extra, chart, repository);
+                    for dep in &rendered.unrendered {
+                        let (values, at) = rendered_values(rendered, found.values.as_ref(), &dep.alias);
+                        let lookup = catalogue::find(&extra, &dep.chart, &dep.repository, &dep.version);
                         // What the dependency makes is declared at its values key.
-                        let sub = Found { span: at.unwrap_or(found.span), ..found.clone() };
-                        let sub_known = apply(entry, r, &sub, chart, &values, &label, &mut made);
+                        let sub =
+                            Found { span: at.unwrap_or(found.span), version: dep.version.clone(), ..found.clone() };
+                        let sub_known = apply(lookup.entry(), r, &sub, &dep.chart, &values, &label, &mut made);
                         // app-template's persistence is read by its common shape.
-                        let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
+                        let generic = lookup.entry().is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
                         if sub_known == Known::Unknown || generic {
-                            kept.push((alias.clone(), chart.clone(), repository.clone()));
+                            kept.push(dep.clone());
                         }
-                        releases.push(record(r, &found, chart, sub_known, &label));
+                        releases.push(record(r, &sub, &dep.chart, sub_known, &label, lookup));
                     }
                     left.unrendered = kept;
                     catalogued.push((i, Arc::new(left)));
                     known = Known::Rendered;
-                    releases.push(record(r, &found, &found.chart, known, &label));
+                    releases.push(record(r, &found, &found.chart, known, &label, catalogue::Lookup::Unknown));
                     continue;
                 }
-                let entry = catalogue::find(&extra, &found.chart, &found.repository);
+                let lookup = catalogue::find(&extra, &found.chart, &found.repository, &found.version);
+                let entry = lookup.entry();
                 let values = found.values.clone().unwrap_or_else(|| Node::mapping(Vec::new(), found.span));
                 known = apply(entry, r, &found, &found.chart, &values, &label, &mut made);
                 if known != Known::Unknown
@@ -138,7 +149,7 @@ impl Builder<'_> {
                     // The catalogue replaces the generic reading of its values.
                     catalogued.push((i, Arc::new(RenderedChart::default())));
                 }
-                releases.push(record(r, &found, &found.chart, known, &label));
+                releases.push(record(r, &found, &found.chart, known, &label, lookup));
             }
         }
         for (i, left) in catalogued {
@@ -153,8 +164,21 @@ impl Builder<'_> {
     }
 }
 
-fn record(r: &Resource, found: &Found, chart: &str, known: Known, label: &str) -> ChartRelease {
+fn record(
+    r: &Resource,
+    found: &Found,
+    chart: &str,
+    known: Known,
+    label: &str,
+    lookup: catalogue::Lookup,
+) -> ChartRelease {
+    let other_versions = match lookup {
+        catalogue::Lookup::OtherVersions(ranges) => Some(ranges),
+        _ => None,
+    };
     ChartRelease {
+        version: found.version.clone(),
+        other_versions,
         label: label.to_string(),
         chart: chart.to_string(),
         known,
@@ -220,6 +244,8 @@ struct Found {
     values: Option<Node>,
     span: Span,
     kind: &'static str,
+    /// The chart version or range asked for ("" when none).
+    version: String,
 }
 
 impl Found {
@@ -228,8 +254,9 @@ impl Found {
     }
 }
 
-/// Flux `OCIRepository`/`HelmRepository` URLs by kind, namespace and name.
-type SourceUrls<'a> = HashMap<(&'a str, Option<&'a str>, &'a str), &'a str>;
+/// Flux `OCIRepository`/`HelmRepository` URLs (and an OCIRepository's
+/// tag) by kind, namespace and name.
+type SourceUrls<'a> = HashMap<(&'a str, Option<&'a str>, &'a str), (&'a str, &'a str)>;
 
 /// The charts a resource installs: a HelmRelease's, each Helm source of an
 /// Argo CD Application, a kustomize `helmCharts` entry.
@@ -239,19 +266,20 @@ fn release_sources(r: &Resource, config_maps: &ConfigMaps, source_urls: &SourceU
         ("helm.toolkit.fluxcd.io", "HelmRelease") => {
             let release = str_at(spec, &["releaseName"]).unwrap_or(&r.name).to_string();
             let namespace = str_at(spec, &["targetNamespace"]).or(r.namespace.as_deref()).map(str::to_string);
-            let (chart, repository) = if let Some(c) = str_at(spec, &["chart", "spec", "chart"]) {
+            let (chart, repository, version) = if let Some(c) = str_at(spec, &["chart", "spec", "chart"]) {
                 // The source's name and, when the repository holds it, its URL
                 // (an entry that needs a vendor's repository matches either).
                 let repo = str_at(spec, &["chart", "spec", "sourceRef", "name"]).unwrap_or("");
                 let ns = str_at(spec, &["chart", "spec", "sourceRef", "namespace"]).or(r.namespace.as_deref());
                 let kind = str_at(spec, &["chart", "spec", "sourceRef", "kind"]).unwrap_or("HelmRepository");
-                let url = source_urls.get(&(kind, ns, repo)).copied().unwrap_or("");
-                (chart_name(c).to_string(), format!("{repo} {url}").trim().to_string())
+                let (url, tag) = source_urls.get(&(kind, ns, repo)).copied().unwrap_or(("", ""));
+                let version = str_at(spec, &["chart", "spec", "version"]).unwrap_or(tag);
+                (chart_name(c).to_string(), format!("{repo} {url}").trim().to_string(), version)
             } else if let Some(name) = str_at(spec, &["chartRef", "name"]) {
                 let ns = str_at(spec, &["chartRef", "namespace"]).or(r.namespace.as_deref());
-                let url = source_urls.get(&("OCIRepository", ns, name)).copied().unwrap_or("");
+                let (url, tag) = source_urls.get(&("OCIRepository", ns, name)).copied().unwrap_or(("", ""));
                 let chart = if url.is_empty() { name } else { chart_name(url) };
-                (chart.to_string(), url.to_string())
+                (chart.to_string(), url.to_string(), tag)
             } else {
                 return Vec::new();
             };
@@ -265,7 +293,17 @@ fn release_sources(r: &Resource, config_maps: &ConfigMaps, source_urls: &SourceU
                 }
                 None => inline.cloned(),
             };
-            vec![Found { chart, repository, release, namespace, values, span: r.name_span(), kind: "HelmRelease" }]
+            let version = version.to_string();
+            vec![Found {
+                chart,
+                repository,
+                release,
+                namespace,
+                values,
+                span: r.name_span(),
+                kind: "HelmRelease",
+                version,
+            }]
         }
         ("argoproj.io", "Application") => {
             let sources = spec
@@ -303,6 +341,7 @@ fn release_sources(r: &Resource, config_maps: &ConfigMaps, source_urls: &SourceU
                     values,
                     span: r.name_span(),
                     kind: "Argo CD Application",
+                    version: str_at(Some(source), &["targetRevision"]).unwrap_or("").to_string(),
                 });
             }
             out
@@ -317,6 +356,7 @@ fn release_sources(r: &Resource, config_maps: &ConfigMaps, source_urls: &SourceU
                 values: r.root.get("valuesInline").cloned(),
                 span: r.name_span(),
                 kind: "helmCharts entry",
+                version: str_at(Some(&r.root), &["version"]).unwrap_or("").to_string(),
             }]
         }
         _ => Vec::new(),

@@ -64,13 +64,24 @@ pub struct Resource {
     pub blind: Option<Arc<str>>,
 }
 
+/// A dependency of a repository chart (`Chart.yaml` `dependencies`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dependency {
+    /// Its values key: the alias, else the chart's name.
+    pub alias: String,
+    pub chart: String,
+    pub repository: String,
+    /// The version (or range) it asks for.
+    pub version: String,
+}
+
 /// What rendering a repository chart left unread, so the inventory reads
 /// those values for persistence instead.
 #[derive(Debug, Clone, Default)]
 pub struct RenderedChart {
-    /// `(values key, chart, repository)` of dependencies that are not in
-    /// the repository and not in the chart catalogue.
-    pub unrendered: Vec<(String, String, String)>,
+    /// Dependencies that are not in the repository and not in the chart
+    /// catalogue.
+    pub unrendered: Vec<Dependency>,
     /// Some template of the chart could not be rendered: all its values
     /// are read as well.
     pub failed: bool,

@@ -167,14 +167,25 @@ impl Unmodelled {
 pub struct UnknownChart {
     pub release: String,
     pub chart: String,
+    /// The version the release asks for ("" when none).
+    pub version: String,
+    /// The versions the catalogue describes, when not this one.
+    pub other_versions: Option<String>,
     pub file: String,
     pub line: u32,
 }
 
 impl UnknownChart {
     fn text(&self) -> String {
+        let why = match &self.other_versions {
+            Some(range) => format!(
+                "lifeboat's chart catalogue describes versions `{range}` of it, not this one; describe it under `charts:` in .lifeboat.yaml"
+            ),
+            None => "not in lifeboat's chart catalogue, not in the repository; describe it under `charts:` in .lifeboat.yaml".to_string(),
+        };
+        let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
         format!(
-            "{}: chart `{}`: contents unknown (not in lifeboat's chart catalogue, not in the repository; describe it under `charts:` in .lifeboat.yaml) ({}:{})",
+            "{}: chart `{}`{version}: contents unknown ({why}) ({}:{})",
             self.release, self.chart, self.file, self.line
         )
     }
@@ -454,6 +465,8 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
         .map(|r| UnknownChart {
             release: r.label.clone(),
             chart: r.chart.clone(),
+            version: r.version.clone(),
+            other_versions: r.other_versions.clone(),
             file: sources.file(r.span.file).map(|f| f.display.clone()).unwrap_or_default(),
             line: r.span.start.line,
         })
@@ -673,7 +686,16 @@ impl InventoryReport {
         let unknown: Vec<_> = self
             .unknown_charts
             .iter()
-            .map(|u| json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line }))
+            .map(|u| {
+                let mut j = json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line });
+                if !u.version.is_empty() {
+                    j["version"] = json!(u.version);
+                }
+                if let Some(range) = &u.other_versions {
+                    j["catalogueVersions"] = json!(range);
+                }
+                j
+            })
             .collect();
         let unmodelled: Vec<_> = self.unmodelled.iter().map(|u| u.storage.json(&u.file, u.line)).collect();
         let mut t = serde_json::to_string_pretty(&json!({

@@ -36,7 +36,8 @@ impl Builder<'_> {
             self.model.chart_failures.push(note.clone());
             self.model.notes.push(note);
         }
-        for (name, repository) in &rendered.missing {
+        for (dep, _) in &rendered.missing {
+            let (name, repository) = (&dep.chart, &dep.repository);
             self.model.notes.push(ModelNote {
                 span,
                 message: format!(
@@ -70,13 +71,7 @@ impl Builder<'_> {
             .and_then(|d| d.first())
             .map(|d| std::sync::Arc::clone(&d.root));
         let left = RenderedChart {
-            unrendered: rendered
-                .missing_values
-                .into_iter()
-                .map(|(alias, _)| alias)
-                .zip(rendered.missing.iter())
-                .map(|(alias, (name, repository))| (alias, name.clone(), repository.clone()))
-                .collect(),
+            unrendered: rendered.missing.into_iter().map(|(dep, _)| dep).collect(),
             failed: !rendered.failures.is_empty(),
             defaults,
         };

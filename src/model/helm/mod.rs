@@ -44,10 +44,8 @@ pub struct Rendered {
     pub chart: String,
     pub docs: Vec<Document>,
     pub failures: Vec<(Span, String)>,
-    /// `(name, repository)` of dependencies not in the repository.
-    pub missing: Vec<(String, String)>,
-    /// The merged values each missing dependency gets.
-    pub missing_values: Vec<(String, Value)>,
+    /// Dependencies not in the repository, with the merged values each gets.
+    pub missing: Vec<(crate::model::resource::Dependency, Value)>,
     /// Template files rendered (or tried).
     pub templates: Vec<FileId>,
 }
@@ -211,8 +209,10 @@ fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut R
             }
             Some(_) => {}
             None => {
-                out.missing.push((dep_name.clone(), repository));
-                out.missing_values.push((alias, sub_values));
+                let version = dep.get("version").map(Value::to_text).unwrap_or_default();
+                let dependency =
+                    crate::model::resource::Dependency { alias, chart: dep_name.clone(), repository, version };
+                out.missing.push((dependency, sub_values));
             }
         }
     }
