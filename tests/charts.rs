@@ -104,6 +104,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "cache/sessions-redis-master"),
             ("pvc-unprotected", "dev/forge"),
             ("pvc-unprotected", "logs/loki"),
+            ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
             ("pvc-unprotected", "security/vault"),
             ("pvc-unprotected", "security/vault"),
@@ -147,6 +148,9 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(item("storage-loki-N")["size"], "5Gi", "{inv}");
     assert!(item("storage-audit-logs-loki-N").is_object(), "{inv}");
     assert!(!inv.to_string().contains("loki-scratch"), "{inv}");
+    // A component's persistence of a chart lifeboat does not know: the claim
+    // is named as the component's, never as the release's bare name.
+    assert_eq!(item("thanos (storegateway)")["size"], "10Gi", "{inv}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");

@@ -332,9 +332,7 @@ impl<'m> Inventory<'m> {
     /// StatefulSet claim, or a Helm `existingClaim` (which says it exists)?
     pub fn claim_exists(&self, namespace: Option<&str>, name: &str) -> bool {
         self.claim_candidates(name).any(|item| {
-            !matches!(item.claim, stateful::Claim::Chart { .. })
-                && item.claim.matches(name)
-                && same_namespace(item.namespace(), namespace)
+            !item.claim.is_chart_made() && item.claim.matches(name) && same_namespace(item.namespace(), namespace)
         })
     }
 
@@ -344,9 +342,7 @@ impl<'m> Inventory<'m> {
     /// with storage in its spec and its name in the claim's.
     pub fn claim_creator(&self, namespace: Option<&str>, name: &str) -> Option<&'m Resource> {
         if let Some(item) = self.claim_candidates(name).find(|item| {
-            matches!(item.claim, stateful::Claim::Chart { .. })
-                && item.claim.matches(name)
-                && same_namespace(item.namespace(), namespace)
+            item.claim.is_chart_made() && item.claim.matches(name) && same_namespace(item.namespace(), namespace)
         }) {
             return Some(item.res);
         }

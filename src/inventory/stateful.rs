@@ -40,6 +40,10 @@ pub enum Claim {
     /// library then names it after the release alone; with several, each
     /// is `<release>-<key>`).
     Chart { release: String, key: Option<String>, sole: bool },
+    /// Made by a chart for one of its components (`storegateway.persistence`
+    /// of a chart lifeboat does not know): the claim carries the release's
+    /// name, how the chart composes the rest is unknown.
+    Component { release: String, component: String },
 }
 
 impl Claim {
@@ -63,6 +67,7 @@ impl Claim {
                     None => name == release || contains_token(name, release),
                 }
             }
+            Claim::Component { release, .. } => !release.is_empty() && contains_token(name, release),
         }
     }
 
@@ -72,7 +77,7 @@ impl Claim {
             Claim::Exact(n) => n.clone(),
             Claim::Ordinal(prefix) => format!("{prefix}0"),
             Claim::Chart { release, key: Some(key), sole: false } => format!("{release}-{key}"),
-            Claim::Chart { release, .. } => release.clone(),
+            Claim::Chart { release, .. } | Claim::Component { release, .. } => release.clone(),
         }
     }
 
@@ -83,7 +88,13 @@ impl Claim {
             Claim::Ordinal(prefix) => format!("{prefix}N"),
             Claim::Chart { release, key: Some(key), .. } => format!("{release} ({key})"),
             Claim::Chart { release, key: None, .. } => release.clone(),
+            Claim::Component { release, component } => format!("{release} ({component})"),
         }
+    }
+
+    /// Is this a claim a chart makes, whose exact name lifeboat does not know?
+    pub fn is_chart_made(&self) -> bool {
+        matches!(self, Claim::Chart { .. } | Claim::Component { .. })
     }
 }
 
@@ -177,6 +188,13 @@ impl<'m> StatefulItem<'m> {
                 format!("StatefulSet `{ns}{}` volumeClaimTemplate (claims `{}`)", self.res.name, self.claim.display())
             }
             ItemKind::HelmPersistence => {
+                if let Claim::Component { component, .. } = &self.claim {
+                    return format!(
+                        "{} `{}` `{component}.persistence` (a claim whose name the chart composes)",
+                        self.res.kind,
+                        self.res.qualified_name()
+                    );
+                }
                 format!(
                     "{} `{}` persistence (claim `{ns}{}`)",
                     self.res.kind,
@@ -343,10 +361,12 @@ struct Values<'m> {
 /// `grafana.persistence`); deeper, `persistence` is an application's own
 /// setting (Temporal's `server.config.persistence` is its database).
 fn helm_values<'m>(v: Values<'m>, release: &str, values: &Node, out: &mut Vec<StatefulItem<'m>>) {
-    let blocks = values.as_map().iter().chain(values.as_map().iter().flat_map(|(_, child)| child.as_map().iter()));
-    for (key, value) in blocks {
+    let root = values.as_map().iter().map(|kv| (None, kv));
+    let components =
+        values.as_map().iter().flat_map(|(name, child)| child.as_map().iter().map(move |kv| (name.as_str(), kv)));
+    for (component, (key, value)) in root.chain(components) {
         if key.as_str() == Some("persistence") && value.is_map() {
-            persistence_block(v, release, key, value, out);
+            persistence_block(v, release, component, key, value, out);
         }
     }
 }
@@ -394,7 +414,14 @@ fn is_disabled(node: &Node) -> bool {
     node.get("enabled").and_then(Node::as_bool) == Some(false)
 }
 
-fn persistence_block<'m>(v: Values<'m>, release: &str, key: &Node, block: &Node, out: &mut Vec<StatefulItem<'m>>) {
+fn persistence_block<'m>(
+    v: Values<'m>,
+    release: &str,
+    component: Option<&str>,
+    key: &Node,
+    block: &Node,
+    out: &mut Vec<StatefulItem<'m>>,
+) {
     let common =
         block.as_map().iter().any(|(k, v)| k.as_str().is_some_and(|k| COMMON_KEYS.contains(&k)) && !v.is_map());
     if common {
@@ -406,7 +433,13 @@ fn persistence_block<'m>(v: Values<'m>, release: &str, key: &Node, block: &Node,
         if enabled == Some(false) || (enabled.is_none() && !evidence) {
             return;
         }
-        out.push(helm_item(v, release, None, key.span.through(block.span), block, true));
+        let mut item = helm_item(v, release, None, key.span.through(block.span), block, true);
+        if let (Some(component), Claim::Chart { .. }) = (component, &item.claim) {
+            // A component's claim: the chart composes its name
+            // (`data-<fullname>-storegateway-0`), not the release alone.
+            item.claim = Claim::Component { release: release.to_string(), component: component.to_string() };
+        }
+        out.push(item);
         return;
     }
     // bjw-s app-template: `persistence: {config: {existingClaim: …}, cache: {type: emptyDir}}`.
@@ -597,6 +630,11 @@ mod tests {
         let second = Claim::Chart { release: "abs".into(), key: Some("cache".into()), sole: false };
         assert!(second.matches("abs-cache"));
         assert!(!second.matches("abs"));
+        let component = Claim::Component { release: "thanos".into(), component: "storegateway".into() };
+        assert!(component.matches("data-thanos-storegateway-0"));
+        assert!(!component.matches("data-loki-0"));
+        assert_eq!(component.display(), "thanos (storegateway)");
+        assert!(component.is_chart_made() && !Claim::Exact("x".into()).is_chart_made());
     }
 
     #[test]

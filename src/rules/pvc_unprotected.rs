@@ -3,6 +3,7 @@
 use super::{Check, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::inventory::coverage::near_misses;
+use crate::inventory::stateful::Claim;
 use crate::inventory::Inventory;
 
 pub const RULE: Rule = Rule {
@@ -36,12 +37,19 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             message.push_str(&hint);
         }
         let claim = item.claim.likely_name();
+        let source = match &item.claim {
+            // lifeboat does not know how the chart names a component's claim.
+            Claim::Component { release, component } => {
+                format!("`sourcePVC:` the claim release `{release}` makes for `{component}.persistence`")
+            }
+            _ => format!("`sourcePVC: {claim}`"),
+        };
         let excluded = inv.item_exclusion(i).is_some();
         out.push(
             RULE.meta
                 .finding(message, item.span, "not backed up")
                 .help(format!(
-                    "Back it up (e.g. a VolSync ReplicationSource with `sourcePVC: {claim}`), or, if losing it is fine (a cache, re-downloadable media), say so: annotate the resource `lifeboat.dev/exclude: \"<reason>\"` or add an `exclude:` entry with a `reason` to `.lifeboat.yaml`."
+                    "Back it up (e.g. a VolSync ReplicationSource with {source}), or, if losing it is fine (a cache, re-downloadable media), say so: annotate the resource `lifeboat.dev/exclude: \"<reason>\"` or add an `exclude:` entry with a `reason` to `.lifeboat.yaml`."
                 ))
                 .on(item.index, item.res)
                 .key(claim)
