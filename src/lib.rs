@@ -350,6 +350,8 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
                 JINJA_TEMPLATE
             } else if !model.referenced.contains(&id) && go_template_at(&f.text, error.pos.line) {
                 GO_TEMPLATE
+            } else if !model.referenced.contains(&id) && !manifest_like(&f.text) {
+                NOT_A_MANIFEST
             } else {
                 return None;
             };
@@ -370,6 +372,15 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }));
     }
     Ok((sources, model, found.skipped))
+}
+
+const NOT_A_MANIFEST: &str = "not valid YAML to lifeboat's parser, not a Kubernetes manifest (no `apiVersion` and `kind`) and nothing deploys it (an Ansible playbook, a CI workflow): nothing in it is lost";
+
+/// Does `text` read like a Kubernetes manifest: a line starting with
+/// `apiVersion:` and one with `kind:` (at any indentation, as in a `List`)?
+fn manifest_like(text: &str) -> bool {
+    let key = |k: &str| text.lines().any(|l| l.trim_start().trim_start_matches("- ").trim_start().starts_with(k));
+    key("apiVersion:") && key("kind:")
 }
 
 const GO_TEMPLATE: &str =

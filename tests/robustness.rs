@@ -11,6 +11,8 @@ fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).expect("write");
 }
 
+/// Hostile files a kustomization lists (so they are meant to be deployed):
+/// each broken one is a yaml-syntax finding, none crashes or hangs.
 #[test]
 fn hostile_files_are_reported_not_fatal() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -40,7 +42,7 @@ fn hostile_files_are_reported_not_fatal() {
     write(d, "helm-ish.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n");
     write(d, "weird-shapes.yaml", b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: [not, a, map]\nspec: 7\n---\napiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: x}\nspec: {schedule: [1, 2], cluster: {name: {a: b}}, suspend: yes}\n---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: y}\nspec: {bootstrap: [1], plugins: {a: b}, externalClusters: 3, backup: {barmanObjectStore: []}}\n");
     std::fs::create_dir(d.join("dir.yaml")).expect("a directory named like a file");
-    write(d, "kustomization.yaml", b"resources:\n  - ../../../../etc\n  - https://github.com/example/repo//base?ref=v1\n  - missing.yaml\n  - weird-shapes.yaml\n  - .\n");
+    write(d, "kustomization.yaml", b"resources:\n  - ../../../../etc\n  - https://github.com/example/repo//base?ref=v1\n  - missing.yaml\n  - weird-shapes.yaml\n  - laughs.yaml\n  - deep.yaml\n  - binary.yaml\n  - tabs.yaml\n  - unknown-alias.yaml\n  - .\n");
 
     let start = Instant::now();
     let mut child = lifeboat()
@@ -384,6 +386,13 @@ fn a_go_template_nothing_deploys_is_skipped_but_a_listed_one_is_an_error() {
         skipped.iter().any(
             |s| s["file"] == "scaffold/app.yaml" && s["reason"].as_str().is_some_and(|r| r.contains("Go template"))
         ),
+        "{skipped:?}"
+    );
+    // An Ansible playbook libyaml reads and lifeboat's parser does not: not
+    // a manifest, deployed by nothing, so skipped with its reason.
+    assert!(
+        skipped.iter().any(|s| s["file"] == "ansible-playbook.yaml"
+            && s["reason"].as_str().is_some_and(|r| r.contains("not a Kubernetes manifest"))),
         "{skipped:?}"
     );
     assert!(common::rules_of(&report).is_empty(), "{}", report["findings"]);
