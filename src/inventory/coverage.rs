@@ -268,6 +268,17 @@ pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
             )
         })
         .collect();
+    // A backup written for it that nothing deploys (a replicationsource.yaml
+    // its kustomization does not list): the likeliest fix.
+    for u in inv.unreached {
+        let Some(claim) = &u.source_pvc else { continue };
+        if item.claim.matches(claim) && same_namespace(u.namespace.as_deref(), item.namespace()) {
+            out.push(format!(
+                "ReplicationSource `{}` names it as its `sourcePVC` but is not deployed ({})",
+                u.name, u.reason
+            ));
+        }
+    }
     if has_longhorn_labels(item) && !longhorn_source(item) {
         out.push(format!(
             "its Longhorn recurring-job labels are ignored without `{}: enabled`",

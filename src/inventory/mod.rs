@@ -36,6 +36,8 @@ pub struct Inventory<'m> {
     pub resources: &'m [Resource],
     /// `${VAR}`s with no value in what Flux Kustomizations build.
     pub substitution_gaps: &'m [model::SubstitutionGap],
+    /// Documents of the repository nothing deploys.
+    pub unreached: &'m [model::Unreached],
     pub load_errors: &'m [(FileId, LoadError)],
     pub clusters: Vec<Cluster<'m>>,
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
@@ -82,6 +84,7 @@ impl<'m> Inventory<'m> {
         let mut inv = Inventory {
             resources,
             substitution_gaps: &model.substitution_gaps,
+            unreached: &model.unreached,
             load_errors,
             clusters: Vec::new(),
             scheduled_backups: Vec::new(),

@@ -123,12 +123,7 @@ impl Builder<'_> {
                 }
                 continue;
             }
-            unreached.push(Unreached {
-                file: r.file,
-                kind: r.kind,
-                name: r.name,
-                reason: "not deployed by any Argo CD Application".into(),
-            });
+            unreached.push(Unreached::of(r, "not deployed by any Argo CD Application".into()));
         }
         self.model.unreached.retain(|u| !reached_all.contains(&u.file));
         self.model.unreached.extend(unreached);

@@ -854,7 +854,7 @@ impl Builder<'_> {
             } else {
                 "not deployed by any Flux Kustomization".into()
             };
-            self.model.unreached.push(super::Unreached { file: r.file, kind: r.kind, name: r.name, reason });
+            self.model.unreached.push(super::Unreached::of(r, reason));
         }
         self.model.unreached.sort_by_key(|u| u.file);
         self.model.resources = expanded.resources;

@@ -54,6 +54,21 @@ pub struct Unreached {
     pub kind: String,
     pub name: String,
     pub reason: String,
+    pub namespace: Option<String>,
+    /// A ReplicationSource's `sourcePVC`, when written out: the claim it
+    /// would back up if it were deployed.
+    pub source_pvc: Option<String>,
+}
+
+impl Unreached {
+    pub fn of(r: Resource, reason: String) -> Unreached {
+        let source_pvc = (r.is("volsync.backube", "ReplicationSource"))
+            .then(|| crate::yaml::str_at(r.spec(), &["sourcePVC"]))
+            .flatten()
+            .filter(|c| !is_unresolved(c))
+            .map(str::to_string);
+        Unreached { file: r.file, namespace: r.namespace, source_pvc, kind: r.kind, name: r.name, reason }
+    }
 }
 
 /// Something the model could not follow (a remote base, a missing path).
@@ -364,12 +379,7 @@ impl<'s> Builder<'s> {
                     };
                     for doc in docs {
                         if let Some(r) = Resource::from_document(doc) {
-                            self.model.unreached.push(Unreached {
-                                file: id,
-                                kind: r.kind,
-                                name: r.name,
-                                reason: reason.clone(),
-                            });
+                            self.model.unreached.push(Unreached::of(r, reason.clone()));
                         }
                     }
                 }
