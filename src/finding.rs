@@ -155,6 +155,12 @@ impl Finding {
         self
     }
 
+    /// The object the finding is about, when it is not an inventory item.
+    pub fn about(mut self, resource: ResourceRef) -> Self {
+        self.resource = Some(resource);
+        self
+    }
+
     pub fn related(mut self, span: Span, message: impl Into<String>) -> Self {
         self.related.push(Label { span, message: message.into() });
         self

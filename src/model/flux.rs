@@ -25,6 +25,8 @@ pub struct SubstitutionGap {
     /// The Kustomization that instantiated it (`namespace/name`) and where.
     pub kustomization: String,
     pub kustomization_span: Span,
+    /// The object the reference is in.
+    pub resource: crate::finding::ResourceRef,
 }
 
 /// A `substituteFrom` source found in the repository.
@@ -591,6 +593,7 @@ impl Builder<'_> {
                         span: u.span,
                         kustomization: root.label.clone(),
                         kustomization_span: root.span,
+                        resource: crate::finding::ResourceRef::of(r),
                     }));
                 }
             }
@@ -978,6 +981,7 @@ impl Builder<'_> {
             }
             // Substitution sources are looked up in the cluster's own files first.
             self.cluster_files = multi.then(|| self.start_files(start, graph));
+            let gaps_before = out.gaps.len();
             let fresh: Vec<Option<Root>>;
             let roots: &[Option<Root>] = if multi {
                 fresh = raw.iter().map(|r| self.flux_root(r)).collect();
@@ -1034,6 +1038,9 @@ impl Builder<'_> {
                 }
             }
             self.cluster_files = None;
+            for gap in out.gaps.iter_mut().skip(gaps_before) {
+                gap.resource.cluster = tag.as_deref().map(str::to_string);
+            }
             let deployed = out.resources.len() - before;
             let cluster = start.cluster.clone().unwrap_or_default();
             for (label, span) in &start.labels {

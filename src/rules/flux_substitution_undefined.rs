@@ -21,7 +21,7 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     let mut seen = HashSet::new();
     for gap in inv.substitution_gaps {
-        if !seen.insert((&gap.var, gap.span, gap.kustomization_span)) {
+        if !seen.insert((&gap.var, gap.span, gap.kustomization_span, &gap.resource.cluster)) {
             continue;
         }
         let var = &gap.var;
@@ -37,7 +37,8 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 )
                 .related(gap.kustomization_span, "the Kustomization that builds it")
                 .help(format!("Add `{var}: <value>` under `spec.postBuild.substitute` of that Kustomization, or give the reference a default: `${{{var}:=<value>}}`."))
-                .key(format!("{var}@{}", gap.kustomization)),
+                .key(format!("{var}@{}", gap.kustomization))
+                .about(gap.resource.clone()),
         );
     }
 }
