@@ -176,6 +176,13 @@ impl Finding {
         self
     }
 
+    /// A lesser case of the rule, reported below the rule's default level
+    /// (a configured severity still applies to it).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();
         self

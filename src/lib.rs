@@ -453,14 +453,17 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     }
     let not_read = not_read(&model, &roots(opts), &skipped);
 
-    let enabled: Vec<(&rules::Rule, Severity)> = rules::RULES
+    // The rule's severity, and whether the configuration set it: a set one
+    // applies to every finding of the rule; otherwise a finding keeps its own
+    // (a rule may report a lesser case at a lower level).
+    let enabled: Vec<(&rules::Rule, Severity, bool)> = rules::RULES
         .iter()
         .filter(|r| opts.select.is_empty() || select.contains(&r.meta.id))
         .filter(|r| !ignore.contains(&r.meta.id))
         .filter_map(|r| match config.rules.get(r.meta.id) {
             Some(RuleSetting::Off) => None,
-            Some(RuleSetting::Severity(s)) => Some((r, *s)),
-            None => Some((r, r.meta.severity)),
+            Some(RuleSetting::Severity(s)) => Some((r, *s, true)),
+            None => Some((r, r.meta.severity, false)),
         })
         .collect();
 
@@ -470,15 +473,17 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
     let mut suppressed = 0;
     for phase in 0..2 {
         let mut raw = Vec::new();
-        for (rule, severity) in &enabled {
+        for (rule, severity, configured) in &enabled {
             let start = raw.len();
             match (phase, rule.check) {
                 (0, Check::Inventory(check)) => check(&inventory, &mut raw),
                 (1, Check::Usage(check)) => check(&inventory, &usage, &mut raw),
                 _ => {}
             }
-            for f in raw.iter_mut().skip(start) {
-                f.severity = *severity;
+            if *configured {
+                for f in raw.iter_mut().skip(start) {
+                    f.severity = *severity;
+                }
             }
         }
         for f in raw {
@@ -489,7 +494,7 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
             }
         }
         if phase == 0 {
-            usage.enabled = enabled.iter().map(|(r, _)| r.meta.id).collect();
+            usage.enabled = enabled.iter().map(|(r, _, _)| r.meta.id).collect();
         }
     }
     let mut sensitive = inventory::secrets::sensitive_spans(&model.resources);
@@ -548,7 +553,7 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
         f.fingerprint = f.fingerprint_of(file);
     }
 
-    let rules: Vec<RuleMeta> = enabled.iter().map(|(r, s)| RuleMeta { severity: *s, ..r.meta }).collect();
+    let rules: Vec<RuleMeta> = enabled.iter().map(|(r, s, _)| RuleMeta { severity: *s, ..r.meta }).collect();
     let files = sources.files.len().saturating_sub(usize::from(config.path.is_some()));
     let partial = Partial::of(&model, files, &skipped);
     let gate = apply_gate(opts, &sources, &model, &config, &rules, &mut findings)?;

@@ -370,3 +370,70 @@ fn concise_is_one_line_per_finding_and_statistics_count_per_rule() {
     assert!(stats.lines().next().is_some_and(|l| l.trim_start().starts_with("6  pvc-unprotected")), "{stats}");
     insta::assert_snapshot!("demo.statistics", stats);
 }
+
+/// One base deployed by four overlays: four findings at one line. The human
+/// report shows the first whole and folds the other three into a line that
+/// names them; `--verbose`, JSON and concise keep every one.
+#[test]
+fn findings_of_one_template_fold_into_one_line() {
+    const FOLD: &str = "fixtures/report/fold";
+    let human = stdout(&run(&["check", FOLD]));
+    insta::assert_snapshot!("fold.human", human);
+    assert_eq!(human.matches("× PersistentVolumeClaim").count(), 1, "{human}");
+    assert!(
+        human.contains("… and 3 more pvc-unprotected findings at base/pvc.yaml:4:3")
+            && human.contains("`team-b/wiki-data`, `team-c/wiki-data`, `team-d/wiki-data`"),
+        "{human}"
+    );
+    assert!(human.contains("Found 4 errors"), "the summary counts every finding: {human}");
+    let verbose = stdout(&run(&["check", FOLD, "--verbose"]));
+    assert_eq!(verbose.matches("× PersistentVolumeClaim").count(), 4, "{verbose}");
+    assert!(!verbose.contains("more pvc-unprotected findings"), "{verbose}");
+    let concise = stdout(&run(&["check", FOLD, "--format", "concise"]));
+    assert_eq!(concise.matches("pvc-unprotected [error]").count(), 4, "{concise}");
+    assert_eq!(rules_of(&json_report(Path::new(FOLD), &[])).len(), 4);
+}
+
+/// Two findings at one place stay whole: folding starts at three.
+#[test]
+fn two_findings_at_one_place_are_both_shown() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/report/fold");
+    for rel in
+        ["base/kustomization.yaml", "base/pvc.yaml", "overlays/a/kustomization.yaml", "overlays/b/kustomization.yaml"]
+    {
+        let to = tmp.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(src.join(rel), to).expect("copy");
+    }
+    let dir = tmp.path().to_string_lossy().into_owned();
+    let human = stdout(&run(&["check", &dir]));
+    assert_eq!(human.matches("× PersistentVolumeClaim").count(), 2, "{human}");
+    assert!(!human.contains("more pvc-unprotected"), "{human}");
+}
+
+/// A rule may report a lesser case below its default level; a severity set
+/// in `.lifeboat.yaml` applies to every finding of the rule all the same.
+#[test]
+fn a_configured_severity_applies_to_every_finding_of_the_rule() {
+    const BAD: &str = "fixtures/rules/volsync-shared-repository/bad";
+    let levels = |report: &serde_json::Value| -> Vec<String> {
+        let mut l: Vec<String> = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["severity"].as_str().map(str::to_string))
+            .collect();
+        l.sort();
+        l.dedup();
+        l
+    };
+    let default = json_report(Path::new(BAD), &["--select", "volsync-shared-repository"]);
+    assert_eq!(levels(&default), ["error", "warning"], "{}", default["findings"]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(BAD).join("sources.yaml");
+    std::fs::copy(src, tmp.path().join("sources.yaml")).expect("copy");
+    std::fs::write(tmp.path().join(".lifeboat.yaml"), "rules:\n  volsync-shared-repository: info\n").expect("write");
+    let set = json_report(tmp.path(), &["--select", "volsync-shared-repository"]);
+    assert_eq!(levels(&set), ["info"], "{}", set["findings"]);
+}

@@ -52,6 +52,16 @@ impl Secrets {
                     let name = target(&["template", "metadata", "name"]).unwrap_or(&r.name).to_string();
                     s.add(r, &name, generated("SealedSecret"));
                 }
+                // lib-bucket-provisioner (Rook, NooBaa): the claim's Secret,
+                // named as the claim, holds AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+                ("objectbucket.io", "ObjectBucketClaim") => s.add(r, &r.name, generated("ObjectBucketClaim")),
+                // Rook: `rook-ceph-object-user-<store>-<user>` (AccessKey, SecretKey, Endpoint).
+                ("ceph.rook.io", "CephObjectStoreUser") => {
+                    if let Some(store) = target(&["store"]) {
+                        let name = format!("rook-ceph-object-user-{store}-{}", r.name);
+                        s.add(r, &name, generated("CephObjectStoreUser"));
+                    }
+                }
                 ("onepassword.com", "OnePasswordItem") => s.add(r, &r.name, generated("OnePasswordItem")),
                 ("secrets.hashicorp.com", kind) if kind.starts_with("Vault") => {
                     let name = target(&["destination", "name"]).unwrap_or(&r.name).to_string();

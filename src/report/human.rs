@@ -120,6 +120,45 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
     }
 }
 
+/// From this many findings of one rule at one place, the report folds all
+/// but the first into one line.
+const FOLD_AT: usize = 3;
+
+/// Two findings of one rule and level at one place (a shared template).
+fn same_place(a: &Finding, b: &Finding) -> bool {
+    a.rule == b.rule && a.severity == b.severity && a.primary.span == b.primary.span
+}
+
+/// The line that stands for the findings after the first of a group.
+fn folded(run: &Run, group: &[Finding]) -> String {
+    let Some(first) = group.first() else { return String::new() };
+    let l = super::location(run, first.primary.span);
+    let names: Vec<String> = group
+        .iter()
+        .skip(1)
+        .map(|g| match &g.resource {
+            Some(r) => match &r.namespace {
+                Some(ns) => format!("`{ns}/{}`", r.name),
+                None => format!("`{}`", r.name),
+            },
+            None => "(no resource)".to_string(),
+        })
+        .collect();
+    const NAMED: usize = 6;
+    let mut list = names.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > NAMED {
+        list.push_str(&format!(" and {} more", names.len() - NAMED));
+    }
+    format!(
+        "  … and {} more {} findings at {}:{}:{}, the same place in other instances: {list} (--verbose shows each)\n",
+        names.len(),
+        first.rule,
+        l.file,
+        l.line,
+        l.column
+    )
+}
+
 pub fn render(run: &Run, color: bool, verbose: bool) -> String {
     render_with(run, &super::View { color, verbose, quiet: false })
 }
@@ -141,10 +180,29 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
     if let Some(p) = run.partial.as_ref().filter(|_| !view.quiet) {
         out.push_str(&format!("warning: {}\n\n", p.message()));
     }
-    for f in &run.findings {
+    let mut rest = run.findings.as_slice();
+    while let Some(f) = rest.first() {
+        // One template instantiated for many apps gives one finding per
+        // instance at one place: the first is shown whole, the others
+        // folded into a line naming them (`--verbose` shows each).
+        let same = if verbose { 1 } else { rest.iter().take_while(|g| same_place(f, g)).count().max(1) };
+        let (group, after) = rest.split_at(same.min(rest.len()));
+        rest = after;
         let d = shown(f, &mut texts);
         if handler.render_report(&mut out, &d).is_err() {
             out.push_str(&format!("{}: {}\n", f.rule, f.message));
+        }
+        if group.len() >= FOLD_AT {
+            out.push_str(&folded(run, group));
+        }
+        if group.len() > 1 && group.len() < FOLD_AT {
+            for g in group.iter().skip(1) {
+                out.push('\n');
+                let d = shown(g, &mut texts);
+                if handler.render_report(&mut out, &d).is_err() {
+                    out.push_str(&format!("{}: {}\n", g.rule, g.message));
+                }
+            }
         }
         out.push('\n');
     }

@@ -64,6 +64,26 @@ fn keys(inv: &Inventory, rs: &ReplicationSource) -> Vec<(Shared, Span)> {
     out
 }
 
+/// A restic `retain` policy as text (`daily: 14, weekly: 8`), keys sorted;
+/// empty when there is none (then the mover runs no `forget`).
+fn retain_policy(rs: &ReplicationSource) -> String {
+    let mut keys: Vec<String> = rs
+        .retain
+        .map(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{}: {}", k.as_str()?, v.as_str().unwrap_or("?"))))
+        .collect();
+    keys.sort();
+    keys.join(", ")
+}
+
+/// Both back up the same PVC (same namespace, same known `sourcePVC`).
+fn same_volume(a: &ReplicationSource, b: &ReplicationSource) -> bool {
+    a.res.namespace == b.res.namespace
+        && matches!((a.source_pvc_name(), b.source_pvc_name()), (Some(x), Some(y)) if x == y && known(x))
+}
+
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<Shared, Vec<(usize, Span)>> = BTreeMap::new();
     for (i, rs) in inv.replication_sources.iter().enumerate() {
@@ -77,9 +97,38 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(owner) = inv.replication_sources.get(first) else { continue };
         for &(i, span) in members.iter().skip(1) {
             let Some(rs) = inv.replication_sources.get(i) else { continue };
-            if i == first || !reported.insert(i) {
+            if i == first || reported.contains(&i) {
                 continue;
             }
+            if same_volume(rs, owner) {
+                // One volume's snapshots in one repository are one history
+                // (a scheduled source and a manual pre-upgrade one). It goes
+                // wrong only when both prune it, each by its own policy.
+                let (mine, theirs) = (retain_policy(rs), retain_policy(owner));
+                let owner_name = owner.res.qualified_name();
+                if mine.is_empty() || theirs.is_empty() || mine == theirs {
+                    continue;
+                }
+                reported.insert(i);
+                out.push(
+                    RULE.meta
+                        .finding(
+                            format!(
+                                "ReplicationSource `{}` backs up PVC `{}` into the same repository as ReplicationSource `{owner_name}` with another `retain` ({mine}; `{owner_name}`: {theirs}): each run's `forget` prunes every snapshot of the PVC by its own policy, so the shorter policy deletes what the longer one keeps",
+                                rs.res.qualified_name(),
+                                rs.source_pvc_name().unwrap_or_default(),
+                            ),
+                            span,
+                            "shared repository, another retention",
+                        )
+                        .severity(Severity::Warning)
+                        .related(first_span, format!("`{owner_name}` writes here too"))
+                        .help("Give both the same `retain`, or leave `retain` out of the one that should not prune (VolSync runs `restic forget` only when `retain` is set).")
+                        .on(rs.index, rs.res),
+                );
+                continue;
+            }
+            reported.insert(i);
             let how = match key {
                 Shared::Secret(_, secret) => format!("the same restic repository Secret `{secret}`"),
                 Shared::Url(_) => "the same `RESTIC_REPOSITORY` (from their repository Secrets)".to_string(),
