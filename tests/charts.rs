@@ -151,6 +151,11 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     // A component's persistence of a chart lifeboat does not know: the claim
     // is named as the component's, never as the release's bare name.
     assert_eq!(item("thanos (storegateway)")["size"], "10Gi", "{inv}");
+    // `k8s-resource` makes its values: a PVC inline, and (from a ConfigMap's
+    // `values.yaml`) the ReplicationSource that backs it up.
+    let ledger = item("ledger-data");
+    assert_eq!(ledger["protected"], true, "{ledger}");
+    assert!(ledger["protection"].to_string().contains("ReplicationSource `ledger-data`"), "{ledger}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");

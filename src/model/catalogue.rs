@@ -25,6 +25,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("immich.yaml", include_str!("../../charts/immich.yaml")),
     ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
     ("loki-2.yaml", include_str!("../../charts/loki-2.yaml")),
+    ("k8s-resource.yaml", include_str!("../../charts/k8s-resource.yaml")),
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
@@ -668,8 +669,18 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
 static EMPTY: LazyLock<Node> = LazyLock::new(|| Node::mapping(Vec::new(), Span::default()));
 
 /// Raw manifests under `key`: a list of objects, or (bjw-s `rawResources`)
-/// a map of named ones; text with Helm templates in it is not read.
+/// a map of named ones; text with Helm templates in it is not read. The key
+/// `.` is the values themselves, as one manifest.
 fn manifests(values: &Node, key: &str) -> Vec<Made> {
+    if key == "." {
+        // The values are the manifest (a chart whose template is
+        // `toYaml .Values`), less Helm's `global`.
+        let mut root = values.clone();
+        root.remove("global");
+        let is_manifest = root.get("apiVersion").and_then(Node::as_nonempty_str).is_some()
+            && root.get("kind").and_then(Node::as_nonempty_str).is_some();
+        return if is_manifest { vec![Made { root, from: "values".to_string() }] } else { Vec::new() };
+    }
     let Some(node) = values.get(key) else { return Vec::new() };
     let items: Vec<&Node> = match &node.value {
         crate::yaml::Value::Seq(items) => items.iter().collect(),
