@@ -104,6 +104,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "cache/sessions-redis-master"),
             ("pvc-unprotected", "dev/forge"),
             ("pvc-unprotected", "logs/loki"),
+            ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
             ("pvc-unprotected", "security/vault"),
@@ -156,6 +157,17 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     let ledger = item("ledger-data");
     assert_eq!(ledger["protected"], true, "{ledger}");
     assert!(ledger["protection"].to_string().contains("ReplicationSource `ledger-data`"), "{ledger}");
+    // victoria-metrics-k8s-stack writes a VMSingle (20Gi unless the values
+    // say otherwise); the operator names its claim `vmsingle-<cr>`. A
+    // VMCluster from it is listed as storage lifeboat does not model.
+    assert_eq!(item("vmsingle-vm-victoria-metrics-k8s-stack")["size"], "20Gi", "{inv}");
+    let sized = item("vmsingle-victoria-metrics-k8s-stack");
+    assert_eq!((sized["size"].as_str(), sized["protected"].as_bool()), (Some("50Gi"), Some(true)), "{sized}");
+    assert!(
+        inv["unmodelledStorage"].to_string().contains("vmc-victoria-metrics-k8s-stack"),
+        "{}",
+        inv["unmodelledStorage"]
+    );
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");

@@ -228,13 +228,24 @@ fn onedr0p_monosense_mmalyska() {
     // Both clusters deploy VictoriaMetrics' Grafana persistence.
     // The chart catalogue adds victoria-logs-single's claim template
     // (`fullnameOverride: victoria-logs`, persistence on), in both clusters.
+    // victoria-metrics-k8s-stack 0.61.11: the `victoria-metrics` release
+    // (vmagent only) leaves `vmsingle.enabled` at its default, true, so the
+    // chart writes a VMSingle with 20Gi of storage (`vmsingle-victoria-metrics`);
+    // `victoria-metrics-global` asks for Alertmanager storage (StatefulSet
+    // `vmalertmanager-victoria-metrics-global`) and the grafana subchart's
+    // PVC, named `<release>-grafana` (LABELS.md names the release). Its
+    // VMCluster is listed as storage lifeboat does not model.
     expect(
         "monosense-io__k8s-gitops",
         &[
             ("pvc-unprotected", "apps:observability/victoria-logs-server"),
-            ("pvc-unprotected", "apps:observability/victoria-metrics-global"),
+            ("pvc-unprotected", "apps:observability/victoria-metrics-global-grafana"),
+            ("pvc-unprotected", "apps:observability/vmalertmanager-victoria-metrics-global"),
+            ("pvc-unprotected", "apps:observability/vmsingle-victoria-metrics"),
             ("pvc-unprotected", "infra:observability/victoria-logs-server"),
-            ("pvc-unprotected", "infra:observability/victoria-metrics-global"),
+            ("pvc-unprotected", "infra:observability/victoria-metrics-global-grafana"),
+            ("pvc-unprotected", "infra:observability/vmalertmanager-victoria-metrics-global"),
+            ("pvc-unprotected", "infra:observability/vmsingle-victoria-metrics"),
         ],
     );
     // mmalyska: every app is a local umbrella chart that an ApplicationSet

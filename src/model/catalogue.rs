@@ -36,6 +36,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
     ("velero.yaml", include_str!("../../charts/velero.yaml")),
     ("victoria-logs-single.yaml", include_str!("../../charts/victoria-logs-single.yaml")),
+    ("victoria-metrics-k8s-stack.yaml", include_str!("../../charts/victoria-metrics-k8s-stack.yaml")),
     ("victoria-metrics-single.yaml", include_str!("../../charts/victoria-metrics-single.yaml")),
 ];
 
@@ -108,6 +109,29 @@ pub struct StorageClasses {
     enabled_default: bool,
 }
 
+/// A custom resource the chart writes from a values block (a `VMSingle`
+/// from `vmsingle.spec`); what its operator makes of it is modelled as for
+/// one written in the repository.
+#[derive(Debug, Clone)]
+pub struct Object {
+    at: Vec<String>,
+    /// `<at>.enabled` when the values do not say.
+    enabled_default: bool,
+    api_version: String,
+    kind: String,
+    /// `{fullname}`-style template of its name, unless a name key is set.
+    name: String,
+    /// Values paths under `at` whose value, when set, is its name.
+    name_keys: Vec<Vec<String>>,
+    /// The path under `at` copied as its `spec`.
+    spec: Vec<String>,
+    /// The chart's own values under that path, beneath the release's.
+    defaults: Option<Node>,
+    /// Not made when this values path is true (the chart refuses both: a
+    /// VMSingle beside a VMCluster).
+    unless_set: Option<Vec<String>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedules {
     at: Vec<String>,
@@ -129,6 +153,7 @@ pub struct Entry {
     pub volumes: Vec<Volume>,
     pub schedules: Vec<Schedules>,
     pub storage_classes: Vec<StorageClasses>,
+    pub objects: Vec<Object>,
     pub manifests: Vec<String>,
 }
 
@@ -226,6 +251,24 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             }
         })
         .collect();
+    let mut objects = Vec::new();
+    for o in root.get("objects").map_or(&[][..], Node::as_seq) {
+        let text = |k: &str| str_at(Some(o), &[k]).map(str::to_string);
+        let (Some(at), Some(api_version), Some(kind)) = (text("at"), text("apiVersion"), text("kind")) else {
+            return Err(format!("chart `{chart}`: an object needs `at`, `apiVersion` and `kind`"));
+        };
+        objects.push(Object {
+            at: path_of(&at),
+            enabled_default: o.get("enabled").and_then(Node::as_bool).unwrap_or(true),
+            api_version,
+            kind,
+            name: text("name").unwrap_or_else(|| "{fullname}".into()),
+            name_keys: paths(o.get("nameKeys")),
+            spec: path_of(&text("spec").unwrap_or_else(|| "spec".into())),
+            defaults: o.get("defaults").filter(|d| d.is_map()).cloned(),
+            unless_set: text("unless").map(|p| path_of(&p)),
+        });
+    }
     let versions = match str_at(Some(root), &["versions"]) {
         None => None,
         Some(text) => Some((
@@ -246,6 +289,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         volumes,
         schedules,
         storage_classes,
+        objects,
         manifests: strings(root.get("manifests")),
     })
 }
@@ -651,6 +695,28 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
             );
             out.push(Made { root, from: class.at.join(".") });
         }
+    }
+    for o in &entry.objects {
+        let node = get_path(values, &o.at);
+        if !node.and_then(|n| n.get("enabled")).and_then(Node::as_bool).unwrap_or(o.enabled_default) {
+            continue;
+        }
+        if o.unless_set.as_ref().is_some_and(|p| get_path(values, p).and_then(Node::as_bool) == Some(true)) {
+            continue;
+        }
+        let span = key_span(values, &o.at).unwrap_or(fallback);
+        let mut spec = o.defaults.clone().unwrap_or_else(|| Node::mapping(Vec::new(), span));
+        // The chart's defaults stand where the release's values are written.
+        spec.map_spans(&mut |_| span);
+        if let Some(user) = node.and_then(|n| get_path(n, &o.spec)) {
+            super::patch::strategic_merge(&mut spec, user, false);
+        }
+        let named = o.name_keys.iter().rev().find_map(|k| {
+            node.and_then(|n| get_path(n, k)).and_then(Node::as_nonempty_str).filter(|t| !t.contains("{{"))
+        });
+        let name = named.map_or_else(|| fill_in(&o.name, &ctx, None, node, Some(values)), str::to_string);
+        let meta = metadata(&name, span, Some(labels(span)), None);
+        out.push(Made { root: object_with(&o.api_version, &o.kind, meta, spec), from: o.at.join(".") });
     }
     for key in &entry.manifests {
         out.extend(manifests(values, key));

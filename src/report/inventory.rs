@@ -298,7 +298,12 @@ impl<'a> Apps<'a> {
         match self.mounted_by(item.namespace(), &claim) {
             Some(Some(app)) => (app.to_string(), false),
             Some(None) => (self.app(None, item.res.deployed_by.as_deref(), file), false),
-            None => (self.app(None, item.res.deployed_by.as_deref(), file), true),
+            // A claim an operator or a chart makes is mounted by what they
+            // run (the VMSingle's Deployment), not by a workload written here.
+            None => {
+                let made = item.res.via.iter().any(|v| v.message.starts_with("made by the "));
+                (self.app(None, item.res.deployed_by.as_deref(), file), !made)
+            }
         }
     }
 }
