@@ -207,3 +207,48 @@ fn a_kustomize_helm_charts_entry_of_a_local_chart_is_rendered_with_its_inline_va
     assert_eq!(item["size"], "4Gi", "{item}");
     assert_eq!(item["file"], "apps/pastebin/charts/paste/templates/pvc.yaml", "{item}");
 }
+
+#[test]
+fn a_claim_naming_no_class_gets_the_default_class_a_chart_or_the_repository_marks() {
+    // Longhorn's chart makes `longhorn`, the default class unless
+    // persistence.defaultClass is false: a class-less claim is a Longhorn
+    // volume, so the `default`-group RecurringJob backs it up.
+    let tree = "fixtures/charts/longhorn-default";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "docs/scratch")]));
+    let inv = inventory(tree);
+    let item = |name: &str| {
+        inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
+    };
+    let data = item("paperless-data");
+    assert_eq!((data["storageClass"].as_str(), data["protected"].as_bool()), (Some("longhorn"), Some(true)), "{data}");
+    assert!(data["protection"].to_string().contains("RecurringJob `daily-backup`"), "{data}");
+    snapshots("longhorn-default", tree);
+    // With Longhorn not the default and the repository's local-path marked
+    // so, the claim is on local-path, which the job does not reach.
+    let tree = "fixtures/charts/longhorn-not-default";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "docs/paperless-data")]));
+    let inv = inventory(tree);
+    let data = inv["items"].as_array().and_then(|i| i.first()).cloned().unwrap_or_default();
+    assert_eq!(data["storageClass"], "local-path", "{data}");
+}
+
+#[test]
+fn a_default_group_job_with_no_known_default_class_is_named_not_counted() {
+    // No StorageClass in the repository is the default: whether the claim
+    // is a Longhorn volume is unknown, so it is not counted, and the
+    // finding says which job would hold it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("all.yaml"),
+        "apiVersion: longhorn.io/v1beta2\nkind: RecurringJob\nmetadata:\n  name: daily-backup\n  namespace: longhorn-system\nspec:\n  task: backup\n  cron: \"0 3 * * *\"\n  retain: 14\n  groups: [default]\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: wiki-data\n  namespace: docs\nspec:\n  resources:\n    requests:\n      storage: 1Gi\n",
+    )
+    .expect("write");
+    let report = json_report(dir.path(), &[]);
+    assert_eq!(common::finding_keys(&report), pairs(&[("pvc-unprotected", "docs/wiki-data")]));
+    let message = report["findings"][0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        message.contains("RecurringJob `longhorn-system/daily-backup` backs up the `default` group")
+            && message.contains("is-default-class"),
+        "{message}"
+    );
+}

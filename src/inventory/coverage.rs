@@ -98,7 +98,12 @@ fn schedule(s: &BackupSchedule) -> Protection {
 pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
     // Longhorn jobs a StorageClass attaches to its volumes.
     let mut class_jobs: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
+    // Longhorn's classes (its CSI driver provisions them), by name.
+    let mut longhorn_classes: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for r in inv.resources.iter().filter(|r| r.is("storage.k8s.io", "StorageClass")) {
+        if r.root.get("provisioner").and_then(Node::as_str) == Some("driver.longhorn.io") {
+            longhorn_classes.insert(r.name.as_str());
+        }
         let selector = r.root.path(&["parameters", "recurringJobSelector"]).and_then(Node::as_str);
         let Some(Ok(serde_json::Value::Array(entries))) = selector.map(serde_json::from_str::<serde_json::Value>)
         else {
@@ -196,7 +201,11 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
             let jobs = item.storage_class.as_deref().and_then(|c| class_jobs.get(c)).map_or(&[][..], Vec::as_slice);
             for s in selecting.iter().filter_map(|&i| inv.schedules.get(i)) {
                 // Backup operators act on the cluster they run in.
-                if s.res.cluster == item.res.cluster && s.covers(item, jobs) {
+                let longhorn = item
+                    .storage_class
+                    .as_deref()
+                    .is_some_and(|c| longhorn_classes.contains(c) || c.contains("longhorn"));
+                if s.res.cluster == item.res.cluster && s.covers(item, jobs, longhorn) {
                     out.push(schedule(s));
                 }
             }
@@ -284,6 +293,22 @@ pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
             "its Longhorn recurring-job labels are ignored without `{}: enabled`",
             super::schedules::LONGHORN_SOURCE_LABEL
         ));
+    }
+    // A claim naming no class, in a cluster whose default class lifeboat
+    // cannot see, beside a Longhorn job for the `default` group: covered
+    // if the default is Longhorn's. Say so rather than guess.
+    if item.storage_class.is_none() && !has_longhorn_labels(item) {
+        let default_job = inv.schedules.iter().find(|s| {
+            s.res.cluster == item.res.cluster
+                && matches!(&s.selector, Selector::Longhorn { groups } if groups.contains(&"default"))
+        });
+        if let Some(job) = default_job {
+            out.push(format!(
+                "Longhorn RecurringJob `{}` backs up the `default` group, which holds it if the cluster's default StorageClass is Longhorn's; it names no StorageClass and no class in the repository is marked `{}: \"true\"`, so it is not counted",
+                job.res.qualified_name(),
+                crate::model::catalogue::DEFAULT_CLASS_ANNOTATION
+            ));
+        }
     }
     if let Some(v) = item.annotation(K8UP_ANNOTATION) {
         let k8up_here = inv.schedules.iter().any(|s| {

@@ -143,6 +143,7 @@ impl<'m> Inventory<'m> {
             }
         }
         stateful::merge_existing_claims(&mut inv.items);
+        stateful::apply_default_classes(resources, &mut inv.items);
         for (i, item) in inv.items.iter().enumerate() {
             match &item.claim {
                 stateful::Claim::Exact(name) => inv.claims_by_name.entry(name.clone()).or_default().push(i),

@@ -147,7 +147,9 @@ pub fn has_longhorn_labels(item: &StatefulItem) -> bool {
 impl BackupSchedule<'_> {
     /// Does this schedule back up `item`? `namespace_ok` is the lenient
     /// namespace comparison of the inventory.
-    pub fn covers(&self, item: &StatefulItem, storage_class_jobs: &[(String, bool)]) -> bool {
+    /// `longhorn`: the item's class is Longhorn's (by its provisioner, or
+    /// by its name when the repository does not define it).
+    pub fn covers(&self, item: &StatefulItem, storage_class_jobs: &[(String, bool)], longhorn: bool) -> bool {
         let same_ns = super::same_namespace(self.res.namespace.as_deref(), item.namespace());
         match &self.selector {
             Selector::K8up { label_selectors } => {
@@ -176,9 +178,7 @@ impl BackupSchedule<'_> {
                         name == job
                     }
                 });
-                let default_group = groups.contains(&"default")
-                    && !has_longhorn_labels(item)
-                    && item.storage_class.as_deref().is_some_and(|c| c.contains("longhorn"));
+                let default_group = groups.contains(&"default") && !has_longhorn_labels(item) && longhorn;
                 labelled || by_class || default_group
             }
             Selector::Kopiur { names, labels } => {

@@ -154,6 +154,8 @@ pub struct StatefulItem<'m> {
     pub claim: Claim,
     pub size: Option<String>,
     pub storage_class: Option<String>,
+    /// `storage_class` is the cluster's default class: the claim names none.
+    pub default_class: bool,
     /// Where it is declared: `metadata.name`, the template's name, the
     /// persistence entry.
     pub span: Span,
@@ -285,6 +287,7 @@ fn pvc(index: usize, res: &Resource) -> StatefulItem<'_> {
         claim: Claim::Exact(res.name.clone()),
         size: str_at(spec, &["resources", "requests", "storage"]).map(str::to_string),
         storage_class: str_at(spec, &["storageClassName"]).map(str::to_string),
+        default_class: false,
         span: res.name_span(),
         labels: map_at(Some(&res.root), &["metadata", "labels"]),
         annotations: map_at(Some(&res.root), &["metadata", "annotations"]),
@@ -309,6 +312,7 @@ fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulIt
             claim: Claim::Ordinal(format!("{name}-{}-", res.name)),
             size: str_at(Some(t), &["spec", "resources", "requests", "storage"]).map(str::to_string),
             storage_class: str_at(Some(t), &["spec", "storageClassName"]).map(str::to_string),
+            default_class: false,
             span,
             labels: map_at(Some(t), &["metadata", "labels"]),
             annotations: map_at(Some(t), &["metadata", "annotations"]),
@@ -516,6 +520,7 @@ fn helm_item<'m>(
             .or_else(|| entry.get("storageClassName"))
             .and_then(Node::as_nonempty_str)
             .map(str::to_string),
+        default_class: false,
         span: v.at.unwrap_or(span),
         labels: &[],
         annotations: &[],
@@ -548,6 +553,34 @@ fn release_template(text: &str, release: &str, namespace: Option<&str>) -> Strin
     }
     out.push_str(rest);
     out
+}
+
+/// Claims that name no StorageClass get their cluster's default: the one
+/// class (written in the repository, or made by a chart such as Longhorn's)
+/// annotated `storageclass.kubernetes.io/is-default-class: "true"`. With
+/// none or several, the class stays unknown.
+pub fn apply_default_classes(resources: &[Resource], items: &mut [StatefulItem]) {
+    use std::collections::HashMap;
+    let mut defaults: HashMap<Option<&str>, Vec<&str>> = HashMap::new();
+    for r in resources.iter().filter(|r| r.is("storage.k8s.io", "StorageClass")) {
+        let marked = r
+            .root
+            .path(&["metadata", "annotations", crate::model::catalogue::DEFAULT_CLASS_ANNOTATION])
+            .and_then(Node::as_str)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if marked {
+            let names = defaults.entry(r.cluster.as_deref()).or_default();
+            if !names.contains(&r.name.as_str()) {
+                names.push(r.name.as_str());
+            }
+        }
+    }
+    for item in items.iter_mut().filter(|i| i.storage_class.is_none()) {
+        if let Some([only]) = defaults.get(&item.res.cluster.as_deref()).map(Vec::as_slice) {
+            item.storage_class = Some((*only).to_string());
+            item.default_class = true;
+        }
+    }
 }
 
 /// A Helm persistence entry with `existingClaim` is the data of that PVC:

@@ -40,6 +40,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("victoria-metrics-single.yaml", include_str!("../../charts/victoria-metrics-single.yaml")),
 ];
 
+/// The annotation that makes a StorageClass the one a claim naming none gets.
+pub const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fullname {
     /// `helm create`'s helper.
@@ -107,6 +110,14 @@ pub struct StorageClasses {
     /// do not say, `enabledDefault` decides (a missing `at` too).
     enabled_key: Option<String>,
     enabled_default: bool,
+    /// Made whatever the values say (Longhorn's `longhorn` class).
+    always: bool,
+    /// Filled in as the class's `is-default-class` annotation ("true" makes
+    /// it the cluster's default class).
+    default: Option<String>,
+    /// More parameters (templates), each kept when it is not empty and, if
+    /// it names one, its condition's values path is true.
+    parameters: Vec<(String, String, Option<Vec<String>>)>,
 }
 
 /// A custom resource the chart writes from a values block (a `VMSingle`
@@ -248,6 +259,24 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
                 share: text("share"),
                 enabled_key: text("enabledKey"),
                 enabled_default: c.get("enabledDefault").and_then(Node::as_bool).unwrap_or(true),
+                always: c.get("always").and_then(Node::as_bool) == Some(true),
+                default: text("default"),
+                parameters: c
+                    .get("parameters")
+                    .map_or(&[][..], Node::as_map)
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let key = k.as_str()?.to_string();
+                        match v.as_str() {
+                            Some(t) => Some((key, t.to_string(), None)),
+                            None => Some((
+                                key,
+                                str_at(Some(v), &["value"])?.to_string(),
+                                str_at(Some(v), &["if"]).map(path_of),
+                            )),
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -655,7 +684,7 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
     for class in &entry.storage_classes {
         let node = match get_path(values, &class.at) {
             Some(node) => node,
-            None if class.enabled_default && class.enabled_key.is_some() => &EMPTY,
+            None if class.always || (class.enabled_default && class.enabled_key.is_some()) => &EMPTY,
             None => continue,
         };
         let items: Vec<&Node> = match &node.value {
@@ -683,11 +712,25 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
                     parameters.push((key, s(&value, span)));
                 }
             }
+            for (key, template, condition) in &class.parameters {
+                if condition.as_ref().is_some_and(|p| get_path(values, p).and_then(Node::as_bool) != Some(true)) {
+                    continue;
+                }
+                let value = fill_in(template, &ctx, None, Some(item), Some(values));
+                if !value.is_empty() {
+                    parameters.push((key.as_str(), s(&value, span)));
+                }
+            }
+            let mut meta = vec![("name", s(&name, span))];
+            if let Some(template) = &class.default {
+                let is_default = fill_in(template, &ctx, None, Some(item), Some(values));
+                meta.push(("annotations", map(vec![(DEFAULT_CLASS_ANNOTATION, s(&is_default, span))], span)));
+            }
             let root = map(
                 vec![
                     ("apiVersion", s("storage.k8s.io/v1", span)),
                     ("kind", s("StorageClass", span)),
-                    ("metadata", map(vec![("name", s(&name, span))], span)),
+                    ("metadata", map(meta, span)),
                     ("provisioner", s(&fill_in(&class.provisioner, &ctx, None, Some(item), Some(values)), span)),
                     ("parameters", map(parameters, span)),
                 ],
