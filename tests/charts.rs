@@ -252,3 +252,24 @@ fn a_default_group_job_with_no_known_default_class_is_named_not_counted() {
         "{message}"
     );
 }
+
+#[test]
+fn rook_ceph_cluster_makes_storage_classes_and_no_claims() {
+    // The release's SSD pool class is the default; the chart's own
+    // ceph-filesystem class stands (cephFileSystems is not written); the
+    // chart is known, so it is not "contents unknown".
+    let tree = "fixtures/charts/rook-ceph";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "media/photos-library")]));
+    let inv = inventory(tree);
+    assert_eq!(inv["unknownCharts"].as_array().map(Vec::len), Some(0), "{}", inv["unknownCharts"]);
+    let classes: Vec<(String, String)> = inv["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| (i["name"].as_str().unwrap_or("").to_string(), i["storageClass"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(classes, pairs(&[("photos-cache", "ceph-filesystem"), ("photos-library", "ceph-block-ssd")]));
+    let report = json_report(Path::new(tree), &["--verbose"]);
+    assert!(report["summary"]["partial"].is_null(), "{}", report["summary"]);
+    snapshots("rook-ceph", tree);
+}

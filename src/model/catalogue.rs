@@ -31,6 +31,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
     ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
     ("nfs-subdir-external-provisioner.yaml", include_str!("../../charts/nfs-subdir-external-provisioner.yaml")),
+    ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
@@ -108,10 +109,13 @@ pub struct StorageClasses {
     share: Option<String>,
     /// A class whose `<enabledKey>` is false is not made; when the values
     /// do not say, `enabledDefault` decides (a missing `at` too).
-    enabled_key: Option<String>,
+    enabled_key: Option<Vec<String>>,
     enabled_default: bool,
     /// Made whatever the values say (Longhorn's `longhorn` class).
     always: bool,
+    /// The chart's own value at `at`, used when the release leaves it out
+    /// (rook-ceph-cluster's default block pool, file system and store).
+    if_absent: Option<Node>,
     /// Filled in as the class's `is-default-class` annotation ("true" makes
     /// it the cluster's default class).
     default: Option<String>,
@@ -257,9 +261,10 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
                 name: text("name").unwrap_or_else(|| "{values:name}".into()),
                 server: text("server"),
                 share: text("share"),
-                enabled_key: text("enabledKey"),
+                enabled_key: text("enabledKey").as_deref().map(path_of),
                 enabled_default: c.get("enabledDefault").and_then(Node::as_bool).unwrap_or(true),
                 always: c.get("always").and_then(Node::as_bool) == Some(true),
+                if_absent: c.get("ifAbsent").cloned(),
                 default: text("default"),
                 parameters: c
                     .get("parameters")
@@ -682,10 +687,13 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
         }
     }
     for class in &entry.storage_classes {
-        let node = match get_path(values, &class.at) {
-            Some(node) => node,
-            None if class.always || (class.enabled_default && class.enabled_key.is_some()) => &EMPTY,
-            None => continue,
+        // What the release does not write stands at the release (the
+        // chart's values have no place in the repository).
+        let (node, written) = match (get_path(values, &class.at), &class.if_absent) {
+            (Some(node), _) => (node, true),
+            (None, Some(chart)) => (chart, false),
+            (None, None) if class.always || (class.enabled_default && class.enabled_key.is_some()) => (&*EMPTY, false),
+            (None, None) => continue,
         };
         let items: Vec<&Node> = match &node.value {
             crate::yaml::Value::Seq(items) => items.iter().collect(),
@@ -696,14 +704,14 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
             let on = class
                 .enabled_key
                 .as_ref()
-                .and_then(|k| item.get(k))
+                .and_then(|k| get_path(item, k))
                 .and_then(Node::as_bool)
                 .unwrap_or(class.enabled_default);
             let name = fill_in(&class.name, &ctx, None, Some(item), Some(values));
             if !on || name.is_empty() {
                 continue;
             }
-            let span = if node.span == Span::default() { fallback } else { item.span };
+            let span = if written { item.span } else { fallback };
             let mut parameters = Vec::new();
             for (key, template) in [("server", &class.server), ("share", &class.share)] {
                 let Some(template) = template else { continue };
