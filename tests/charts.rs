@@ -103,6 +103,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "audit/audit-logs-loki"),
             ("pvc-unprotected", "cache/sessions-redis-master"),
             ("pvc-unprotected", "dev/forge"),
+            ("pvc-unprotected", "gitops/konflate-cache"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics/thanos"),
@@ -168,6 +169,9 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         "{}",
         inv["unmodelledStorage"]
     );
+    // konflate's cache claim, only where persistence is turned on.
+    assert_eq!(item("konflate-cache")["size"], "2Gi", "{inv}");
+    assert!(!inv.to_string().contains("konflate-scratch-cache"), "{inv}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");

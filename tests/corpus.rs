@@ -115,8 +115,10 @@ fn mirceanton_ten_component_clusters() {
     // skipEmptyWalArchiveCheck), one shared bucket with distinct serverNames
     // (no collision); the patchesStrategicMerge files are patches. PVC gaps:
     // the 4 LABELS lists, plus renovate-cache (a plain PVC LABELS' sample
-    // left out) and 3 chart-created claims of bjw-s releases (konflate,
-    // immich-machine-learning, speedtest-exporter caches). buildkit's is not
+    // left out) and 3 chart-created claims: konflate's `konflate-cache`
+    // (its own chart, catalogued: persistence.enabled, openebs-zfs-cache),
+    // and the bjw-s releases' immich-machine-learning and
+    // speedtest-exporter caches. buildkit's is not
     // deployed: `./buildkit` is commented out of
     // apps/github-actions/kustomization.yaml (LABELS missed the `#`).
     let mut expected = many(
@@ -140,7 +142,7 @@ fn mirceanton_ten_component_clusters() {
             "games/steam-sunshine-cache",
             "games/steam-sunshine-games",
             "github-actions/github-runners-cache",
-            "github-actions/konflate",
+            "github-actions/konflate-cache",
             "github-actions/renovate-cache",
             "home-automation/home-assistant-cache",
             "media/immich-machine-learning",

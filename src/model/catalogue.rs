@@ -24,6 +24,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
     ("immich.yaml", include_str!("../../charts/immich.yaml")),
     ("k8s-resource.yaml", include_str!("../../charts/k8s-resource.yaml")),
+    ("konflate.yaml", include_str!("../../charts/konflate.yaml")),
     ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
     ("loki-2.yaml", include_str!("../../charts/loki-2.yaml")),
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
@@ -499,6 +500,11 @@ pub struct Made {
     pub root: Node,
     /// The values key it comes from (`server.dataStorage`).
     pub from: String,
+    /// Written as the values give it (a manifest chart's object), rather
+    /// than made by the chart for what it runs: a claim the chart makes
+    /// (`volumes`) is mounted by the chart's own workload; one it writes
+    /// is mounted only if something else mounts it.
+    pub written: bool,
 }
 
 pub(super) fn s(text: &str, span: Span) -> Node {
@@ -641,7 +647,11 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
                     let name = overridden.unwrap_or_else(|| fill(claim, &ctx, key.as_deref(), Some(node)));
                     let meta =
                         metadata(&name, span, claim_labels(span), merged_maps(Vec::new(), node, &v.annotations, span));
-                    out.push(Made { root: object_with("v1", "PersistentVolumeClaim", meta, spec), from: at });
+                    out.push(Made {
+                        root: object_with("v1", "PersistentVolumeClaim", meta, spec),
+                        from: at,
+                        written: false,
+                    });
                 }
                 (None, Some(sts), Some(template)) => {
                     let sts = overridden.unwrap_or_else(|| fill(sts, &ctx, key.as_deref(), Some(node)));
@@ -664,7 +674,11 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
     }
     for (name, span, templates, from) in sets {
         let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(templates), span })], span);
-        out.push(Made { root: object("apps/v1", "StatefulSet", &name, span, Some(labels(span)), spec), from });
+        out.push(Made {
+            root: object("apps/v1", "StatefulSet", &name, span, Some(labels(span)), spec),
+            from,
+            written: false,
+        });
     }
     for sched in &entry.schedules {
         let Some(node) = get_path(values, &sched.at) else { continue };
@@ -681,6 +695,7 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
             }
             let name = fill(&sched.name, &ctx, Some(key), Some(entry_node));
             out.push(Made {
+                written: false,
                 root: object("velero.io/v1", "Schedule", &name, k.span, None, map(spec, entry_node.span)),
                 from: format!("{}.{key}", sched.at.join(".")),
             });
@@ -744,7 +759,7 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
                 ],
                 span,
             );
-            out.push(Made { root, from: class.at.join(".") });
+            out.push(Made { root, from: class.at.join("."), written: false });
         }
     }
     for o in &entry.objects {
@@ -767,7 +782,7 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
         });
         let name = named.map_or_else(|| fill_in(&o.name, &ctx, None, node, Some(values)), str::to_string);
         let meta = metadata(&name, span, Some(labels(span)), None);
-        out.push(Made { root: object_with(&o.api_version, &o.kind, meta, spec), from: o.at.join(".") });
+        out.push(Made { root: object_with(&o.api_version, &o.kind, meta, spec), from: o.at.join("."), written: false });
     }
     for key in &entry.manifests {
         out.extend(manifests(values, key));
@@ -796,7 +811,7 @@ fn manifests(values: &Node, key: &str) -> Vec<Made> {
         root.remove("global");
         let is_manifest = root.get("apiVersion").and_then(Node::as_nonempty_str).is_some()
             && root.get("kind").and_then(Node::as_nonempty_str).is_some();
-        return if is_manifest { vec![Made { root, from: "values".to_string() }] } else { Vec::new() };
+        return if is_manifest { vec![Made { root, from: "values".to_string(), written: true }] } else { Vec::new() };
     }
     let Some(node) = values.get(key) else { return Vec::new() };
     let items: Vec<&Node> = match &node.value {
@@ -818,7 +833,7 @@ fn manifests(values: &Node, key: &str) -> Vec<Made> {
             None => item.clone(),
         };
         if root.get("apiVersion").is_some() && root.get("kind").is_some() {
-            out.push(Made { root, from: key.to_string() });
+            out.push(Made { root, from: key.to_string(), written: true });
         }
     }
     out
@@ -875,6 +890,7 @@ fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
         let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
         let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span })], span);
         out.push(Made {
+            written: false,
             root: object("apps/v1", "StatefulSet", &name, span, Some(instance), spec),
             from: format!("controllers.{id}.statefulset.volumeClaimTemplates"),
         });
@@ -997,6 +1013,7 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
             spec.push(("suspend", suspend.clone()));
         }
         out.push(Made {
+            written: false,
             root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
             from: format!("controllers.{id}"),
         });
@@ -1061,6 +1078,7 @@ fn cnpg_cluster(values: &Node, ctx: &Ctx, fallback: Span) -> Vec<Made> {
         spec.push(("bootstrap", map(vec![("recovery", map(vec![("source", s("origin", rspan))], rspan))], rspan)));
     }
     let mut out = vec![Made {
+        written: false,
         root: object("postgresql.cnpg.io/v1", "Cluster", &ctx.fullname, span, None, map(spec, span)),
         from: "cluster".into(),
     }];
@@ -1095,6 +1113,7 @@ fn cnpg_cluster(values: &Node, ctx: &Ctx, fallback: Span) -> Vec<Made> {
                 sb.push(("method", m));
             }
             out.push(Made {
+                written: false,
                 root: object(
                     "postgresql.cnpg.io/v1",
                     "ScheduledBackup",

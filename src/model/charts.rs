@@ -209,7 +209,11 @@ fn apply(
         let index = usize::MAX / 2 - (made.len() + n) % (usize::MAX / 4);
         let via = Via {
             span: found.span,
-            message: format!("made by chart `{chart}` of {label} (values `{}`)", object.from),
+            message: if object.written {
+                format!("written by chart `{chart}` of {label} (values `{}`)", object.from)
+            } else {
+                format!("made by chart `{chart}` of {label} (values `{}`)", object.from)
+            },
             shown: true,
             patch: None,
         };

@@ -299,9 +299,15 @@ impl<'a> Apps<'a> {
             Some(Some(app)) => (app.to_string(), false),
             Some(None) => (self.app(None, item.res.deployed_by.as_deref(), file), false),
             // A claim an operator or a chart makes is mounted by what they
-            // run (the VMSingle's Deployment), not by a workload written here.
+            // run (the VMSingle's Deployment, konflate's own Deployment), not
+            // by a workload written here; one a chart only writes out (a
+            // manifest chart's values) is like one written here.
             None => {
-                let made = item.res.via.iter().any(|v| v.message.starts_with("made by the "));
+                let made = item
+                    .res
+                    .via
+                    .iter()
+                    .any(|v| v.message.starts_with("made by the ") || v.message.starts_with("made by chart"));
                 (self.app(None, item.res.deployed_by.as_deref(), file), !made)
             }
         }
@@ -311,8 +317,10 @@ impl<'a> Apps<'a> {
 /// The release a chart-made object belongs to (the catalogue or a rendered
 /// chart made it): that release is its app.
 fn chart_release(res: &crate::model::Resource) -> Option<&str> {
-    let made =
-        res.via.iter().any(|v| v.message.starts_with("made by chart") || v.message.starts_with("rendered from chart"));
+    let made = res
+        .via
+        .iter()
+        .any(|v| ["made by chart", "written by chart", "rendered from chart"].iter().any(|p| v.message.starts_with(p)));
     if made {
         res.deployed_by.as_deref()
     } else {
