@@ -106,6 +106,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "gitops/konflate-cache"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
+            ("pvc-unprotected", "metrics/batch-prometheus-pushgateway"),
+            ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
             ("pvc-unprotected", "security/vault"),
@@ -172,6 +174,11 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     // konflate's cache claim, only where persistence is turned on.
     assert_eq!(item("konflate-cache")["size"], "2Gi", "{inv}");
     assert!(!inv.to_string().contains("konflate-scratch-cache"), "{inv}");
+    // The pushgateway's PVC `<fullname>`, or as a StatefulSet its claim
+    // template `storage-volume` (and then no PVC).
+    assert!(item("prometheus-pushgateway").is_object(), "{inv}");
+    assert_eq!(item("storage-volume-batch-prometheus-pushgateway-N")["size"], "1Gi", "{inv}");
+    assert!(!item("batch-prometheus-pushgateway").is_object(), "{inv}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");
