@@ -99,6 +99,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         findings(tree),
         pairs(&[
             ("cnpg-no-wal-archive", "db/postgres-cluster"),
+            ("pvc-unprotected", "ai/ollama"),
             ("pvc-unprotected", "archive/old-photos"),
             ("pvc-unprotected", "audit/audit-logs-loki"),
             ("pvc-unprotected", "cache/sessions-redis-master"),
@@ -179,6 +180,10 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("prometheus-pushgateway").is_object(), "{inv}");
     assert_eq!(item("storage-volume-batch-prometheus-pushgateway-N")["size"], "1Gi", "{inv}");
     assert!(!item("batch-prometheus-pushgateway").is_object(), "{inv}");
+    // otwld's ollama (its repository's URL says so): the models PVC, and
+    // none where the release brings its own claim.
+    assert_eq!(item("ollama")["size"], "40Gi", "{inv}");
+    assert!(!inv.to_string().contains("ollama-mine"), "{inv}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
     assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");

@@ -292,6 +292,9 @@ fn onedr0p_monosense_mmalyska() {
             "monitoring/prometheus-prometheus-stack-kube-prom-prometheus",
             "monitoring/prometheus-stack-grafana",
             "nextcloud/onlyoffice-data",
+            // otwld's ollama dependency (catalogued): its models PVC
+            // `ollama` (persistentVolume enabled, 20Gi), no ReplicationSource.
+            "ollama/ollama",
         ],
     ));
     expected.extend(many(
@@ -332,6 +335,9 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
     ];
     let mut expected: Vec<(&str, &str)> = labelled.iter().map(|n| ("pvc-unprotected", *n)).collect();
     expected.push(("pvc-unprotected", "ai-system/open-webui"));
+    // And otwld's ollama chart (catalogued): its PVC `ollama` (30Gi
+    // ceph-block, persistentVolume enabled), nothing backs it up.
+    expected.push(("pvc-unprotected", "ai-system/ollama"));
     // The chart catalogue: Loki's write and backend claim templates (the
     // default SimpleScalable mode). Prometheus' and Alertmanager's claim
     // templates get their exact names and are covered by xunholy's own

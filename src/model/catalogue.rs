@@ -32,6 +32,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
     ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
     ("nfs-subdir-external-provisioner.yaml", include_str!("../../charts/nfs-subdir-external-provisioner.yaml")),
+    ("ollama.yaml", include_str!("../../charts/ollama.yaml")),
     ("prometheus-pushgateway.yaml", include_str!("../../charts/prometheus-pushgateway.yaml")),
     ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
