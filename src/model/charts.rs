@@ -209,11 +209,11 @@ fn apply(
         let index = usize::MAX / 2 - (made.len() + n) % (usize::MAX / 4);
         let via = Via {
             span: found.span,
-            message: if object.written {
-                format!("written by chart `{chart}` of {label} (values `{}`)", object.from)
-            } else {
-                format!("made by chart `{chart}` of {label} (values `{}`)", object.from)
-            },
+            message: format!(
+                "{} by chart `{chart}` of {label} (values `{}`)",
+                if object.written { "written" } else { "made" },
+                object.from
+            ),
             shown: true,
             patch: None,
         };
