@@ -103,6 +103,10 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "archive/old-photos"),
             ("pvc-unprotected", "audit/audit-logs-loki"),
             ("pvc-unprotected", "cache/sessions-redis-master"),
+            ("pvc-unprotected", "cache/sessions-redis-replicas"),
+            ("pvc-unprotected", "ci/oldpecker-server"),
+            ("pvc-unprotected", "ci/woodpecker-agent"),
+            ("pvc-unprotected", "ci/woodpecker-server"),
             ("pvc-unprotected", "dev/forge"),
             ("pvc-unprotected", "gitops/konflate-cache"),
             ("pvc-unprotected", "logs/loki"),
@@ -111,6 +115,12 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
+            ("pvc-unprotected", "registry/oldzot-pvc"),
+            ("pvc-unprotected", "registry/registry-zot"),
+            ("pvc-unprotected", "secops/openbao"),
+            ("pvc-unprotected", "secops/openbao"),
+            ("pvc-unprotected", "security/crowdsec-agent-config-pvc"),
+            ("pvc-unprotected", "security/crowdsec-db-pvc"),
             ("pvc-unprotected", "security/vault"),
             ("pvc-unprotected", "security/vault"),
         ])
@@ -129,6 +139,17 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     // catalogue's, under the claim name Bitnami gives it; OT's `redis` is
     // another chart of the same name, whose contents lifeboat does not know.
     assert_eq!(item("redis-data-sessions-redis-master-N")["size"], "2Gi", "{inv}");
+    // Bitnami redis replicates by default: its replicas keep data too.
+    assert!(item("redis-data-sessions-redis-replicas-N")["kind"].is_string(), "{inv}");
+    // zot 0.1.68+ names its claim template after the release; openbao keeps
+    // data on claims in HA mode only with raft, none in dev mode; a
+    // crowdsec release without the LAPI makes no claim.
+    assert_eq!(item("registry-pvc-registry-zot-N")["size"], "20Gi", "{inv}");
+    for absent in ["mounted-pvc", "nopersist-pvc", "data-bao-consul-N", "data-bao-dev-N", "crowdsec-agents-db-pvc"] {
+        assert!(item(absent).is_null(), "{absent} is not made: {inv}");
+    }
+    assert_eq!(item("data-woodpecker-server-N")["size"], "5Gi", "{inv}");
+    assert!(item("agent-config-oldpecker-agent-N").is_null(), "before 1.2.0 the agent has no claim: {inv}");
     let unknown = inv["unknownCharts"].clone();
     let charts: Vec<(&str, &str)> = unknown
         .as_array()
@@ -222,6 +243,25 @@ fn a_kustomize_helm_charts_entry_of_a_local_chart_is_rendered_with_its_inline_va
     let item = inv["items"].as_array().and_then(|i| i.first()).cloned().unwrap_or_default();
     assert_eq!(item["size"], "4Gi", "{item}");
     assert_eq!(item["file"], "apps/pastebin/charts/paste/templates/pvc.yaml", "{item}");
+}
+
+#[test]
+fn a_kustomize_helm_chart_is_matched_to_its_vendor_and_version() {
+    // `repo` and `version` of a helmCharts entry pick the catalogue entry:
+    // valkey.io's valkey and Bitnami's are different charts of one name, and
+    // zot changed from a PVC to a StatefulSet at 0.1.68.
+    let tree = "fixtures/charts/helmcharts-catalogue";
+    assert_eq!(
+        findings(tree),
+        pairs(&[
+            ("pvc-unprotected", "auth/cache-valkey-node"),
+            ("pvc-unprotected", "auth/registry-pvc"),
+            ("pvc-unprotected", "auth/sessions-valkey"),
+        ])
+    );
+    let inv = inventory(tree);
+    assert!(inv["unknownCharts"].as_array().is_none_or(Vec::is_empty), "{inv}");
+    snapshots("helmcharts-catalogue", tree);
 }
 
 #[test]

@@ -344,6 +344,9 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
     // ReplicationSources.
     expected.push(("pvc-unprotected", "observability/loki-backend"));
     expected.push(("pvc-unprotected", "observability/loki-write"));
+    // crowdsec (catalogued): the LAPI's config PVC `crowdsec-config-pvc`
+    // (100Mi, its credentials; the data PVC is disabled), no backup.
+    expected.push(("pvc-unprotected", "security-system/crowdsec-config-pvc"));
     expect("xunholy__k8s-gitops", &expected);
 }
 

@@ -18,7 +18,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
     ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
+    ("bitnami-valkey.yaml", include_str!("../../charts/bitnami-valkey.yaml")),
     ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
+    ("crowdsec.yaml", include_str!("../../charts/crowdsec.yaml")),
     ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
     ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
@@ -33,15 +35,21 @@ pub const FILES: &[(&str, &str)] = &[
     ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
     ("nfs-subdir-external-provisioner.yaml", include_str!("../../charts/nfs-subdir-external-provisioner.yaml")),
     ("ollama.yaml", include_str!("../../charts/ollama.yaml")),
+    ("openbao.yaml", include_str!("../../charts/openbao.yaml")),
     ("prometheus-pushgateway.yaml", include_str!("../../charts/prometheus-pushgateway.yaml")),
     ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
+    ("valkey.yaml", include_str!("../../charts/valkey.yaml")),
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
     ("velero.yaml", include_str!("../../charts/velero.yaml")),
     ("victoria-logs-single.yaml", include_str!("../../charts/victoria-logs-single.yaml")),
     ("victoria-metrics-k8s-stack.yaml", include_str!("../../charts/victoria-metrics-k8s-stack.yaml")),
     ("victoria-metrics-single.yaml", include_str!("../../charts/victoria-metrics-single.yaml")),
+    ("woodpecker-1.1.yaml", include_str!("../../charts/woodpecker-1.1.yaml")),
+    ("woodpecker.yaml", include_str!("../../charts/woodpecker.yaml")),
+    ("zot-0.1.67.yaml", include_str!("../../charts/zot-0.1.67.yaml")),
+    ("zot.yaml", include_str!("../../charts/zot.yaml")),
 ];
 
 /// The annotation that makes a StorageClass the one a claim naming none gets.
@@ -77,9 +85,10 @@ pub struct Volume {
     enabled_key: String,
     enabled_default: bool,
     mode: Option<Mode>,
-    /// Made only when this values path is true (`if`) or not (`unless`).
-    if_set: Option<Vec<String>>,
-    unless_set: Option<Vec<String>>,
+    /// Made only when these values paths are all true as Helm's `if` reads
+    /// them (`if`: one path or a list), and none of these is (`unless`).
+    if_set: Vec<Vec<String>>,
+    unless_set: Vec<Vec<String>>,
     /// A values path whose value, when set, is the StatefulSet's (or the
     /// claim's) name instead (`server.fullnameOverride`).
     name_override: Option<Vec<String>>,
@@ -227,8 +236,8 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             enabled_key: text("enabledKey").unwrap_or_else(|| "enabled".into()),
             enabled_default: v.get("enabled").and_then(Node::as_bool).unwrap_or(true),
             mode,
-            if_set: text("if").map(|p| path_of(&p)),
-            unless_set: text("unless").map(|p| path_of(&p)),
+            if_set: paths(v.get("if")),
+            unless_set: paths(v.get("unless")),
             name_override: text("nameOverride").map(|p| path_of(&p)),
             type_key: text("typeKey"),
             types: strings(v.get("types")),
@@ -341,6 +350,28 @@ fn paths(node: Option<&Node>) -> Vec<Vec<String>> {
         Some(one) => vec![path_of(one)],
         None => strings(node).iter().map(|p| path_of(p)).collect(),
     }
+}
+
+/// What Helm's `if` makes of a value: false, null, zero, an empty string
+/// and an empty list or map are false, anything else true (a quoted
+/// `"false"` is a non-empty string, so true).
+fn helm_truthy(node: &Node) -> bool {
+    match &node.value {
+        crate::yaml::Value::Scalar { text, plain: true } => {
+            !(text.is_empty() || is_null_text(text) || node.as_bool() == Some(false) || is_zero(text))
+        }
+        crate::yaml::Value::Scalar { text, plain: false } => !text.is_empty(),
+        crate::yaml::Value::Seq(items) => !items.is_empty(),
+        crate::yaml::Value::Map(entries) => !entries.is_empty(),
+    }
+}
+
+fn is_null_text(text: &str) -> bool {
+    matches!(text, "~" | "null" | "Null" | "NULL")
+}
+
+fn is_zero(text: &str) -> bool {
+    text.parse::<f64>().is_ok_and(|n| n == 0.0)
 }
 
 fn path_of(text: &str) -> Vec<String> {
@@ -594,8 +625,8 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
             }
             None => Vec::new(),
         };
-        let truthy = |p: &Vec<String>| get_path(values, p).and_then(Node::as_bool) == Some(true);
-        if v.if_set.as_ref().is_some_and(|p| !truthy(p)) || v.unless_set.as_ref().is_some_and(truthy) {
+        let truthy = |p: &Vec<String>| get_path(values, p).is_some_and(helm_truthy);
+        if !v.if_set.iter().all(truthy) || v.unless_set.iter().any(truthy) {
             continue;
         }
         if let Some(mode) = &v.mode {

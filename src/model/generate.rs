@@ -156,14 +156,21 @@ impl Builder<'_> {
             if let Some(ns) = chart.get("namespace").filter(|n| n.as_nonempty_str().is_some()) {
                 metadata.push((Node::string("namespace", ns.span), ns.clone()));
             }
-            let entries = vec![
+            let mut entries = vec![
                 (Node::string("apiVersion", span), Node::string("builtin", span)),
                 (Node::string("kind", span), Node::string("HelmChartInflationGenerator", span)),
                 (Node::string("metadata", span), Node::mapping(metadata, span)),
                 (Node::string("name", span), Node::string(name, span)),
                 (Node::string("releaseName", span), Node::string(release, span)),
-                (Node::string("valuesInline", span), values),
             ];
+            // The chart's repository and version, which pick its catalogue
+            // entry (a vendor's chart, a version range).
+            for key in ["repo", "version"] {
+                if let Some(v) = chart.get(key).filter(|v| v.as_nonempty_str().is_some()) {
+                    entries.push((Node::string(key, v.span), v.clone()));
+                }
+            }
+            entries.push((Node::string("valuesInline", span), values));
             let index = usize::MAX - k.generators.len() - i;
             let local = chart.get("repo").and_then(Node::as_nonempty_str).is_none();
             let home = chart.get("chartHome").and_then(Node::as_nonempty_str).unwrap_or("charts");
