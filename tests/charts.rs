@@ -108,7 +108,9 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "ci/woodpecker-agent"),
             ("pvc-unprotected", "ci/woodpecker-server"),
             ("pvc-unprotected", "dev/forge"),
+            ("pvc-unprotected", "files/cloud-redis-master"),
             ("pvc-unprotected", "gitops/konflate-cache"),
+            ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics/batch-prometheus-pushgateway"),
@@ -149,6 +151,11 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         assert!(item(absent).is_null(), "{absent} is not made: {inv}");
     }
     assert_eq!(item("data-woodpecker-server-N")["size"], "5Gi", "{inv}");
+    // Subcharts: authentik's postgresql (on), nextcloud's redis (standalone:
+    // the master only); sso's postgresql is off by default.
+    assert_eq!(item("data-authentik-postgresql-N")["size"], "4Gi", "{inv}");
+    assert!(item("redis-data-cloud-redis-replicas-N").is_null(), "{inv}");
+    assert!(item("data-sso-postgresql-N").is_null(), "{inv}");
     assert!(item("agent-config-oldpecker-agent-N").is_null(), "before 1.2.0 the agent has no claim: {inv}");
     let unknown = inv["unknownCharts"].clone();
     let charts: Vec<(&str, &str)> = unknown
@@ -227,6 +234,13 @@ fn a_users_own_chart_entry_is_read_from_the_config() {
     .expect("write");
     let report = json_report(root, &[]);
     assert_eq!(common::finding_keys(&report), pairs(&[("pvc-unprotected", "docs/wiki-mystery-wiki-data")]));
+    // The fixture's entry also bundles Bitnami's postgresql as `db`, which
+    // its release turns on: the subchart's StatefulSet `wiki-postgresql`.
+    let report = json_report(Path::new("fixtures/charts/own-chart"), &[]);
+    assert_eq!(
+        common::finding_keys(&report),
+        pairs(&[("pvc-unprotected", "docs/wiki-mystery-wiki-data"), ("pvc-unprotected", "docs/wiki-postgresql")])
+    );
     std::fs::write(root.join(".lifeboat.yaml"), "charts:\n  - names: [x]\n").expect("write");
     let out = run(&["check", &root.to_string_lossy()]);
     assert_eq!(out.status.code(), Some(2), "an entry without `chart` is a config error");

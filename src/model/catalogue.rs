@@ -14,6 +14,7 @@ use crate::yaml::{str_at, Node, Span};
 /// The embedded entries (a test checks that every file of `charts/` is here).
 pub const FILES: &[(&str, &str)] = &[
     ("app-template.yaml", include_str!("../../charts/app-template.yaml")),
+    ("authentik.yaml", include_str!("../../charts/authentik.yaml")),
     ("bitnami-mariadb.yaml", include_str!("../../charts/bitnami-mariadb.yaml")),
     ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
@@ -182,6 +183,23 @@ pub struct Entry {
     pub storage_classes: Vec<StorageClasses>,
     pub objects: Vec<Object>,
     pub manifests: Vec<String>,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A subchart the chart installs from a catalogued chart (Bitnami's
+/// postgresql under `postgresql:`), made from the values under its key as
+/// that chart's entry says, when its condition holds.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    /// The values key (the dependency's name or alias).
+    key: String,
+    /// The chart name and repository its entry is found by.
+    chart: String,
+    repository: String,
+    version: String,
+    /// Its `condition`, and whether it holds when the values do not say.
+    condition: Option<Vec<String>>,
+    enabled_default: bool,
 }
 
 static CATALOGUE: LazyLock<Vec<Entry>> =
@@ -323,6 +341,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             text.to_string(),
         )),
     };
+    let dependencies = dependencies_of(&chart, root)?;
     Ok(Entry {
         chart,
         names,
@@ -337,7 +356,27 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         storage_classes,
         objects,
         manifests: strings(root.get("manifests")),
+        dependencies,
     })
+}
+
+fn dependencies_of(chart: &str, root: &Node) -> Result<Vec<Dependency>, String> {
+    let mut out = Vec::new();
+    for d in root.get("dependencies").map_or(&[][..], Node::as_seq) {
+        let text = |k: &str| str_at(Some(d), &[k]).map(str::to_string);
+        let Some(dep_chart) = text("chart") else {
+            return Err(format!("chart `{chart}`: a dependency needs `chart`"));
+        };
+        out.push(Dependency {
+            key: text("key").unwrap_or_else(|| dep_chart.clone()),
+            repository: text("repository").unwrap_or_default(),
+            version: text("version").unwrap_or_default(),
+            condition: text("condition").map(|c| path_of(&c)),
+            enabled_default: d.get("enabled").and_then(Node::as_bool).unwrap_or(true),
+            chart: dep_chart,
+        });
+    }
+    Ok(out)
 }
 
 fn strings(node: Option<&Node>) -> Vec<String> {
@@ -601,6 +640,10 @@ fn key_span(values: &Node, path: &[String]) -> Option<Span> {
 
 /// Everything the entry makes from `values` for `release`.
 pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> Vec<Made> {
+    make_at(entry, release, values, fallback, 0)
+}
+
+fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, depth: usize) -> Vec<Made> {
     let ctx = Ctx {
         release: release.name,
         fullname: fullname(entry, release, values),
@@ -828,7 +871,40 @@ pub fn make(entry: &Entry, release: &Release, values: &Node, fallback: Span) -> 
         Some(Shape::CnpgCluster) => out.extend(cnpg_cluster(values, &ctx, fallback)),
         None => {}
     }
+    if depth < MAX_DEPENDENCY_DEPTH {
+        for d in &entry.dependencies {
+            out.extend(make_dependency(d, release, values, fallback, depth));
+        }
+    }
     out
+}
+
+/// Subcharts of subcharts are followed this deep (the catalogue has no
+/// cycle; a user's entry naming itself stops here).
+const MAX_DEPENDENCY_DEPTH: usize = 3;
+
+/// What a subchart makes: its entry read with the values under its key, as
+/// a release of the parent's name (Helm names a subchart's objects after
+/// the parent release: `<release>-postgresql`).
+fn make_dependency(d: &Dependency, release: &Release, values: &Node, fallback: Span, depth: usize) -> Vec<Made> {
+    let on = match &d.condition {
+        Some(path) => get_path(values, path).and_then(Node::as_bool).unwrap_or(d.enabled_default),
+        None => d.enabled_default,
+    };
+    let Some(entry) = find(&[], &d.chart, &d.repository, &d.version).entry() else { return Vec::new() };
+    if !on || entry.stateless || entry.shape.is_some() {
+        return Vec::new();
+    }
+    let sub_values = values.get(&d.key).filter(|v| v.is_map()).unwrap_or(&EMPTY);
+    let span = key_span(values, &[d.key.clone()]).unwrap_or(fallback);
+    let sub = Release { name: release.name, namespace: release.namespace, chart: &d.chart };
+    make_at(entry, &sub, sub_values, span, depth + 1)
+        .into_iter()
+        .map(|mut m| {
+            m.from = format!("{}.{}", d.key, m.from);
+            m
+        })
+        .collect()
 }
 
 static EMPTY: LazyLock<Node> = LazyLock::new(|| Node::mapping(Vec::new(), Span::default()));
