@@ -896,7 +896,7 @@ fn make_dependency(d: &Dependency, release: &Release, values: &Node, fallback: S
         return Vec::new();
     }
     let sub_values = values.get(&d.key).filter(|v| v.is_map()).unwrap_or(&EMPTY);
-    let span = key_span(values, &[d.key.clone()]).unwrap_or(fallback);
+    let span = key_span(values, std::slice::from_ref(&d.key)).unwrap_or(fallback);
     let sub = Release { name: release.name, namespace: release.namespace, chart: &d.chart };
     make_at(entry, &sub, sub_values, span, depth + 1)
         .into_iter()
