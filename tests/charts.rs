@@ -117,6 +117,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
+            ("pvc-unprotected", "observe/loki"),
+            ("pvc-unprotected", "observe/tempo"),
             ("pvc-unprotected", "registry/oldzot-pvc"),
             ("pvc-unprotected", "registry/registry-zot"),
             ("pvc-unprotected", "secops/openbao"),
@@ -167,13 +169,15 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(
         charts,
         [
+            // loki-stack's prometheus subchart, turned on, is not catalogued.
+            ("HelmRelease `observe/loki`", "prometheus"),
             ("HelmRelease `cache/queue`", "redis"),
             ("HelmRelease `tools/mystery`", "mystery-app"),
             ("HelmRelease `logs/loki-five`", "loki")
         ],
         "{unknown}"
     );
-    assert_eq!(inv["summary"]["unknownCharts"], 3);
+    assert_eq!(inv["summary"]["unknownCharts"], 4);
     // Each `loki` release is read with the entry for its version: 2.x's
     // claim template `storage` (persistence off by default, so
     // `loki-scratch` has none), 6.x from an OCIRepository's tag; 5.x is

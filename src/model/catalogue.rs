@@ -30,6 +30,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("konflate.yaml", include_str!("../../charts/konflate.yaml")),
     ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
     ("loki-2.yaml", include_str!("../../charts/loki-2.yaml")),
+    ("loki-stack.yaml", include_str!("../../charts/loki-stack.yaml")),
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
@@ -41,6 +42,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
+    ("tempo.yaml", include_str!("../../charts/tempo.yaml")),
     ("valkey.yaml", include_str!("../../charts/valkey.yaml")),
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
     ("velero.yaml", include_str!("../../charts/velero.yaml")),
@@ -879,6 +881,28 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
     out
 }
 
+/// The subcharts a release of `entry` installs (their conditions hold)
+/// that the catalogue has no entry for: their contents are unknown, and
+/// the release says so rather than passing them over.
+pub fn unknown_dependencies(entry: &Entry, values: &Node) -> Vec<(String, String)> {
+    entry
+        .dependencies
+        .iter()
+        .filter(|d| dependency_on(d, values))
+        .filter(|d| {
+            matches!(find(&[], &d.chart, &d.repository, &d.version), Lookup::Unknown | Lookup::OtherVersions(_))
+        })
+        .map(|d| (d.chart.clone(), d.version.clone()))
+        .collect()
+}
+
+fn dependency_on(d: &Dependency, values: &Node) -> bool {
+    match &d.condition {
+        Some(path) => get_path(values, path).and_then(Node::as_bool).unwrap_or(d.enabled_default),
+        None => d.enabled_default,
+    }
+}
+
 /// Subcharts of subcharts are followed this deep (the catalogue has no
 /// cycle; a user's entry naming itself stops here).
 const MAX_DEPENDENCY_DEPTH: usize = 3;
@@ -887,10 +911,7 @@ const MAX_DEPENDENCY_DEPTH: usize = 3;
 /// a release of the parent's name (Helm names a subchart's objects after
 /// the parent release: `<release>-postgresql`).
 fn make_dependency(d: &Dependency, release: &Release, values: &Node, fallback: Span, depth: usize) -> Vec<Made> {
-    let on = match &d.condition {
-        Some(path) => get_path(values, path).and_then(Node::as_bool).unwrap_or(d.enabled_default),
-        None => d.enabled_default,
-    };
+    let on = dependency_on(d, values);
     let Some(entry) = find(&[], &d.chart, &d.repository, &d.version).entry() else { return Vec::new() };
     if !on || entry.stateless || entry.shape.is_some() {
         return Vec::new();

@@ -131,6 +131,7 @@ impl Builder<'_> {
                         if sub_known == Known::Unknown || generic {
                             kept.push(dep.clone());
                         }
+                        releases.extend(unknown_subcharts(lookup.entry(), &values, r, &sub, &label));
                         releases.push(record(r, &sub, &dep.chart, sub_known, &label, lookup));
                     }
                     left.unrendered = kept;
@@ -143,6 +144,7 @@ impl Builder<'_> {
                 let entry = lookup.entry();
                 let values = found.values.clone().unwrap_or_else(|| Node::mapping(Vec::new(), found.span));
                 known = apply(entry, r, &found, &found.chart, &values, &label, &mut made);
+                releases.extend(unknown_subcharts(entry, &values, r, &found, &label));
                 if known != Known::Unknown
                     && entry.is_some_and(|e| e.shape.is_none() || e.shape == Some(catalogue::Shape::CnpgCluster))
                 {
@@ -162,6 +164,26 @@ impl Builder<'_> {
             self.push_instance(r);
         }
     }
+}
+
+/// The subcharts a catalogued chart installs that the catalogue does not
+/// describe: releases of unknown contents, listed as a repository chart's
+/// unrendered dependencies are.
+fn unknown_subcharts(
+    entry: Option<&Entry>,
+    values: &Node,
+    r: &Resource,
+    found: &Found,
+    label: &str,
+) -> Vec<ChartRelease> {
+    let Some(entry) = entry else { return Vec::new() };
+    catalogue::unknown_dependencies(entry, values)
+        .into_iter()
+        .map(|(chart, version)| {
+            let sub = Found { version, ..found.clone() };
+            record(r, &sub, &chart, Known::Unknown, label, catalogue::Lookup::Unknown)
+        })
+        .collect()
 }
 
 fn record(
