@@ -15,6 +15,7 @@ use crate::yaml::{str_at, Node, Span};
 pub const FILES: &[(&str, &str)] = &[
     ("app-template.yaml", include_str!("../../charts/app-template.yaml")),
     ("authentik.yaml", include_str!("../../charts/authentik.yaml")),
+    ("backstage.yaml", include_str!("../../charts/backstage.yaml")),
     ("bitnami-mariadb.yaml", include_str!("../../charts/bitnami-mariadb.yaml")),
     ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
@@ -39,6 +40,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("ollama.yaml", include_str!("../../charts/ollama.yaml")),
     ("openbao.yaml", include_str!("../../charts/openbao.yaml")),
     ("prometheus-pushgateway.yaml", include_str!("../../charts/prometheus-pushgateway.yaml")),
+    ("renovate.yaml", include_str!("../../charts/renovate.yaml")),
     ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
