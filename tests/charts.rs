@@ -113,6 +113,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
+            ("pvc-unprotected", "metrics-p/prometheus-alertmanager"),
+            ("pvc-unprotected", "metrics-p/prometheus-server"),
             ("pvc-unprotected", "metrics/batch-prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),

@@ -13,6 +13,7 @@ use crate::yaml::{str_at, Node, Span};
 
 /// The embedded entries (a test checks that every file of `charts/` is here).
 pub const FILES: &[(&str, &str)] = &[
+    ("alertmanager.yaml", include_str!("../../charts/alertmanager.yaml")),
     ("app-template.yaml", include_str!("../../charts/app-template.yaml")),
     ("authentik.yaml", include_str!("../../charts/authentik.yaml")),
     ("backstage.yaml", include_str!("../../charts/backstage.yaml")),
@@ -40,6 +41,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("ollama.yaml", include_str!("../../charts/ollama.yaml")),
     ("openbao.yaml", include_str!("../../charts/openbao.yaml")),
     ("prometheus-pushgateway.yaml", include_str!("../../charts/prometheus-pushgateway.yaml")),
+    ("prometheus.yaml", include_str!("../../charts/prometheus.yaml")),
     ("renovate.yaml", include_str!("../../charts/renovate.yaml")),
     ("rook-ceph-cluster.yaml", include_str!("../../charts/rook-ceph-cluster.yaml")),
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
