@@ -156,6 +156,14 @@ fn mirceanton_ten_component_clusters() {
             // app-template StatefulSet claim template `config` (5Gi
             // openebs-zfs, /config holds mosquitto's persistence): no backup.
             "home-automation/mosquitto",
+            // The Dragonfly operator's snapshot claim template `df`
+            // (components/dragonfly: `spec.snapshot.persistentVolumeClaimSpec`
+            // on openebs-zfs-cache, a dump every two hours): no backup, not
+            // marked.
+            "github-actions/renovate-dragonfly",
+            "media/immich-dragonfly",
+            "media/paperless-dragonfly",
+            "productivity/affine-dragonfly",
         ],
     ));
     expect("mirceanton__home-ops", &expected);

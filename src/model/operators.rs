@@ -15,7 +15,10 @@
 //!   template `vmalertmanager-<name>-db` from `spec.storage.volumeClaimTemplate`;
 //! - prometheus-operator: StatefulSet `prometheus-<name>` /
 //!   `alertmanager-<name>`, template `<sts>-db` (or the template's own
-//!   `metadata.name`) from `spec.storage.volumeClaimTemplate`.
+//!   `metadata.name`) from `spec.storage.volumeClaimTemplate`;
+//! - dragonfly-operator (internal/resources/resources.go): StatefulSet
+//!   `<name>` with the template `df` from `spec.snapshot.persistentVolumeClaimSpec`
+//!   (a PVC spec; the snapshots the server writes and loads at start).
 
 use super::catalogue::{map, merged_maps, metadata, object_with, s};
 use super::{Builder, Resource, Via};
@@ -36,8 +39,8 @@ enum Made {
     /// or holds one under `spec`.
     Claim { prefix: &'static str, suffix: &'static str },
     /// A StatefulSet `<prefix><name>` whose claim template (the node at
-    /// `at`) is named `<sts>-db` unless it names itself.
-    Template { prefix: &'static str },
+    /// `at`) is named `template`, or else `<sts>-db` unless it names itself.
+    Template { prefix: &'static str, template: Option<&'static str> },
 }
 
 const MAKERS: &[Maker] = &[
@@ -60,21 +63,28 @@ const MAKERS: &[Maker] = &[
         kind: "VMAlertmanager",
         operator: "VictoriaMetrics operator",
         at: &["storage", "volumeClaimTemplate"],
-        made: Made::Template { prefix: "vmalertmanager-" },
+        made: Made::Template { prefix: "vmalertmanager-", template: None },
     },
     Maker {
         group: "monitoring.coreos.com",
         kind: "Prometheus",
         operator: "prometheus-operator",
         at: &["storage", "volumeClaimTemplate"],
-        made: Made::Template { prefix: "prometheus-" },
+        made: Made::Template { prefix: "prometheus-", template: None },
     },
     Maker {
         group: "monitoring.coreos.com",
         kind: "Alertmanager",
         operator: "prometheus-operator",
         at: &["storage", "volumeClaimTemplate"],
-        made: Made::Template { prefix: "alertmanager-" },
+        made: Made::Template { prefix: "alertmanager-", template: None },
+    },
+    Maker {
+        group: "dragonflydb.io",
+        kind: "Dragonfly",
+        operator: "Dragonfly operator",
+        at: &["snapshot", "persistentVolumeClaimSpec"],
+        made: Made::Template { prefix: "", template: Some("df") },
     },
 ];
 
@@ -114,10 +124,12 @@ fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
             let meta = metadata(&name, span, labels, own("annotations"));
             object_with("v1", "PersistentVolumeClaim", meta, claim_spec(node))
         }
-        Made::Template { prefix } => {
+        Made::Template { prefix, template } => {
             let sts = format!("{prefix}{}", r.name);
-            let template =
-                str_at(Some(node), &["metadata", "name"]).map_or_else(|| format!("{sts}-db"), str::to_string);
+            let template = match template {
+                Some(fixed) => fixed.to_string(),
+                None => str_at(Some(node), &["metadata", "name"]).map_or_else(|| format!("{sts}-db"), str::to_string),
+            };
             let meta = metadata(&template, span, own("labels"), own("annotations"));
             let vct = map(vec![("metadata", meta), ("spec", claim_spec(node))], span);
             let spec =
