@@ -290,7 +290,7 @@ fn a_claim_naming_no_class_gets_the_default_class_a_chart_or_the_repository_mark
     // persistence.defaultClass is false: a class-less claim is a Longhorn
     // volume, so the `default`-group RecurringJob backs it up.
     let tree = "fixtures/charts/longhorn-default";
-    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "docs/scratch")]));
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "docs/archive"), ("pvc-unprotected", "docs/scratch")]));
     let inv = inventory(tree);
     let item = |name: &str| {
         inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
@@ -298,6 +298,12 @@ fn a_claim_naming_no_class_gets_the_default_class_a_chart_or_the_repository_mark
     let data = item("paperless-data");
     assert_eq!((data["storageClass"].as_str(), data["protected"].as_bool()), (Some("longhorn"), Some(true)), "{data}");
     assert!(data["protection"].to_string().contains("RecurringJob `daily-backup`"), "{data}");
+    let archive = item("archive");
+    assert_eq!(
+        (archive["storageClass"].as_str(), archive["protected"].as_bool()),
+        (Some(""), Some(false)),
+        "{archive}"
+    );
     snapshots("longhorn-default", tree);
     // With Longhorn not the default and the repository's local-path marked
     // so, the claim is on local-path, which the job does not reach.

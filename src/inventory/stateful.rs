@@ -286,7 +286,7 @@ fn pvc(index: usize, res: &Resource) -> StatefulItem<'_> {
         kind: ItemKind::Pvc,
         claim: Claim::Exact(res.name.clone()),
         size: str_at(spec, &["resources", "requests", "storage"]).map(str::to_string),
-        storage_class: str_at(spec, &["storageClassName"]).map(str::to_string),
+        storage_class: class_of(spec),
         default_class: false,
         span: res.name_span(),
         labels: map_at(Some(&res.root), &["metadata", "labels"]),
@@ -311,7 +311,7 @@ fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulIt
             kind: ItemKind::ClaimTemplate,
             claim: Claim::Ordinal(format!("{name}-{}-", res.name)),
             size: str_at(Some(t), &["spec", "resources", "requests", "storage"]).map(str::to_string),
-            storage_class: str_at(Some(t), &["spec", "storageClassName"]).map(str::to_string),
+            storage_class: class_of(t.get("spec")),
             default_class: false,
             span,
             labels: map_at(Some(t), &["metadata", "labels"]),
@@ -559,6 +559,13 @@ fn release_template(text: &str, release: &str, namespace: Option<&str>) -> Strin
 /// class (written in the repository, or made by a chart such as Longhorn's)
 /// annotated `storageclass.kubernetes.io/is-default-class: "true"`. With
 /// none or several, the class stays unknown.
+/// A claim's StorageClass as written. `storageClassName: ""` asks for no
+/// class at all (a claim bound to a static volume), so the cluster's default
+/// class is not given to it: it is kept as the empty name.
+fn class_of(spec: Option<&Node>) -> Option<String> {
+    spec?.get("storageClassName")?.as_str().map(|class| class.trim().to_string())
+}
+
 pub fn apply_default_classes(resources: &[Resource], items: &mut [StatefulItem]) {
     use std::collections::HashMap;
     let mut defaults: HashMap<Option<&str>, Vec<&str>> = HashMap::new();
