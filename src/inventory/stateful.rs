@@ -495,15 +495,22 @@ fn helm_item<'m>(
     let claim = match existing {
         Some(name) => Claim::Exact(release_template(name, release, v.res.namespace.as_deref())),
         None => {
-            // bjw-s common's name: the release, `-<key>` when the release
-            // makes several such claims, then always `-<suffix>`.
+            // bjw-s common's name (determineResourceNameFromValues): the
+            // release, `-<key>` when the release makes several such claims,
+            // then `-<suffix>` unless the name already ends with it.
             match entry.get("suffix").and_then(Node::as_nonempty_str) {
                 Some(suffix) => {
-                    let key = match key {
-                        Some(key) if !sole => format!("{key}-{suffix}"),
-                        _ => suffix.to_string(),
-                    };
-                    Claim::Chart { release: release.to_string(), key: Some(key), sole: false }
+                    let ends = |name: &str| name == suffix || name.ends_with(&format!("-{suffix}"));
+                    match key {
+                        Some(key) if !sole => {
+                            let key = if ends(key) { key.to_string() } else { format!("{key}-{suffix}") };
+                            Claim::Chart { release: release.to_string(), key: Some(key), sole: false }
+                        }
+                        _ if release.ends_with(&format!("-{suffix}")) => {
+                            Claim::Chart { release: release.to_string(), key: key.map(str::to_string), sole: true }
+                        }
+                        _ => Claim::Chart { release: release.to_string(), key: Some(suffix.to_string()), sole: false },
+                    }
                 }
                 None => Claim::Chart { release: release.to_string(), key: key.map(str::to_string), sole },
             }
