@@ -62,6 +62,17 @@ impl Secrets {
                         s.add(r, &name, generated("CephObjectStoreUser"));
                     }
                 }
+                // cert-manager: a Certificate's `secretName` (tls.crt, tls.key,
+                // ca.crt); trust-manager: a Bundle with `target.secret` writes
+                // the Secret `<bundle>` in the namespaces it selects.
+                ("cert-manager.io", "Certificate") => {
+                    if let Some(name) = target(&["secretName"]) {
+                        s.add(r, name, generated("Certificate"));
+                    }
+                }
+                ("trust.cert-manager.io", "Bundle") if spec.and_then(|s| s.path(&["target", "secret"])).is_some() => {
+                    s.any_namespace.entry(r.name.clone()).or_insert_with(|| generated("Bundle"));
+                }
                 ("onepassword.com", "OnePasswordItem") => s.add(r, &r.name, generated("OnePasswordItem")),
                 ("secrets.hashicorp.com", kind) if kind.starts_with("Vault") => {
                     let name = target(&["destination", "name"]).unwrap_or(&r.name).to_string();
