@@ -452,7 +452,9 @@ fn persistence_block<'m>(
         .iter()
         .filter(|(_, e)| e.is_map() && !is_disabled(e) && e.get("existingClaim").is_none())
         .filter(|(_, e)| {
-            e.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim") == "persistentVolumeClaim"
+            crate::model::catalogue::is_claim_type(
+                e.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim"),
+            )
         })
         .count();
     for (name, entry) in block.as_map() {
@@ -464,7 +466,7 @@ fn persistence_block<'m>(
         if NOT_CLAIMS.contains(&kind) {
             continue;
         }
-        if kind != "persistentVolumeClaim" && entry.get("existingClaim").is_none() {
+        if !crate::model::catalogue::is_claim_type(kind) && entry.get("existingClaim").is_none() {
             continue;
         }
         // An entry is a volume: it says so by a volume's keys.

@@ -397,6 +397,12 @@ fn paths(node: Option<&Node>) -> Vec<Vec<String>> {
     }
 }
 
+/// A bjw-s common persistence `type` that is a claim: `persistentVolumeClaim`
+/// (common 2.x and later) or `pvc` (app-template 1.x).
+pub fn is_claim_type(kind: &str) -> bool {
+    kind == "persistentVolumeClaim" || kind == "pvc"
+}
+
 /// What Helm's `if` makes of a value: false, null, zero, an empty string
 /// and an empty list or map are false, anything else true (a quoted
 /// `"false"` is a non-empty string, so true).
@@ -1040,9 +1046,7 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
     let pvc_entries: Vec<&str> = persistence
         .iter()
         .filter(|(_, p)| enabled(p))
-        .filter(|(_, p)| {
-            p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim") == "persistentVolumeClaim"
-        })
+        .filter(|(_, p)| is_claim_type(p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim")))
         .filter(|(_, p)| p.get("existingClaim").is_none())
         .filter_map(|(k, _)| k.as_str())
         .collect();
@@ -1100,9 +1104,7 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
                     mounts.push(map(mount, pid_node.span));
                 }
                 let kind = p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim");
-                if kind != "persistentVolumeClaim"
-                    || volumes.iter().any(|v| v.get("name").and_then(Node::as_str) == Some(pid))
-                {
+                if !is_claim_type(kind) || volumes.iter().any(|v| v.get("name").and_then(Node::as_str) == Some(pid)) {
                     continue;
                 }
                 let claim = match p.get("existingClaim") {
