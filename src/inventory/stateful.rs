@@ -475,7 +475,10 @@ fn persistence_block<'m>(
         if !volume {
             continue;
         }
-        out.push(helm_item(v, release, Some(name_text), name.span, entry, claims <= 1));
+        // app-template 1.x (type `pvc`) names every claim `<release>-<key>`
+        // (common 1.x's pvc template), even a sole one.
+        let sole = claims <= 1 && kind != "pvc";
+        out.push(helm_item(v, release, Some(name_text), name.span, entry, sole));
     }
 }
 
