@@ -408,17 +408,14 @@ pub fn is_claim_type(kind: &str) -> bool {
 /// `"false"` is a non-empty string, so true).
 fn helm_truthy(node: &Node) -> bool {
     match &node.value {
+        // `as_str` already reads a plain null (`~`, `null`, empty) as none.
         crate::yaml::Value::Scalar { text, plain: true } => {
-            !(text.is_empty() || is_null_text(text) || node.as_bool() == Some(false) || is_zero(text))
+            node.as_str().is_some() && node.as_bool() != Some(false) && !is_zero(text)
         }
         crate::yaml::Value::Scalar { text, plain: false } => !text.is_empty(),
         crate::yaml::Value::Seq(items) => !items.is_empty(),
         crate::yaml::Value::Map(entries) => !entries.is_empty(),
     }
-}
-
-fn is_null_text(text: &str) -> bool {
-    matches!(text, "~" | "null" | "Null" | "NULL")
 }
 
 fn is_zero(text: &str) -> bool {
