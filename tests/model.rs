@@ -381,3 +381,36 @@ fn storage_of_operators_lifeboat_does_not_model_is_listed_not_judged() {
     assert!(report["findings"].as_array().is_some_and(Vec::is_empty), "{}", report["findings"]);
     snapshots("unmodelled-storage", tree);
 }
+
+#[test]
+fn kustomize_plugins_set_namespaces_and_ksops_files_are_read() {
+    let tree = "fixtures/model/kustomize-plugins";
+    // A NamespaceTransformer built by its own kustomization moves the apps
+    // into `media` and writes the Flux Kustomizations' targetNamespace;
+    // KSOPS's file defines the database's S3 Secret; a plugin lifeboat does
+    // not run is noted.
+    let report = json_report(Path::new(tree), &[]);
+    assert_eq!(
+        findings(&report),
+        vec![("pvc-unprotected".into(), "media/thumbnails".into(), "apps/media/cache/app/pvc.yaml".into())],
+        "{report}"
+    );
+    let notes: Vec<&str> =
+        report["notes"].as_array().into_iter().flatten().filter_map(|n| n["message"].as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("transformer Frobnicator `frob` (`example.com/v1`) is a plugin")),
+        "{notes:?}"
+    );
+    assert_eq!(report["summary"]["notes"].as_u64(), Some(notes.len() as u64));
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
+    let items: Vec<String> = inv["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| format!("{}/{}", i["namespace"].as_str().unwrap_or(""), i["name"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(items, vec!["media/thumbnails", "media/vault-db"], "{inv}");
+    assert!(unreached(tree).is_empty(), "the transformer's files are inputs, not undeployed documents");
+    snapshots("kustomize-plugins", tree);
+}

@@ -60,6 +60,14 @@ pub struct Patch {
     pub span: Span,
 }
 
+/// A `generators:` or `transformers:` entry: a file or a kustomization
+/// directory of plugin configurations, or configuration written inline.
+#[derive(Debug, Clone)]
+pub enum PluginEntry {
+    Path(PathBuf, Span),
+    Inline(Node),
+}
+
 /// A `replacements:` entry: inline, or a file holding a list of them.
 #[derive(Debug, Clone)]
 pub enum Replacement {
@@ -98,6 +106,10 @@ pub struct Kustomization {
     /// `helmCharts` entries (inflated charts are not rendered; their values
     /// are read for the inventory).
     pub helm_charts: Vec<Node>,
+    /// `generators:` and `transformers:` plugin configurations (run after
+    /// the built-in generators and transformers, as kustomize does).
+    pub generator_plugins: Vec<PluginEntry>,
+    pub transformer_plugins: Vec<PluginEntry>,
     /// Entries that point outside the repository (URLs, git refs): not fetched.
     pub remote: Vec<Entry>,
 }
@@ -137,6 +149,8 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         generators: Vec::new(),
         generator_options: root.get("generatorOptions").cloned(),
         helm_charts: root.get("helmCharts").map_or(&[][..], Node::as_seq).to_vec(),
+        generator_plugins: plugin_entries(&dir, root.get("generators")),
+        transformer_plugins: plugin_entries(&dir, root.get("transformers")),
         remote: Vec::new(),
     };
     // `bases:` is the deprecated spelling of directory resources.
@@ -187,6 +201,11 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
             None => k.replacements.push(Replacement::Inline(item.clone())),
         }
     }
+    for entry in k.generator_plugins.iter().chain(&k.transformer_plugins) {
+        if let PluginEntry::Path(path, _) = entry {
+            k.input_files.push(path.clone());
+        }
+    }
     for chart in &k.helm_charts {
         if let Some(file) = chart.get("valuesFile").and_then(Node::as_str) {
             k.input_files.push(normalize(&dir.join(file)));
@@ -204,6 +223,20 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         }
     }
     Some(k)
+}
+
+/// `generators:`/`transformers:` entries: a path, or (text with a newline)
+/// inline configuration.
+fn plugin_entries(dir: &Path, list: Option<&Node>) -> Vec<PluginEntry> {
+    let mut out = Vec::new();
+    for item in list.map_or(&[][..], Node::as_seq) {
+        match item.as_nonempty_str() {
+            Some(text) if text.contains('\n') => out.push(PluginEntry::Inline(item.clone())),
+            Some(text) => out.push(PluginEntry::Path(normalize(&dir.join(text.trim())), item.span)),
+            None => {}
+        }
+    }
+    out
 }
 
 /// The file of a generator `files:` entry (`key=path` or `path`).

@@ -25,6 +25,7 @@ mod inline;
 pub mod kustomize;
 pub mod operators;
 pub mod patch;
+mod plugins;
 mod replace;
 mod resource;
 mod resourceset;
@@ -319,6 +320,14 @@ impl<'s> Builder<'s> {
                     ),
                 });
             }
+            // A directory of plugin configurations is built for them, not deployed.
+            for entry in k.generator_plugins.iter().chain(&k.transformer_plugins) {
+                if let kustomize::PluginEntry::Path(path, _) = entry {
+                    if let Some(&kid) = self.index.kustomization_dirs.get(path) {
+                        included.insert(kid);
+                    }
+                }
+            }
             patches.extend(k.input_files.iter().filter_map(|p| self.index.files.get(p).copied()));
         }
         self.model.raw_inputs.retain(|f| !listed.contains(f));
@@ -523,7 +532,7 @@ impl<'s> Builder<'s> {
         for child in own.into_iter().chain(extra.iter().copied()) {
             self.accumulate_with(child, stack, acc, &[]);
         }
-        self.generate_and_transform(&k, acc);
+        self.generate_and_transform(&k, stack, acc);
         stack.pop();
     }
 

@@ -38,9 +38,15 @@ impl Rename {
 
 impl Builder<'_> {
     /// Generators, then transformers, of kustomization `k` over `acc`.
-    pub(super) fn generate_and_transform(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
+    pub(super) fn generate_and_transform(
+        &mut self,
+        k: &Kustomization,
+        stack: &mut Vec<super::FileId>,
+        acc: &mut Vec<Resource>,
+    ) {
         self.generate(k, acc);
         self.helm_charts(k, acc);
+        self.run_generator_plugins(k, stack, acc);
         // With a remote base, patch targets may be in what was not fetched.
         let quiet = self.builds_remote(k);
         for p in &k.strategic_merge_patches {
@@ -93,6 +99,7 @@ impl Builder<'_> {
                 }
             }
         }
+        self.run_transformer_plugins(k, stack, acc, quiet);
     }
 
     /// Whether `k` or what it includes names a remote base.
@@ -354,7 +361,7 @@ pub(super) fn add_prefix_suffix(
 /// Kinds kustomize knows to be cluster-scoped (from the built-in API
 /// schema). Custom kinds are namespaced to kustomize, whatever the cluster
 /// says, so they take the namespace too.
-fn kustomize_cluster_scoped(r: &Resource) -> bool {
+pub(super) fn kustomize_cluster_scoped(r: &Resource) -> bool {
     is_builtin_group(r.group()) && BUILTIN_CLUSTER_SCOPED.contains(&r.kind.as_str())
 }
 

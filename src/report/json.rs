@@ -69,6 +69,17 @@ fn skeleton(run: &Run) -> String {
             json!({ "kind": "ResourceSet", "name": u.name, "file": l.file, "line": l.line, "reason": u.why })
         })
         .collect();
+    // What lifeboat could not follow (a plugin it does not run, a file a
+    // kustomization names that it did not read): the human report's notes.
+    let notes: Vec<Value> = run
+        .model
+        .notes
+        .iter()
+        .map(|n| {
+            let l = super::location(run, n.span);
+            json!({ "file": l.file, "line": l.line, "column": l.column, "message": n.message })
+        })
+        .collect();
     let g = &run.gate;
     let gate = json!({
         "scope": g.scope,
@@ -90,6 +101,7 @@ fn skeleton(run: &Run) -> String {
         "version": 1,
         "gate": gate,
         "skipped": skipped,
+        "notes": notes,
         "tool": { "name": "lifeboat", "version": env!("CARGO_PKG_VERSION") },
         "findings": [],
         "summary": {
@@ -100,6 +112,7 @@ fn skeleton(run: &Run) -> String {
             "infos": run.count(Severity::Info),
             "suppressed": run.suppressed,
             "unreached": run.model.unreached.len(),
+            "notes": run.model.notes.len(),
             "partial": run.partial.as_ref().map(|p| json!({
                 "message": p.message(),
                 "deployed": p.deployed,
