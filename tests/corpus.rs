@@ -319,7 +319,8 @@ fn onedr0p_monosense_mmalyska() {
 #[test]
 fn xunholy_uncovered_pvcs_match_the_labels() {
     // LABELS: 13 deployed PVCs with no backup (game servers, a cache, and
-    // kguardian-db, a database volume). The 20 PVCs its explicit
+    // kguardian-db, a database volume; one of them is not deployed, below).
+    // The 20 PVCs its explicit
     // ReplicationSources cover are silent, and so are the 4 sources whose
     // claims Helm charts or operators create (prometheus, alertmanager,
     // grafana, n8n): none is called missing.
@@ -337,7 +338,6 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
         "game-servers/cmangos-ptr-mangosd-logs",
         "game-servers/enemy-territory",
         "game-servers/geyser-data-ceph",
-        "game-servers/minecraft-witherstorm-data",
         "home-system/jellyseerr-cache-ceph",
         "kguardian/kguardian-db",
     ];
@@ -346,15 +346,12 @@ fn xunholy_uncovered_pvcs_match_the_labels() {
     // And otwld's ollama chart (catalogued): its PVC `ollama` (30Gi
     // ceph-block, persistentVolume enabled), nothing backs it up.
     expected.push(("pvc-unprotected", "ai-system/ollama"));
-    // The chart catalogue: Loki's write and backend claim templates (the
-    // default SimpleScalable mode). Prometheus' and Alertmanager's claim
-    // templates get their exact names and are covered by xunholy's own
-    // ReplicationSources.
-    expected.push(("pvc-unprotected", "observability/loki-backend"));
-    expected.push(("pvc-unprotected", "observability/loki-write"));
-    // crowdsec (catalogued): the LAPI's config PVC `crowdsec-config-pvc`
-    // (100Mi, its credentials; the data PVC is disabled), no backup.
-    expected.push(("pvc-unprotected", "security-system/crowdsec-config-pvc"));
+    // Not deployed, though LABELS' script (which took every Flux
+    // Kustomization nothing deploys as a root) counts them: xunholy's
+    // bootstrap is not in the repository, so lifeboat guesses the roots too,
+    // but the overlay `apps/overlays/cluster-00`, which the root `cluster`
+    // builds, leaves them out: minecraft-witherstorm and loki are commented
+    // out there ("Disabled: corrupted EXT4 …"), crowdsec is never listed.
     expect("xunholy__k8s-gitops", &expected);
 }
 
@@ -380,6 +377,8 @@ const COMMENTED_OUT: &[(&str, &str, &str)] = &[
     ("rafaribe__home-ops", "ai", "ollama-dns-router"),
     ("rafaribe__home-ops", "downloads", "recyclarr"),
     ("rafaribe__home-ops", "games", "minecraft"),
+    ("xunholy__k8s-gitops", "game-servers", "minecraft-witherstorm-data"),
+    ("xunholy__k8s-gitops", "home-system", "zigbee2mqtt-cache-ceph"),
 ];
 
 /// `(namespace, name)` of the inventory's items of `kind` (an instance whose

@@ -209,3 +209,35 @@ fn an_application_set_written_as_argocd_apps_values_is_the_entry_point() {
     assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim dbench")), "{:?}", unreached(tree));
     snapshots("argocd-apps-values", tree);
 }
+
+#[test]
+fn a_flux_instance_helm_release_with_its_values_in_a_generated_config_map_is_the_entry_point() {
+    let tree = "fixtures/roots/flux-instance-values-from";
+    assert_eq!(findings(tree), pairs(&[("cnpg-no-wal-archive", "db/postgres")]));
+    let s = summary(tree);
+    assert_eq!(s["roots"].as_array().map(Vec::len), Some(1), "{s}");
+    assert_eq!(s["roots"][0]["root"], "HelmRelease `flux-instance` (flux-instance chart)");
+    assert!(unreached(tree).iter().any(|u| u.starts_with("Kustomization games")), "games is not a root");
+    snapshots("flux-instance-values-from", tree);
+}
+
+#[test]
+fn without_an_entry_point_roots_are_guessed_in_the_summary_and_an_unlisted_ks_is_not_one() {
+    let tree = "fixtures/roots/no-entry-point";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "media/media-data")]), "games is not deployed");
+    let s = summary(tree);
+    assert_eq!(s["roots_from"], "guessed", "{s}");
+    assert_eq!(s["roots"].as_array().map(Vec::len), Some(1), "{s}");
+    let u = unreached(tree);
+    assert!(
+        u.iter()
+            .any(|u| u.starts_with("Kustomization games")
+                && u.contains("not listed by kubernetes/apps/kustomization.yaml")),
+        "{u:?}"
+    );
+    let human = run(&["check", tree, "--fail-on", "never"]);
+    assert!(stdout(&human).contains("Roots guessed: no Flux entry point found"), "said without --verbose");
+    let sarif = run(&["check", tree, "--format", "sarif", "--fail-on", "never"]);
+    assert!(stdout(&sarif).contains("roots-guessed"));
+    snapshots("no-entry-point", tree);
+}

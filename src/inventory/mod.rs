@@ -106,15 +106,7 @@ impl<'m> Inventory<'m> {
             inexact_claims: Vec::new(),
             backups_by_cluster: HashMap::new(),
         };
-        // ConfigMap data by namespace and name (and, for a generated one,
-        // the name before kustomize's hash: what a custom resource names).
-        let mut config_maps: HashMap<Key, &Node> = HashMap::new();
-        for r in resources.iter().filter(|r| r.is("", "ConfigMap")) {
-            if let Some(data) = r.root.get("data") {
-                config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
-                config_maps.entry((r.namespace.as_deref(), r.original_name.as_str())).or_insert(data);
-            }
-        }
+        let config_maps = crate::model::charts::config_maps(resources);
         let script = |ns: Option<&str>, name: &str| {
             config_maps.get(&(ns, name)).copied().or_else(|| {
                 config_maps.iter().find(|((n, m), _)| *m == name && same_namespace(*n, ns)).map(|(_, d)| *d)

@@ -48,6 +48,25 @@ pub struct ChartRelease {
     pub other_versions: Option<String>,
 }
 
+/// The ConfigMaps of `resources` by namespace and name (and, for a
+/// generated one, the name before kustomize's hash: what a HelmRelease's
+/// `valuesFrom` or a custom resource names, kustomize rewriting only the
+/// references it is configured for).
+pub fn config_maps(resources: &[Resource]) -> ConfigMaps<'_> {
+    let mut out: ConfigMaps = HashMap::new();
+    for r in resources.iter().filter(|r| r.is("", "ConfigMap")) {
+        if let Some(data) = r.root.get("data") {
+            out.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
+        }
+    }
+    for r in resources.iter().filter(|r| r.is("", "ConfigMap") && r.original_name != r.name) {
+        if let Some(data) = r.root.get("data") {
+            out.entry((r.namespace.as_deref(), r.original_name.as_str())).or_insert(data);
+        }
+    }
+    out
+}
+
 /// The values a HelmRelease's `valuesFrom` ConfigMaps in the repository hold,
 /// merged in order (`None` when it names none lifeboat has). A value that
 /// is a whole values file of the repository keeps that file's positions.
@@ -60,7 +79,9 @@ pub fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
         }
         let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
         let key = source.get("valuesKey").and_then(Node::as_str).unwrap_or("values.yaml");
-        let Some(text) = config_maps.get(&(res.namespace.as_deref(), name)).and_then(|data| data.get(key)) else {
+        // A ConfigMap written without a namespace is applied into the release's.
+        let data = config_maps.get(&(res.namespace.as_deref(), name)).or_else(|| config_maps.get(&(None, name)));
+        let Some(text) = data.and_then(|data| data.get(key)) else {
             continue;
         };
         let Some(src) = text.as_str() else { continue };
@@ -89,14 +110,9 @@ impl Builder<'_> {
     /// Give every deployed release the objects the catalogue says its chart
     /// makes, and record each release and how its contents are known.
     pub(super) fn catalogue_releases(&mut self) {
-        let mut config_maps: ConfigMaps = HashMap::new();
+        let config_maps = config_maps(&self.model.resources);
         let mut source_urls: SourceUrls = HashMap::new();
         for r in &self.model.resources {
-            if r.is("", "ConfigMap") {
-                if let Some(data) = r.root.get("data") {
-                    config_maps.entry((r.namespace.as_deref(), r.name.as_str())).or_insert(data);
-                }
-            }
             if r.is("source.toolkit.fluxcd.io", "OCIRepository") || r.is("source.toolkit.fluxcd.io", "HelmRepository") {
                 if let Some(url) = str_at(r.spec(), &["url"]) {
                     // An OCIRepository's tag (or semver range) is its chart's version.

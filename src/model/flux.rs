@@ -99,6 +99,24 @@ pub fn is_flux_root(r: &Resource) -> bool {
         || instance_sync(r).is_some()
 }
 
+/// A HelmRelease whose `instance.sync` is in a `valuesFrom` ConfigMap of the
+/// repository (a values file put in by a `configMapGenerator`), with those
+/// values written into `spec.values` so that it reads as the entry point it is.
+fn with_values_from(r: &Resource, config_maps: &super::charts::ConfigMaps) -> Option<Resource> {
+    if !r.is("helm.toolkit.fluxcd.io", "HelmRelease") || r.spec().and_then(|s| s.get("valuesFrom")).is_none() {
+        return None;
+    }
+    let from = super::charts::values_from(r, config_maps)?;
+    from.path(&["instance", "sync", "path"]).and_then(Node::as_str)?;
+    let mut values = from;
+    if let Some(own) = r.root.path(&["spec", "values"]) {
+        super::patch::strategic_merge(&mut values, own, false);
+    }
+    let mut out = r.clone();
+    std::sync::Arc::make_mut(&mut out.root).entry_map("spec")?.set("values", values);
+    Some(out)
+}
+
 /// The `instance.sync` of a HelmRelease of the flux-operator's
 /// `flux-instance` chart: the FluxInstance it makes syncs that path.
 fn instance_sync(r: &Resource) -> Option<&Node> {
@@ -603,6 +621,46 @@ impl Builder<'_> {
 
     /// The files a root's path and components reach (what it would build,
     /// without building it).
+    /// Without an entry point, a Flux Kustomization that nothing deploys is
+    /// still not a root when a kustomization over its directory, which
+    /// another root builds, leaves it out: its line was commented out or
+    /// never added (the report then says which kustomization does not list
+    /// it). Kept when that would leave no root.
+    fn drop_unlisted_roots(&self, top: &mut Vec<usize>, raw: &[Resource], graph: &RootGraph) {
+        let reached: Vec<HashSet<FileId>> = top
+            .iter()
+            .map(|&i| {
+                let mut seen = HashSet::new();
+                if let Some(root) = graph.roots.get(i).and_then(Option::as_ref).filter(|r| r.external.is_none()) {
+                    if let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) {
+                        self.reach_dir(&dir, &mut HashSet::new(), &mut seen);
+                    }
+                }
+                seen
+            })
+            .collect();
+        let mut by: HashMap<FileId, usize> = HashMap::new();
+        for kid in reached.iter().flatten() {
+            *by.entry(*kid).or_default() += 1;
+        }
+        let unlisted = |n: usize| -> bool {
+            let (Some(&i), Some(own)) = (top.get(n), reached.get(n)) else { return false };
+            let Some(path) = raw.get(i).and_then(|r| self.sources.file(r.file)).map(|f| normalize(&f.path)) else {
+                return false;
+            };
+            path.ancestors().skip(1).any(|dir| {
+                self.index.kustomization_dirs.get(dir).is_some_and(|kid| {
+                    let count = by.get(kid).copied().unwrap_or(0);
+                    count > usize::from(own.contains(kid))
+                })
+            })
+        };
+        let keep: Vec<usize> = (0..top.len()).filter(|&n| !unlisted(n)).filter_map(|n| top.get(n).copied()).collect();
+        if !keep.is_empty() {
+            *top = keep;
+        }
+    }
+
     fn files_reached(&self, root: &Root) -> HashSet<FileId> {
         let mut files = HashSet::new();
         let mut seen = HashSet::new();
@@ -671,6 +729,18 @@ impl Builder<'_> {
         }
     }
 
+    /// The Flux Kustomizations, FluxInstances and flux-instance releases
+    /// of the plain-kustomize pass (a release's values read through its
+    /// `valuesFrom` ConfigMaps too).
+    fn flux_root_candidates(&self) -> Vec<Resource> {
+        let config_maps = super::charts::config_maps(&self.model.resources);
+        self.model
+            .resources
+            .iter()
+            .filter_map(|r| if is_flux_root(r) { Some(r.clone()) } else { with_values_from(r, &config_maps) })
+            .collect()
+    }
+
     /// Flux mode: replace the plain-kustomize instances by what the entry
     /// points deploy. Entry points are the `roots:` of `.lifeboat.yaml`, else
     /// where Flux is bootstrapped (a Kustomization whose path holds its own
@@ -679,7 +749,7 @@ impl Builder<'_> {
     /// not deployed by another is a cluster. Returns false (nothing changed)
     /// when there is nothing to start from, or no inferred root resolves.
     pub(super) fn run_flux(&mut self) -> bool {
-        let raw: Vec<Resource> = self.model.resources.iter().filter(|r| is_flux_root(r)).cloned().collect();
+        let raw = self.flux_root_candidates();
         let configured = std::mem::take(&mut self.configured);
         if raw.is_empty() && configured.is_empty() {
             return false;
@@ -805,6 +875,7 @@ impl Builder<'_> {
             if top.is_empty() {
                 top = (0..raw.len()).collect(); // roots that all deploy one another (a cycle)
             }
+            self.drop_unlisted_roots(&mut top, &raw, &graph);
             for &i in &top {
                 let Some(r) = raw.get(i) else { continue };
                 let path = self.sources.file(r.file).map_or(String::new(), |f| f.display.clone());

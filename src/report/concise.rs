@@ -25,7 +25,7 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
         return out;
     }
     out.push_str(&summary(run));
-    for line in super::gate_lines(run) {
+    for line in super::guess_lines(run).into_iter().chain(super::gate_lines(run)) {
         out.push_str(&line);
         out.push('\n');
     }

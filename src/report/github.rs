@@ -65,8 +65,9 @@ pub fn render(run: &Run) -> String {
             escape_data(&message)
         ));
     }
-    for line in super::gate_lines(run)
+    for line in super::guess_lines(run)
         .into_iter()
+        .chain(super::gate_lines(run))
         .chain(super::stale_lines(run).into_iter().map(|l| format!("baseline entry no longer occurs: {l}")))
     {
         out.push_str(&format!("::notice title={}::{}\n", escape_property("lifeboat"), escape_data(&line)));

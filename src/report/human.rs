@@ -289,7 +289,7 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
             out.push_str(&format!("  {}: {}\n", crate::yaml::display_path(&n.path), n.why));
         }
     }
-    for line in super::gate_lines(run) {
+    for line in super::guess_lines(run).into_iter().chain(super::gate_lines(run)) {
         out.push_str(&line);
         out.push('\n');
     }

@@ -121,6 +121,13 @@ fn skeleton(run: &Run) -> String {
                 "empty_roots": p.empty_roots,
                 "unrendered_templates": p.unrendered,
             })),
+            "roots_from": match run.model.entry_source {
+                crate::model::EntrySource::Kustomize => "kustomize",
+                crate::model::EntrySource::Configured => "configured",
+                crate::model::EntrySource::Bootstrap => "bootstrap",
+                crate::model::EntrySource::Fallback => "guessed",
+                crate::model::EntrySource::Argo => "argo",
+            },
             "roots": run.model.entries.iter().map(|e| json!({
                 "root": e.label,
                 "cluster": e.cluster,

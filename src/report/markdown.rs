@@ -54,7 +54,7 @@ pub fn render(run: &Run) -> String {
         run.file_count(),
         run.model.resources.len()
     ));
-    for line in super::gate_lines(run) {
+    for line in super::guess_lines(run).into_iter().chain(super::gate_lines(run)) {
         out.push_str(&format!("\n{}\n", cell(&line)));
     }
     let stale = super::stale_lines(run);

@@ -136,6 +136,28 @@ pub fn baseline_entries(run: &Run) -> Vec<crate::gate::Entry> {
     entries
 }
 
+/// What lifeboat had to guess about the repository, one sentence each,
+/// shown in every format's summary (not only under `--verbose`): roots
+/// taken without an entry point to start from.
+pub fn guess_lines(run: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.model.entry_source == crate::model::EntrySource::Fallback {
+        let mut labels: Vec<&str> = run.model.entries.iter().map(|e| e.label.as_str()).collect();
+        labels.dedup();
+        let shown: Vec<String> = labels.iter().take(5).map(|l| l.to_string()).collect();
+        let more = labels.len().saturating_sub(shown.len());
+        out.push(format!(
+            "Roots guessed: no Flux entry point found (a Kustomization that deploys itself, a FluxInstance, a flux-instance HelmRelease), so {} that nothing deploys {} linted as {}: {}{}. Name the real ones with `roots:` in .lifeboat.yaml.",
+            if labels.len() == 1 { "the one Flux Kustomization".to_string() } else { format!("the {} Flux Kustomizations", labels.len()) },
+            if labels.len() == 1 { "is" } else { "are" },
+            if labels.len() == 1 { "the root" } else { "roots" },
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() },
+        ));
+    }
+    out
+}
+
 /// What the gate left out, in one sentence each (empty when nothing): for
 /// the human, concise and markdown reports.
 pub fn gate_lines(run: &Run) -> Vec<String> {

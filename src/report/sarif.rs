@@ -132,6 +132,10 @@ fn skeleton(run: &Run) -> String {
             "message": { "text": p.message() },
         }));
     }
+    for line in super::guess_lines(run) {
+        notifications
+            .push(json!({ "level": "warning", "descriptor": { "id": "roots-guessed" }, "message": { "text": line } }));
+    }
     for line in super::gate_lines(run) {
         notifications.push(json!({ "level": "note", "descriptor": { "id": "gate" }, "message": { "text": line } }));
     }
