@@ -74,12 +74,17 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
     let mut by_name: HashMap<(Option<&str>, &str), &Resource> = HashMap::new();
     let mut by_claim: HashMap<(Option<&str>, Option<&str>, &str), &Resource> = HashMap::new();
     let mut classes: HashMap<(Option<&str>, &str), String> = HashMap::new();
+    // Static volumes no claim is reserved for, by class: Kubernetes binds a
+    // claim of that class (and matching selector) to one of them.
+    let mut unclaimed: HashMap<(Option<&str>, &str), Vec<&Resource>> = HashMap::new();
     for r in resources {
         let cluster = r.cluster.as_deref();
         if r.kind == "PersistentVolume" && r.api_version == "v1" {
             by_name.insert((cluster, r.name.as_str()), r);
             if let Some(name) = str_at(r.spec(), &["claimRef", "name"]) {
                 by_claim.insert((cluster, str_at(r.spec(), &["claimRef", "namespace"]), name), r);
+            } else if let Some(class) = str_at(r.spec(), &["storageClassName"]).filter(|c| !c.is_empty()) {
+                unclaimed.entry((cluster, class)).or_default().push(r);
             }
         } else if r.is("storage.k8s.io", "StorageClass") {
             if let Some(text) = storage_class(r) {
@@ -98,10 +103,39 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
                     if let Some(place) = persistent_volume(pv.spec()) {
                         return Some(format!("{place} (PersistentVolume `{}`)", pv.name));
                     }
+                } else if let Some(place) = bound_by_class(item, &unclaimed) {
+                    return Some(place);
                 }
             }
             let class = item.storage_class.as_deref()?;
             classes.get(&(cluster, class)).cloned()
         })
         .collect()
+}
+
+/// Where a claim with no `volumeName` lives when every static volume it can
+/// bind to by class (and by `selector.matchLabels`) is external storage.
+fn bound_by_class(item: &StatefulItem, unclaimed: &HashMap<(Option<&str>, &str), Vec<&Resource>>) -> Option<String> {
+    if str_at(item.res.spec(), &["volumeName"]).is_some() {
+        return None;
+    }
+    let class = str_at(item.res.spec(), &["storageClassName"]).filter(|c| !c.is_empty())?;
+    let wanted = item.res.root.path(&["spec", "selector", "matchLabels"]).map_or(&[][..], Node::as_map);
+    let labels = |pv: &Resource| pv.root.path(&["metadata", "labels"]).cloned();
+    let candidates: Vec<&&Resource> = unclaimed
+        .get(&(item.res.cluster.as_deref(), class))?
+        .iter()
+        .filter(|pv| {
+            let have = labels(pv);
+            wanted.iter().all(|(k, v)| {
+                k.as_str().is_some_and(|k| have.as_ref().and_then(|l| l.get(k)).and_then(Node::as_str) == v.as_str())
+            })
+        })
+        .collect();
+    let places: Vec<String> = candidates.iter().map(|pv| persistent_volume(pv.spec())).collect::<Option<_>>()?;
+    match (candidates.as_slice(), places.as_slice()) {
+        ([pv], [place]) => Some(format!("{place} (PersistentVolume `{}`, bound by class `{class}`)", pv.name)),
+        ([], _) => None,
+        (pvs, _) => Some(format!("one of {} static volumes of class `{class}`: {}", pvs.len(), places.join(", "))),
+    }
 }
