@@ -355,3 +355,19 @@ fn rook_ceph_cluster_makes_storage_classes_and_no_claims() {
     assert!(report["summary"]["partial"].is_null(), "{}", report["summary"]);
     snapshots("rook-ceph", tree);
 }
+
+#[test]
+fn an_existing_claim_made_by_another_release_is_one_item() {
+    let tree = "fixtures/charts/existing-claim-of-another-release";
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
+    let items: Vec<(String, String)> = inv["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| (i["app"].as_str().unwrap_or("").to_string(), i["name"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(items, vec![("gluetun-update".to_string(), "gluetun-update (gluetun-update)".to_string())], "{inv}");
+    let report = json_report(std::path::Path::new(tree), &[]);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(1), "one gap, reported once: {report}");
+}

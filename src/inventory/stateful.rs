@@ -612,6 +612,14 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
             pvcs.entry(name.as_str()).or_default().push(i);
         }
     }
+    let likely: Vec<Option<String>> =
+        items.iter().map(|c| c.claim.is_chart_made().then(|| c.claim.likely_name())).collect();
+    let mut chart_made: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (j, name) in likely.iter().enumerate() {
+        if let Some(name) = name {
+            chart_made.entry(name.as_str()).or_default().push(j);
+        }
+    }
     let mut seen: HashMap<(Option<&str>, &str), ()> = HashMap::new();
     let mut releases: Vec<(usize, String)> = Vec::new();
     let mut merged = vec![false; items.len()];
@@ -626,7 +634,14 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
         if let (Some(p), Some(release)) = (pvc, &helm.release) {
             releases.push((p, release.clone()));
         }
-        if pvc.is_some() || earlier {
+        // A claim another release's chart makes, by the name it most
+        // likely has (`existingClaim: gluetun-update`, the sole claim of
+        // release gluetun-update): that item is the data, judged once.
+        let made = pvc.is_none()
+            && chart_made.get(name.as_str()).is_some_and(|js| {
+                js.iter().any(|&j| j != i && items.get(j).is_some_and(|c| super::same_namespace(c.namespace(), ns)))
+            });
+        if pvc.is_some() || earlier || made {
             if let Some(m) = merged.get_mut(i) {
                 *m = true;
             }
