@@ -27,6 +27,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+// The binary's allocator (src/main.rs), so the stages time what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn write(path: &Path, text: &str) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create dir");
