@@ -122,13 +122,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
             out.files.push(root.clone());
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root)
-            .follow_links(false)
-            .require_git(false)
-            .sort_by_file_name(|a, b| a.cmp(b))
-            .build();
-        for entry in walker {
-            let entry = match entry {
+        for entry in walk(root) {
+            let (path, kind) = match entry {
                 Ok(entry) => entry,
                 // An unreadable directory below the root: said, not fatal.
                 Err(e) if entry_path(&e).is_some() => {
@@ -138,8 +133,6 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
                 }
                 Err(e) => return Err(format!("cannot read {}: {e}", root.display())),
             };
-            let kind = entry.file_type();
-            let path = entry.into_path();
             if path.file_name().is_some_and(|n| n == ".gitattributes") {
                 attributes.push(path);
                 continue;
@@ -196,6 +189,43 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
         }
     }
     Ok(out)
+}
+
+/// A path the walk met and its file type, or why it could not go on.
+type WalkEntry = Result<(PathBuf, Option<std::fs::FileType>), ignore::Error>;
+
+/// Every entry under `root` the walk does not ignore, with its file type,
+/// in path order. The directories are read on every core (a walk is mostly
+/// `getdents` and the `.gitignore` lookups of each directory).
+fn walk(root: &Path) -> Vec<WalkEntry> {
+    let found = std::sync::Mutex::new(Vec::new());
+    ignore::WalkBuilder::new(root)
+        .follow_links(false)
+        .require_git(false)
+        .threads(rayon::current_num_threads().clamp(1, 8))
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let item = entry.map(|e| {
+                    let kind = e.file_type();
+                    (e.into_path(), kind)
+                });
+                if let Ok(mut found) = found.lock() {
+                    found.push(item);
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Errors first (one without a path ends the run, as a sequential walk
+    // meeting it would), then entries by path.
+    found.sort_by(|a, b| match (a, b) {
+        (Ok((a, _)), Ok((b, _))) => a.cmp(b),
+        (Err(_), Ok(_)) => std::cmp::Ordering::Less,
+        (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
+        (Err(a), Err(b)) => entry_path(a).cmp(&entry_path(b)),
+    });
+    found
 }
 
 /// The path an error of the walk is about (an unreadable directory).
