@@ -109,6 +109,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "ci/woodpecker-server"),
             ("pvc-unprotected", "dev/forge"),
             ("pvc-unprotected", "files/cloud-redis-master"),
+            ("pvc-unprotected", "git/forgejo-data"),
             ("pvc-unprotected", "gitops/konflate-cache"),
             ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "logs/loki"),
@@ -141,6 +142,10 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("forge (config)")["protection"].to_string().contains("CronJob `forge-backup` (restic"), "{inv}");
     assert!(item("library")["protection"].to_string().contains("Velero Schedule `velero-media`"), "{inv}");
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
+    // forgejo with `persistence.create: false` makes no claim: the one it
+    // mounts is the repository's PVC, one item.
+    let forgejo = inv["items"].as_array().into_iter().flatten().filter(|i| i["namespace"] == "git").count();
+    assert_eq!(forgejo, 1, "{inv}");
     // Bitnami's `redis` (its HelmRepository's URL says so) is the
     // catalogue's, under the claim name Bitnami gives it; OT's `redis` is
     // another chart of the same name, whose contents lifeboat does not know.
