@@ -112,6 +112,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "git/forgejo-data"),
             ("pvc-unprotected", "gitops/konflate-cache"),
             ("pvc-unprotected", "identity/authentik-postgresql"),
+            ("pvc-unprotected", "iot/mosquitto"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics-p/prometheus-alertmanager"),
@@ -142,6 +143,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("forge (config)")["protection"].to_string().contains("CronJob `forge-backup` (restic"), "{inv}");
     assert!(item("library")["protection"].to_string().contains("Velero Schedule `velero-media`"), "{inv}");
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
+    // app-template 1.x: the top-level claim templates of a statefulset controller.
+    assert_eq!(item("data-mosquitto-N")["size"], "1Gi", "{inv}");
     // forgejo with `persistence.create: false` makes no claim: the one it
     // mounts is the repository's PVC, one item.
     let forgejo = inv["items"].as_array().into_iter().flatten().filter(|i| i["namespace"] == "git").count();

@@ -476,8 +476,17 @@ fn persistence_block<'m>(
             continue;
         }
         // app-template 1.x (type `pvc`) names every claim `<release>-<key>`
-        // (common 1.x's pvc template), even a sole one.
-        let sole = claims <= 1 && kind != "pvc";
+        // (common 1.x's pvc template), even a sole one; `nameOverride`
+        // stands for the key, and `-` leaves the release's name alone.
+        if kind == "pvc" {
+            match entry.get("nameOverride").and_then(Node::as_nonempty_str) {
+                Some("-") => out.push(helm_item(v, release, None, name.span, entry, true)),
+                Some(other) => out.push(helm_item(v, release, Some(other), name.span, entry, false)),
+                None => out.push(helm_item(v, release, Some(name_text), name.span, entry, false)),
+            }
+            continue;
+        }
+        let sole = claims <= 1;
         out.push(helm_item(v, release, Some(name_text), name.span, entry, sole));
     }
 }

@@ -996,43 +996,56 @@ fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
             continue;
         }
         let templates = c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq);
-        let vcts: Vec<Node> = templates
-            .iter()
-            .filter_map(|t| {
-                let name = t.get("name")?;
-                let span = name.span;
-                let mut resources = Vec::new();
-                if let Some(size) = t.get("size") {
-                    resources.push(("storage", size.clone()));
-                }
-                let mut spec = vec![("resources", map(vec![("requests", map(resources, span))], span))];
-                if let Some(class) = t.get("storageClass").or_else(|| t.get("storageClassName")) {
-                    spec.push(("storageClassName", class.clone()));
-                }
-                let labels = t.get("labels").filter(|l| l.is_map()).cloned();
-                let annotations = t.get("annotations").filter(|a| a.is_map()).cloned();
-                let meta = metadata(name.as_str()?, span, labels, annotations);
-                Some(map(vec![("metadata", meta), ("spec", map(spec, span))], span))
-            })
-            .collect();
-        if vcts.is_empty() {
-            continue;
-        }
-        let span = id_node.span;
         let name = c
             .get("forceRename")
             .and_then(Node::as_nonempty_str)
             .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
             .unwrap_or_else(|| if count > 1 { format!("{}-{id}", ctx.fullname) } else { ctx.fullname.clone() });
-        let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
-        let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span })], span);
-        out.push(Made {
-            written: false,
-            root: object("apps/v1", "StatefulSet", &name, span, Some(instance), spec),
-            from: format!("controllers.{id}.statefulset.volumeClaimTemplates"),
-        });
+        let from = format!("controllers.{id}.statefulset.volumeClaimTemplates");
+        out.extend(claim_template_statefulset(templates, &name, id_node.span, from, ctx));
+    }
+    // app-template 1.x (common 1.x): one controller, `controller.type:
+    // statefulset`, and the templates at the top (`volumeClaimTemplates:
+    // [{name, size, storageClass, accessMode, mountPath}]`), the StatefulSet
+    // named as the release (templates/_statefulset.tpl).
+    if values.path(&["controller", "type"]).and_then(Node::as_str) == Some("statefulset")
+        && values.path(&["controller", "enabled"]).and_then(Node::as_bool) != Some(false)
+    {
+        let templates = values.get("volumeClaimTemplates").map_or(&[][..], Node::as_seq);
+        let span = values.key_node("volumeClaimTemplates").map_or(values.span, |k| k.span);
+        out.extend(claim_template_statefulset(templates, &ctx.fullname, span, "volumeClaimTemplates".into(), ctx));
     }
     out
+}
+
+/// A StatefulSet `name` with app-template's claim templates (`name`,
+/// `size`, `storageClass`, `labels`, `annotations` each); none without any.
+fn claim_template_statefulset(templates: &[Node], name: &str, span: Span, from: String, ctx: &Ctx) -> Option<Made> {
+    let vcts: Vec<Node> = templates
+        .iter()
+        .filter_map(|t| {
+            let name = t.get("name")?;
+            let span = name.span;
+            let mut resources = Vec::new();
+            if let Some(size) = t.get("size") {
+                resources.push(("storage", size.clone()));
+            }
+            let mut spec = vec![("resources", map(vec![("requests", map(resources, span))], span))];
+            if let Some(class) = t.get("storageClass").or_else(|| t.get("storageClassName")) {
+                spec.push(("storageClassName", class.clone()));
+            }
+            let labels = t.get("labels").filter(|l| l.is_map()).cloned();
+            let annotations = t.get("annotations").filter(|a| a.is_map()).cloned();
+            let meta = metadata(name.as_str()?, span, labels, annotations);
+            Some(map(vec![("metadata", meta), ("spec", map(spec, span))], span))
+        })
+        .collect();
+    if vcts.is_empty() {
+        return None;
+    }
+    let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
+    let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span })], span);
+    Some(Made { written: false, root: object("apps/v1", "StatefulSet", name, span, Some(instance), spec), from })
 }
 
 fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
