@@ -241,3 +241,12 @@ fn without_an_entry_point_roots_are_guessed_in_the_summary_and_an_unlisted_ks_is
     assert!(stdout(&sarif).contains("roots-guessed"));
     snapshots("no-entry-point", tree);
 }
+
+#[test]
+fn a_flux_instance_release_is_the_entry_point_beside_an_upstream_git_repository() {
+    let tree = "fixtures/roots/flux-instance-beside-upstream-source";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "default/a-data")]));
+    let s = summary(tree);
+    assert_eq!(s["roots_from"], "bootstrap", "{s}");
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim old-data")), "old is not deployed");
+}

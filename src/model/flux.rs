@@ -328,7 +328,13 @@ impl Builder<'_> {
         let spec = r.spec();
         if let Some(sync) = instance_sync(r) {
             let url = sync.get("url").and_then(Node::as_str);
-            let own = self.own_flux_url();
+            // Another repository only when this one's URL is known (its
+            // flux-system GitRepository or FluxInstance), not guessed from
+            // the GitRepositories it happens to define: a release syncing
+            // the flux-instance chart is this repository's entry point.
+            let own = self
+                .document_text("GitRepository", "flux-system", &["spec", "url"])
+                .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]));
             let external = match (url, own) {
                 (Some(u), Some(o)) if super::repository_id(u) != super::repository_id(&o) => Some(u.to_string()),
                 _ => None,
