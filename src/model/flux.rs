@@ -117,6 +117,26 @@ fn with_values_from(r: &Resource, config_maps: &super::charts::ConfigMaps) -> Op
     Some(out)
 }
 
+/// The key under which [`Builder::find_documents`] indexes what makes a
+/// Secret in the cluster.
+const SECRET_MAKER: &str = "(makes a Secret)";
+
+/// The name of the Secret a document of `kind` makes in the cluster, for
+/// the secret operators whose target is written in the manifest.
+fn made_secret<'a>(kind: &str, root: &'a Node) -> Option<&'a str> {
+    let at = |path: &[&str]| root.path(path).and_then(Node::as_nonempty_str);
+    let own = || at(&["metadata", "name"]);
+    match kind {
+        "ExternalSecret" => at(&["spec", "target", "name"]).or_else(own),
+        "SealedSecret" => at(&["spec", "template", "metadata", "name"]).or_else(own),
+        "OnePasswordItem" => own(),
+        "VaultStaticSecret" | "VaultDynamicSecret" | "VaultPKISecret" => at(&["spec", "destination", "name"]),
+        "BitwardenSecret" => at(&["spec", "secretName"]),
+        "InfisicalSecret" => at(&["spec", "managedSecretReference", "secretName"]),
+        _ => None,
+    }
+}
+
 /// The `instance.sync` of a HelmRelease of the flux-operator's
 /// `flux-instance` chart: the FluxInstance it makes syncs that path.
 fn instance_sync(r: &Resource) -> Option<&Node> {
@@ -256,6 +276,10 @@ impl Builder<'_> {
                 {
                     index.entry((kind.to_string(), name.to_string())).or_default().push(i);
                 }
+                // What makes a Secret in the cluster, by the Secret's name.
+                if let Some(made) = kind.and_then(|k| made_secret(k, &d.root)) {
+                    index.entry((SECRET_MAKER.to_string(), made.to_string())).or_default().push(i);
+                }
             }
             index
         });
@@ -302,6 +326,11 @@ impl Builder<'_> {
                 .collect();
         }
         let found = !roots.is_empty();
+        // A Secret an ExternalSecret (or the like) also makes: its keys are
+        // the cluster's, whatever a copy in the repository lists.
+        if kind == "Secret" && !self.find_documents(SECRET_MAKER, name, namespace).is_empty() {
+            incomplete = true;
+        }
         for (root, partial) in roots {
             incomplete |= partial;
             let sops = root.get("sops").is_some_and(Node::is_map);
