@@ -250,3 +250,23 @@ fn a_flux_instance_release_is_the_entry_point_beside_an_upstream_git_repository(
     assert_eq!(s["roots_from"], "bootstrap", "{s}");
     assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim old-data")), "old is not deployed");
 }
+
+#[test]
+fn a_chart_of_applications_nothing_deploys_is_the_guessed_argo_root() {
+    let tree = "fixtures/roots/argo-app-of-apps-chart";
+    assert_eq!(
+        findings(tree),
+        pairs(&[("pvc-unprotected", "bar/bar-data")]),
+        "foo-data is Velero's, tests/ is not deployed"
+    );
+    assert_eq!(summary(tree)["roots_from"], "guessed");
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim test-claim")));
+    let human = run(&["check", tree, "--fail-on", "never"]);
+    assert!(
+        stdout(&human)
+            .contains("Roots guessed: no Argo CD Application in the repository deploys chart `bootstrap/root`"),
+        "{}",
+        stdout(&human)
+    );
+    snapshots("argo-app-of-apps-chart", tree);
+}

@@ -50,7 +50,20 @@ impl Builder<'_> {
     /// the file-by-file reading (or adds to what Flux deploys). Returns
     /// false when there is no Argo root, or none resolves in this repository.
     pub(super) fn run_argo(&mut self, flux_ran: bool) -> bool {
-        let roots: Vec<Resource> = self.model.resources.iter().filter(|r| is_argo_root(r)).cloned().collect();
+        let mut roots: Vec<Resource> = self.model.resources.iter().filter(|r| is_argo_root(r)).cloned().collect();
+        // Without an Application anywhere, a chart of the repository whose
+        // templates are Applications, which nothing here deploys, is the
+        // app of apps installed by hand (`helm template | kubectl apply`).
+        let mut from_charts: Vec<Resource> = Vec::new();
+        if roots.is_empty() && !flux_ran {
+            for r in self.application_charts() {
+                if is_argo_root(&r) {
+                    roots.push(r);
+                } else {
+                    from_charts.push(r);
+                }
+            }
+        }
         if roots.is_empty() {
             return false;
         }
@@ -87,6 +100,7 @@ impl Builder<'_> {
             }
             apps.push(app);
         }
+        built.extend(from_charts);
         let destinations: HashSet<&str> = built.iter().filter_map(|r| r.cluster.as_deref()).collect();
         if destinations.len() < 2 {
             for r in &mut built {
@@ -252,6 +266,55 @@ impl Builder<'_> {
                 add_metadata(built, field, pairs, key == "commonLabels");
             }
         }
+    }
+
+    /// The objects of each chart of the repository whose templates write
+    /// Argo CD Applications or ApplicationSets, rendered as a release named
+    /// after the chart with its own values (said in the summary: the roots
+    /// are guessed).
+    fn application_charts(&mut self) -> Vec<Resource> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for &file in &self.sources.templates {
+            let Some(f) = self.sources.file(file) else { continue };
+            let argo = f.text.contains("argoproj.io")
+                && (f.text.contains("kind: Application") || f.text.contains("kind: ApplicationSet"));
+            if !argo {
+                continue;
+            }
+            let path = super::kustomize::normalize(&f.path);
+            // `<chart>/templates/…`: the nearest directory holding Chart.yaml.
+            if let Some(dir) = path.ancestors().skip(1).find(|d| self.is_chart(d)) {
+                // A subchart (`<parent>/charts/<name>`) renders with its parent.
+                let sub = dir.parent().and_then(Path::file_name).is_some_and(|n| n == "charts");
+                if !sub && !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+        }
+        dirs.sort();
+        let mut out = Vec::new();
+        for dir in dirs {
+            let chart_file =
+                ["Chart.yaml", "Chart.yml"].iter().find_map(|n| self.index.files.get(&dir.join(n)).copied());
+            let Some(doc) = chart_file.and_then(|f| self.docs_by_file.get(&f)).and_then(|d| d.first()) else {
+                continue;
+            };
+            let span = doc.root.span;
+            let name = doc.root.get("name").and_then(Node::as_nonempty_str).map(str::to_string);
+            let display = self
+                .sources
+                .file(doc.file)
+                .and_then(|f| f.display.rsplit_once('/'))
+                .map_or_else(|| dir.display().to_string(), |(d, _)| d.to_string());
+            let release = name.unwrap_or_else(|| display.rsplit('/').next().unwrap_or("root").to_string());
+            let label = format!("chart `{display}` (no Application deploys it)");
+            let empty = Node::mapping(Vec::new(), span);
+            let values = super::helm::build::argo_values(None, &empty);
+            let render = self.render_chart(&dir, &release, None, &values, &label, span);
+            self.model.guessed_roots.push(format!("chart `{display}`"));
+            out.extend(render.resources);
+        }
+        out
     }
 
     fn is_chart(&self, dir: &Path) -> bool {

@@ -93,6 +93,9 @@ pub struct Model {
     /// The entry points the model started from, and how they were chosen.
     pub entries: Vec<Entry>,
     pub entry_source: EntrySource,
+    /// Roots lifeboat took without anything in the repository deploying
+    /// them (a chart of Argo CD Applications installed by hand), as shown.
+    pub guessed_roots: Vec<String>,
     /// `roots:` entries of the config that name nothing here (index, why).
     pub root_errors: Vec<(usize, String)>,
     /// Helm template files some release rendered (the rest were not).

@@ -126,6 +126,7 @@ fn skeleton(run: &Run) -> String {
                 crate::model::EntrySource::Configured => "configured",
                 crate::model::EntrySource::Bootstrap => "bootstrap",
                 crate::model::EntrySource::Fallback => "guessed",
+                crate::model::EntrySource::Argo if !run.model.guessed_roots.is_empty() => "guessed",
                 crate::model::EntrySource::Argo => "argo",
             },
             "roots": run.model.entries.iter().map(|e| json!({

@@ -141,6 +141,16 @@ pub fn baseline_entries(run: &Run) -> Vec<crate::gate::Entry> {
 /// taken without an entry point to start from.
 pub fn guess_lines(run: &Run) -> Vec<String> {
     let mut out = Vec::new();
+    if !run.model.guessed_roots.is_empty() {
+        let n = run.model.guessed_roots.len();
+        out.push(format!(
+            "Roots guessed: no Argo CD Application in the repository deploys {}, whose templates are Applications: {} rendered with {} own values as the root{} (installed by hand or a bootstrap script, presumably). Name the real ones with `roots:` in .lifeboat.yaml.",
+            run.model.guessed_roots.join(", "),
+            if n == 1 { "it is" } else { "they are" },
+            if n == 1 { "its" } else { "their" },
+            if n == 1 { "" } else { "s" },
+        ));
+    }
     if run.model.entry_source == crate::model::EntrySource::Fallback {
         let mut labels: Vec<&str> = run.model.entries.iter().map(|e| e.label.as_str()).collect();
         labels.dedup();
