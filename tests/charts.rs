@@ -131,6 +131,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "security/crowdsec-db-pvc"),
             ("pvc-unprotected", "security/vault"),
             ("pvc-unprotected", "security/vault"),
+            ("pvc-unprotected", "web/blog-mariadb"),
         ])
     );
     let inv = inventory(tree);
@@ -145,6 +146,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
     // app-template 1.x: the top-level claim templates of a statefulset controller.
     assert_eq!(item("data-mosquitto-N")["size"], "1Gi", "{inv}");
+    // Bitnami's commonLabels are on the wordpress claim: Velero's label Schedule covers it.
+    assert!(item("blog-wordpress")["protection"].to_string().contains("velero-labelled"), "{inv}");
     // forgejo with `persistence.create: false` makes no claim: the one it
     // mounts is the repository's PVC, one item.
     let forgejo = inv["items"].as_array().into_iter().flatten().filter(|i| i["namespace"] == "git").count();

@@ -22,6 +22,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
     ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
     ("bitnami-valkey.yaml", include_str!("../../charts/bitnami-valkey.yaml")),
+    ("bitnami-wordpress.yaml", include_str!("../../charts/bitnami-wordpress.yaml")),
     ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
     ("crowdsec.yaml", include_str!("../../charts/crowdsec.yaml")),
     ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
@@ -113,6 +114,9 @@ pub struct Volume {
     /// (`extraPvcLabels`, `volumeClaimTemplate.metadata.labels`).
     labels: Vec<Vec<String>>,
     annotations: Vec<Vec<String>>,
+    /// Values paths from the release's root of labels the chart puts on
+    /// every object it makes, its claims included (Bitnami's `commonLabels`).
+    root_labels: Vec<Vec<String>>,
 }
 
 /// StorageClasses a storage provisioner's chart makes from its values.
@@ -274,6 +278,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             existing_claim: text("existingClaim"),
             labels: paths(v.get("labels")),
             annotations: paths(v.get("annotations")),
+            root_labels: paths(v.get("rootLabels")),
         });
     }
     let schedules = root
@@ -723,9 +728,13 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                 spec.push(("storageClassName", class));
             }
             let spec = map(spec, span);
+            let common: Vec<(Node, Node)> =
+                merged_maps(Vec::new(), values, &v.root_labels, span).map(|n| n.as_map().to_vec()).unwrap_or_default();
             let claim_labels = |span: Span| {
                 let instance = (s("app.kubernetes.io/instance", span), s(release.name, span));
-                merged_maps(vec![instance], node, &v.labels, span)
+                let mut base = common.clone();
+                base.push(instance);
+                merged_maps(base, node, &v.labels, span)
             };
             match (&v.claim, &v.statefulset, &v.template) {
                 (Some(claim), _, _) => {
@@ -744,7 +753,7 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                     let meta = metadata(
                         &template,
                         span,
-                        merged_maps(Vec::new(), node, &v.labels, span),
+                        merged_maps(common.clone(), node, &v.labels, span),
                         merged_maps(Vec::new(), node, &v.annotations, span),
                     );
                     let vct = map(vec![("metadata", meta), ("spec", spec)], span);
