@@ -236,3 +236,11 @@ fn dump_tools_cover_what_they_read_and_unknown_jobs_are_possible_backups() {
     assert!(unprotected[0]["message"].as_str().is_some_and(|m| m.contains("possibly a backup (unrecognised tool)")));
     insta::assert_snapshot!("backup-tools.inventory", stdout(&run(&["inventory", DIR])));
 }
+
+#[test]
+fn a_claim_a_release_mounts_by_its_own_name_is_mounted_by_it() {
+    let tree = "fixtures/report/release-name-claim";
+    let inv = stdout(&run(&["inventory", tree]));
+    let row = inv.lines().find(|l| l.contains("default/recyclarr")).unwrap_or_default();
+    assert!(row.starts_with("recyclarr ") && !row.contains("not mounted"), "{inv}");
+}

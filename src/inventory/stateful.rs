@@ -554,7 +554,7 @@ fn helm_item<'m>(
 
 /// Expand the Helm templates charts allow in `existingClaim`
 /// (`{{ .Release.Name }}-cache`, with or without spaces).
-fn release_template(text: &str, release: &str, namespace: Option<&str>) -> String {
+pub(crate) fn release_template(text: &str, release: &str, namespace: Option<&str>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {

@@ -11,7 +11,7 @@ use crate::inventory::cnpg::{Archiver, Cluster};
 use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::inventory::Inventory;
 use crate::model::Resource;
-use crate::yaml::{Node, Sources};
+use crate::yaml::{str_at, Node, Sources};
 use crate::{Options, RunError};
 
 /// One stateful item and its protection.
@@ -251,8 +251,19 @@ impl<'a> Apps<'a> {
             } else {
                 r.namespace.as_deref()
             };
+            // A release may name the claim by its own name (`existingClaim:
+            // "{{ .Release.Name }}"`), as Helm renders it.
+            let release_name = release(r).then(|| {
+                str_at(Some(spec), &["releaseName"])
+                    .or_else(|| str_at(Some(spec), &["source", "helm", "releaseName"]))
+                    .unwrap_or(&r.name)
+            });
             for name in refs {
-                mounts.entry((ns.map(str::to_string), name.to_string())).or_insert_with(|| app.clone());
+                let name = match release_name {
+                    Some(rel) if name.contains("{{") => crate::inventory::stateful::release_template(name, rel, ns),
+                    _ => name.to_string(),
+                };
+                mounts.entry((ns.map(str::to_string), name)).or_insert_with(|| app.clone());
             }
         }
         Apps { mounts, _files: std::marker::PhantomData }
