@@ -111,6 +111,9 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "files/cloud-redis-master"),
             ("pvc-unprotected", "git/forgejo-data"),
             ("pvc-unprotected", "gitops/konflate-cache"),
+            ("pvc-unprotected", "harbor/harbor-jobservice"),
+            ("pvc-unprotected", "harbor/harbor-redis"),
+            ("pvc-unprotected", "harbor/harbor-trivy"),
             ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "iot/mosquitto"),
             ("pvc-unprotected", "logs/loki"),
@@ -146,6 +149,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
     // app-template 1.x: the top-level claim templates of a statefulset controller.
     assert_eq!(item("data-mosquitto-N")["size"], "1Gi", "{inv}");
+    // harbor: an external database has no claim template.
+    assert!(item("database-data-harbor-database-N").is_null(), "{inv}");
     // Bitnami's commonLabels are on the wordpress claim: Velero's label Schedule covers it.
     assert!(item("blog-wordpress")["protection"].to_string().contains("velero-labelled"), "{inv}");
     // forgejo with `persistence.create: false` makes no claim: the one it
@@ -186,11 +191,14 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("HelmRelease `observe/loki`", "prometheus"),
             ("HelmRelease `cache/queue`", "redis"),
             ("HelmRelease `tools/mystery`", "mystery-app"),
+            // Read by the common `persistence` shape alone: partly unknown.
+            ("HelmRelease `metrics/thanos`", "thanos"),
             ("HelmRelease `logs/loki-five`", "loki")
         ],
         "{unknown}"
     );
-    assert_eq!(inv["summary"]["unknownCharts"], 4);
+    assert_eq!(unknown[3]["readByCommonShape"], 1, "{unknown}");
+    assert_eq!(inv["summary"]["unknownCharts"], 5);
     // Each `loki` release is read with the entry for its version: 2.x's
     // claim template `storage` (persistence off by default, so
     // `loki-scratch` has none), 6.x from an OCIRepository's tag; 5.x is

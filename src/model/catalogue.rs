@@ -28,6 +28,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
     ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
+    ("harbor.yaml", include_str!("../../charts/harbor.yaml")),
     ("immich.yaml", include_str!("../../charts/immich.yaml")),
     ("k8s-resource.yaml", include_str!("../../charts/k8s-resource.yaml")),
     ("konflate.yaml", include_str!("../../charts/konflate.yaml")),
@@ -92,7 +93,7 @@ pub struct Volume {
     presence: bool,
     enabled_key: String,
     enabled_default: bool,
-    mode: Option<Mode>,
+    modes: Vec<Mode>,
     /// Made only when these values paths are all true as Helm's `if` reads
     /// them (`if`: one path or a list), and none of these is (`unless`).
     if_set: Vec<Vec<String>>,
@@ -252,18 +253,24 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
                 at.join(".")
             ));
         }
-        let mode = v.get("mode").map(|m| Mode {
+        // `mode`: one {path, is, default}, or a list of them (each must hold).
+        let mode_of = |m: &Node| Mode {
             path: path_of(str_at(Some(m), &["path"]).unwrap_or("")),
             is: strings(m.get("is")),
             default: str_at(Some(m), &["default"]).unwrap_or("").to_string(),
-        });
+        };
+        let modes: Vec<Mode> = match v.get("mode") {
+            Some(m) if m.is_map() => vec![mode_of(m)],
+            Some(m) => m.as_seq().iter().map(mode_of).collect(),
+            None => Vec::new(),
+        };
         volumes.push(Volume {
             at,
             each: v.get("each").and_then(Node::as_bool) == Some(true),
             presence: v.get("presence").and_then(Node::as_bool) == Some(true),
             enabled_key: text("enabledKey").unwrap_or_else(|| "enabled".into()),
             enabled_default: v.get("enabled").and_then(Node::as_bool).unwrap_or(true),
-            mode,
+            modes,
             if_set: paths(v.get("if")),
             unless_set: paths(v.get("unless")),
             name_override: text("nameOverride").map(|p| path_of(&p)),
@@ -686,11 +693,12 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
         if !v.if_set.iter().all(truthy) || v.unless_set.iter().any(truthy) {
             continue;
         }
-        if let Some(mode) = &v.mode {
+        let holds = |mode: &Mode| {
             let actual = get_path(values, &mode.path).and_then(Node::as_str).unwrap_or(&mode.default);
-            if !mode.is.iter().any(|m| m == actual) {
-                continue;
-            }
+            mode.is.iter().any(|m| m == actual)
+        };
+        if !v.modes.iter().all(holds) {
+            continue;
         }
         for (key, node, span) in nodes {
             if !v.presence {

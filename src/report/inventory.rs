@@ -173,10 +173,25 @@ pub struct UnknownChart {
     pub other_versions: Option<String>,
     pub file: String,
     pub line: u32,
+    /// Items read from its values by the common `persistence` shape alone
+    /// (0: none): what else the chart makes is unknown all the same.
+    pub generic_items: usize,
 }
 
 impl UnknownChart {
     fn text(&self) -> String {
+        if self.generic_items > 0 {
+            let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
+            return format!(
+                "{}: chart `{}`{version}: contents partly unknown (not in lifeboat's chart catalogue: its values were read by the common `persistence` shape alone, {} item{}; the claim names are guesses and what else it makes is unknown; describe it under `charts:` in .lifeboat.yaml) ({}:{})",
+                self.release,
+                self.chart,
+                self.generic_items,
+                if self.generic_items == 1 { "" } else { "s" },
+                self.file,
+                self.line
+            );
+        }
         let why = match &self.other_versions {
             Some(range) => format!(
                 "lifeboat's chart catalogue describes versions `{range}` of it, not this one; describe it under `charts:` in .lifeboat.yaml"
@@ -475,18 +490,26 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             format!("{} {} in {file}: {}", u.kind, u.name, u.reason)
         })
         .collect();
-    // A release of a chart nobody knows that gave no item either: say so.
+    // A release of a chart nobody knows: say so, and how many items were
+    // read from its values by the common shape alone.
     let unknown_charts = model
         .releases
         .iter()
         .filter(|r| r.known == crate::model::charts::Known::Unknown)
-        .filter(|r| {
-            !inv.items.iter().any(|i| {
-                i.release.as_deref() == Some(r.release.as_str())
-                    && crate::inventory::same_namespace(i.namespace(), r.namespace.as_deref())
-            })
+        .map(|r| {
+            let generic = inv
+                .items
+                .iter()
+                .filter(|i| {
+                    i.kind == ItemKind::HelmPersistence
+                        && i.release.as_deref() == Some(r.release.as_str())
+                        && crate::inventory::same_namespace(i.namespace(), r.namespace.as_deref())
+                })
+                .count();
+            (r, generic)
         })
-        .map(|r| UnknownChart {
+        .map(|(r, generic_items)| UnknownChart {
+            generic_items,
             release: r.label.clone(),
             chart: r.chart.clone(),
             version: r.version.clone(),
@@ -717,6 +740,9 @@ impl InventoryReport {
                 }
                 if let Some(range) = &u.other_versions {
                     j["catalogueVersions"] = json!(range);
+                }
+                if u.generic_items > 0 {
+                    j["readByCommonShape"] = json!(u.generic_items);
                 }
                 j
             })
