@@ -390,3 +390,12 @@ fn an_existing_claim_made_by_another_release_is_one_item() {
     let report = json_report(std::path::Path::new(tree), &[]);
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(1), "one gap, reported once: {report}");
 }
+
+#[test]
+fn a_chart_nothing_renders_is_said_in_the_summary_not_passed_as_clean() {
+    let tree = "fixtures/charts/unrendered-chart";
+    let human = stdout(&run(&["check", tree]));
+    assert!(human.contains("1 chart no release, Application or helmCharts entry renders, so not linted"), "{human}");
+    let report = json_report(Path::new(tree), &[]);
+    assert_eq!(report["summary"]["unrendered_charts"], serde_json::json!(["charts/db"]), "{report}");
+}

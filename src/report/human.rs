@@ -252,6 +252,13 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
             plural(run.model.unreached.len(), "document")
         ));
     }
+    let charts = super::unrendered_charts(run);
+    if !charts.is_empty() && !verbose {
+        out.push_str(&format!(
+            " {} no release, Application or helmCharts entry renders, so not linted (--verbose lists their templates).",
+            plural(charts.len(), "chart")
+        ));
+    }
     if !run.model.notes.is_empty() && !verbose {
         out.push_str(&format!(
             " {} on what lifeboat could not follow (--verbose lists them).",

@@ -113,6 +113,7 @@ fn skeleton(run: &Run) -> String {
             "suppressed": run.suppressed,
             "unreached": run.model.unreached.len(),
             "notes": run.model.notes.len(),
+            "unrendered_charts": super::unrendered_charts(run),
             "partial": run.partial.as_ref().map(|p| json!({
                 "message": p.message(),
                 "deployed": p.deployed,

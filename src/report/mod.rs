@@ -168,6 +168,23 @@ pub fn guess_lines(run: &Run) -> Vec<String> {
     out
 }
 
+/// The charts of the repository that nothing renders (their templates are
+/// skipped): the directories above each skipped template's `templates/`.
+pub fn unrendered_charts(run: &Run) -> Vec<String> {
+    let mut dirs: Vec<String> = run
+        .skipped
+        .iter()
+        .filter(|(_, why)| why.starts_with("Helm chart template of a chart no release renders"))
+        .filter_map(|(path, _)| {
+            let shown = crate::yaml::display_path(path);
+            shown.rsplit_once("/templates/").map(|(dir, _)| dir.to_string())
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
 /// What the gate left out, in one sentence each (empty when nothing): for
 /// the human, concise and markdown reports.
 pub fn gate_lines(run: &Run) -> Vec<String> {
