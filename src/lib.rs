@@ -329,10 +329,16 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
     let options = model::Options { roots: &config.roots, base: config.base.clone(), charts: &config.charts };
     let model = model::build_with(&sources, &root, &options);
     // Templates of charts no release renders stay unread: say so.
+    let failed: std::collections::HashSet<yaml::FileId> = model.chart_failures.iter().map(|n| n.span.file).collect();
     for id in &sources.templates {
         if !model.rendered_templates.contains(id) {
             if let Some(f) = sources.file(*id) {
-                found.skipped.push((f.path.clone(), "Helm chart template of a chart no release renders"));
+                let why = if failed.contains(id) {
+                    "Helm chart template lifeboat could not render (a note says why)"
+                } else {
+                    "Helm chart template of a chart no release renders"
+                };
+                found.skipped.push((f.path.clone(), why));
             }
         }
     }
