@@ -137,6 +137,22 @@ fn made_secret<'a>(kind: &str, root: &'a Node) -> Option<&'a str> {
     }
 }
 
+/// The keys of the Secret an ExternalSecret makes, when its template
+/// writes them all (`target.template.data`, merged by the default `Replace`
+/// policy, no `templateFrom`); `None` when they come from the store.
+fn made_secret_keys(root: &Node) -> Option<Vec<Node>> {
+    if root.get("kind").and_then(Node::as_str) != Some("ExternalSecret") {
+        return None;
+    }
+    let template = root.path(&["spec", "target", "template"])?;
+    let merge = template.get("mergePolicy").and_then(Node::as_str).unwrap_or("Replace");
+    if merge != "Replace" || template.get("templateFrom").is_some() {
+        return None;
+    }
+    let data = template.get("data").filter(|d| d.is_map())?;
+    Some(data.as_map().iter().map(|(k, _)| k.clone()).collect())
+}
+
 /// The `instance.sync` of a HelmRelease of the flux-operator's
 /// `flux-instance` chart: the FluxInstance it makes syncs that path.
 fn instance_sync(r: &Resource) -> Option<&Node> {
@@ -325,11 +341,25 @@ impl Builder<'_> {
                 .map(|r| (&*r.root, r.partial))
                 .collect();
         }
-        let found = !roots.is_empty();
-        // A Secret an ExternalSecret (or the like) also makes: its keys are
-        // the cluster's, whatever a copy in the repository lists.
-        if kind == "Secret" && !self.find_documents(SECRET_MAKER, name, namespace).is_empty() {
-            incomplete = true;
+        let mut found = !roots.is_empty();
+        // A Secret an ExternalSecret (or the like) makes: its keys are the
+        // cluster's, whatever a copy in the repository lists; known only
+        // when the maker writes them all (an ExternalSecret's template).
+        if kind == "Secret" {
+            for maker in self.find_documents(SECRET_MAKER, name, namespace) {
+                found = true;
+                hidden = true;
+                match made_secret_keys(&maker.root) {
+                    Some(keys) => {
+                        for key in keys {
+                            if !merged.iter().any(|(m, _)| m.as_str() == key.as_str()) {
+                                merged.push((key.clone(), Node::string("", key.span)));
+                            }
+                        }
+                    }
+                    None => incomplete = true,
+                }
+            }
         }
         for (root, partial) in roots {
             incomplete |= partial;
