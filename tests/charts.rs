@@ -399,3 +399,12 @@ fn a_chart_nothing_renders_is_said_in_the_summary_not_passed_as_clean() {
     let report = json_report(Path::new(tree), &[]);
     assert_eq!(report["summary"]["unrendered_charts"], serde_json::json!(["charts/db"]), "{report}");
 }
+
+#[test]
+fn helm_globals_chart_home_finds_the_local_chart() {
+    let tree = "fixtures/charts/helmcharts-chart-home";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "foo/nfs-foo")]));
+    let inv = inventory(tree);
+    assert_eq!(inv["summary"]["unknownCharts"], 0, "{inv}");
+    assert_eq!(inv["summary"]["protected"], 1, "bar's claim: {inv}");
+}

@@ -173,7 +173,9 @@ impl Builder<'_> {
             entries.push((Node::string("valuesInline", span), values));
             let index = usize::MAX - k.generators.len() - i;
             let local = chart.get("repo").and_then(Node::as_nonempty_str).is_none();
-            let home = chart.get("chartHome").and_then(Node::as_nonempty_str).unwrap_or("charts");
+            // `helmGlobals.chartHome` (relative to the kustomization), else `charts`.
+            let home =
+                chart.get("chartHome").and_then(Node::as_nonempty_str).or(k.chart_home.as_deref()).unwrap_or("charts");
             let chart_dir = normalize(&dir.join(home).join(name));
             let rendered = (local && super::helm::is_chart_dir(&self.index.files, &chart_dir)).then(|| {
                 let values = entries.last().map_or(super::helm::value::Value::Map(Default::default()), |(_, v)| {

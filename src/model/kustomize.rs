@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::yaml::{str_with_span, FileId, Node, SourceFile, Span};
+use crate::yaml::{str_at, str_with_span, FileId, Node, SourceFile, Span};
 
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -106,6 +106,8 @@ pub struct Kustomization {
     /// `helmCharts` entries (inflated charts are not rendered; their values
     /// are read for the inventory).
     pub helm_charts: Vec<Node>,
+    /// `helmGlobals.chartHome`: where local charts are (default `charts`).
+    pub chart_home: Option<String>,
     /// `generators:` and `transformers:` plugin configurations (run after
     /// the built-in generators and transformers, as kustomize does).
     pub generator_plugins: Vec<PluginEntry>,
@@ -149,6 +151,7 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         generators: Vec::new(),
         generator_options: root.get("generatorOptions").cloned(),
         helm_charts: root.get("helmCharts").map_or(&[][..], Node::as_seq).to_vec(),
+        chart_home: str_at(Some(root), &["helmGlobals", "chartHome"]).map(str::to_string),
         generator_plugins: plugin_entries(&dir, root.get("generators")),
         transformer_plugins: plugin_entries(&dir, root.get("transformers")),
         remote: Vec::new(),
