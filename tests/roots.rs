@@ -270,3 +270,10 @@ fn a_chart_of_applications_nothing_deploys_is_the_guessed_argo_root() {
     );
     snapshots("argo-app-of-apps-chart", tree);
 }
+
+#[test]
+fn applications_generated_alike_from_one_document_by_two_patched_builds_are_each_expanded() {
+    let tree = "fixtures/roots/argo-patched-appsets";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "foo/data-cloud"), ("pvc-unprotected", "foo/data-home")]));
+    assert!(unreached(tree).is_empty(), "{:?}", unreached(tree));
+}

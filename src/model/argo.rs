@@ -78,7 +78,7 @@ impl Builder<'_> {
         let mut resolved = false;
         while let Some(r) = queue.pop() {
             rounds += 1;
-            if rounds > 100_000 || !seen.insert((r.file, r.doc_index, r.name.clone())) {
+            if rounds > 100_000 || !seen.insert((r.file, r.doc_index, application_identity(&r))) {
                 continue;
             }
             if r.is(ARGO_GROUP, "ApplicationSet") {
@@ -754,4 +754,33 @@ fn destination_cluster(app: &Resource) -> String {
         (None, Some(s)) if s.trim_end_matches('/') != "https://kubernetes.default.svc" => s.to_string(),
         _ => "in-cluster".to_string(),
     }
+}
+
+/// What tells two Applications (or ApplicationSets) made from one document
+/// apart: two kustomize builds of one ApplicationSet file, patched per
+/// cluster, generate Applications of the same name from the same document,
+/// with other sources and destinations.
+fn application_identity(r: &Resource) -> String {
+    let spec = r.spec();
+    let mut id = vec![r.name.clone(), r.namespace.clone().unwrap_or_default()];
+    for path in
+        [&["source", "path"][..], &["destination", "server"], &["destination", "name"], &["destination", "namespace"]]
+    {
+        id.push(str_at(spec, path).unwrap_or("").to_string());
+    }
+    for source in spec.and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq) {
+        id.push(str_at(Some(source), &["path"]).unwrap_or("").to_string());
+    }
+    // An ApplicationSet: its generators (a per-cluster patch changes them).
+    if let Some(generators) = spec.and_then(|s| s.get("generators")) {
+        let mut text = String::new();
+        generators.walk(&mut |n| {
+            if let Some(t) = n.as_str() {
+                text.push_str(t);
+                text.push('\u{1f}');
+            }
+        });
+        id.push(text);
+    }
+    id.join("\u{0}")
 }
