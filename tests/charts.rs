@@ -408,3 +408,15 @@ fn helm_globals_chart_home_finds_the_local_chart() {
     assert_eq!(inv["summary"]["unknownCharts"], 0, "{inv}");
     assert_eq!(inv["summary"]["protected"], 1, "bar's claim: {inv}");
 }
+
+#[test]
+fn an_app_template_controller_named_as_its_release_adds_no_suffix() {
+    // Two controllers, one named `paperless-ngx` like the release: its
+    // StatefulSet is `paperless-ngx`, its claim data-paperless-ngx-0, which
+    // the ReplicationSource backs up (bjw-s common's naming).
+    let tree = "fixtures/charts/app-template-controller-name";
+    assert_eq!(findings(tree), pairs(&[]));
+    let inv = inventory(tree);
+    let item = inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == "data-paperless-ngx-N").cloned();
+    assert_eq!(item.map(|i| i["protected"].clone()), Some(serde_json::json!(true)), "{inv}");
+}

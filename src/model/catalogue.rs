@@ -1017,7 +1017,7 @@ fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
             .get("forceRename")
             .and_then(Node::as_nonempty_str)
             .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
-            .unwrap_or_else(|| if count > 1 { format!("{}-{id}", ctx.fullname) } else { ctx.fullname.clone() });
+            .unwrap_or_else(|| controller_name(&ctx.fullname, id, count));
         let from = format!("controllers.{id}.statefulset.volumeClaimTemplates");
         out.extend(claim_template_statefulset(templates, &name, id_node.span, from, ctx));
     }
@@ -1088,7 +1088,7 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
             .get("forceRename")
             .and_then(Node::as_nonempty_str)
             .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
-            .unwrap_or_else(|| if count > 1 { format!("{}-{id}", ctx.fullname) } else { ctx.fullname.clone() });
+            .unwrap_or_else(|| controller_name(&ctx.fullname, id, count));
         let mut containers = Vec::new();
         let mut volumes: Vec<Node> = Vec::new();
         for (cid_node, container) in c.get("containers").map_or(&[][..], Node::as_map) {
@@ -1357,5 +1357,17 @@ mod tests {
         let long =
             Release { name: "monitoring-kube-prometheus-stack-x", namespace: None, chart: "kube-prometheus-stack" };
         assert_eq!(fullname(&kps, &long, &empty).len(), 26);
+    }
+}
+
+/// bjw-s common's name for controller `id` of `count` enabled ones
+/// (lib/common/_determineResourceNameFromValues.tpl): the release's
+/// fullname, then `-<id>` when there are several, unless the fullname is
+/// the identifier or already ends with `-<id>`.
+fn controller_name(fullname: &str, id: &str, count: usize) -> String {
+    if count > 1 && fullname != id && !fullname.ends_with(&format!("-{id}")) {
+        format!("{fullname}-{id}")
+    } else {
+        fullname.to_string()
     }
 }
