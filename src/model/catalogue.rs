@@ -1292,6 +1292,18 @@ fn cnpg_cluster(values: &Node, ctx: &Ctx, fallback: Span) -> Vec<Made> {
     out
 }
 
+/// bjw-s common's name for controller `id` of `count` enabled ones
+/// (lib/common/_determineResourceNameFromValues.tpl): the release's
+/// fullname, then `-<id>` when there are several, unless the fullname is
+/// the identifier or already ends with `-<id>`.
+fn controller_name(fullname: &str, id: &str, count: usize) -> String {
+    if count > 1 && fullname != id && !fullname.ends_with(&format!("-{id}")) {
+        format!("{fullname}-{id}")
+    } else {
+        fullname.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1357,17 +1369,5 @@ mod tests {
         let long =
             Release { name: "monitoring-kube-prometheus-stack-x", namespace: None, chart: "kube-prometheus-stack" };
         assert_eq!(fullname(&kps, &long, &empty).len(), 26);
-    }
-}
-
-/// bjw-s common's name for controller `id` of `count` enabled ones
-/// (lib/common/_determineResourceNameFromValues.tpl): the release's
-/// fullname, then `-<id>` when there are several, unless the fullname is
-/// the identifier or already ends with `-<id>`.
-fn controller_name(fullname: &str, id: &str, count: usize) -> String {
-    if count > 1 && fullname != id && !fullname.ends_with(&format!("-{id}")) {
-        format!("{fullname}-{id}")
-    } else {
-        fullname.to_string()
     }
 }
