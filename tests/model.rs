@@ -420,3 +420,13 @@ fn kustomize_plugins_set_namespaces_and_ksops_files_are_read() {
     assert!(unreached(tree).is_empty(), "the transformer's files are inputs, not undeployed documents");
     snapshots("kustomize-plugins", tree);
 }
+
+#[test]
+fn a_json6902_add_makes_the_maps_above_it_as_kustomize_does() {
+    // `add /metadata/annotations/lifeboat.dev~1exclude` on a claim with no
+    // annotations: kustomize makes the map, so the exclusion holds.
+    let tree = "fixtures/model/json6902-add-parent";
+    let report = json_report(Path::new(tree), &[]);
+    assert_eq!(findings(&report), Vec::new(), "{report}");
+    assert!(report["notes"].as_array().is_some_and(Vec::is_empty), "{}", report["notes"]);
+}

@@ -220,6 +220,12 @@ fn add(node: &mut Node, tokens: &[String], value: Node) -> Result<(), String> {
         *node = value;
         return Ok(());
     };
+    // kustomize (evanphx/json-patch with EnsurePathExistsOnAdd) makes the
+    // missing maps above an added value: `/metadata/annotations/x` on an
+    // object with no annotations adds them.
+    if lookup_mut(node, parent).is_none() {
+        ensure_maps(node, parent);
+    }
     let at = lookup_mut(node, parent).ok_or_else(|| missing(&format!("/{}", parent.join("/"))))?;
     match &mut at.value {
         Value::Map(_) => {
@@ -238,6 +244,23 @@ fn add(node: &mut Node, tokens: &[String], value: Node) -> Result<(), String> {
             _ => Err(format!("index `{last}` is out of range")),
         },
         Value::Scalar { .. } => Err(format!("cannot add `{last}` under a scalar")),
+    }
+}
+
+/// Make the maps of `tokens` that do not exist, below maps that do (a list
+/// index or a scalar on the way stops it).
+fn ensure_maps(node: &mut Node, tokens: &[String]) {
+    let Some((first, rest)) = tokens.split_first() else { return };
+    if !node.is_map() || first.parse::<usize>().is_ok() || first == "-" {
+        if let Value::Seq(items) = &mut node.value {
+            if let Some(item) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                ensure_maps(item, rest);
+            }
+        }
+        return;
+    }
+    if let Some(child) = node.entry_map_if_absent(first) {
+        ensure_maps(child, rest);
     }
 }
 

@@ -196,6 +196,20 @@ impl Node {
         self.get_mut(key)
     }
 
+    /// The value under `key`, a new empty mapping when absent; `None` when
+    /// this node is not a mapping. (Unlike [`Node::entry_map`], a value that
+    /// is there is kept, whatever it is.)
+    pub fn entry_map_if_absent(&mut self, key: &str) -> Option<&mut Node> {
+        if !self.is_map() {
+            return None;
+        }
+        if self.get(key).is_none() {
+            let span = self.span;
+            self.set(key, Node::mapping(Vec::new(), span));
+        }
+        self.get_mut(key)
+    }
+
     /// Rewrite the span of every node of the subtree (YAML parsed from a
     /// string: moved to where the string stands in its file).
     pub fn map_spans(&mut self, f: &mut dyn FnMut(Span) -> Span) {
