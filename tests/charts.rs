@@ -420,3 +420,12 @@ fn an_app_template_controller_named_as_its_release_adds_no_suffix() {
     let item = inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == "data-paperless-ngx-N").cloned();
     assert_eq!(item.map(|i| i["protected"].clone()), Some(serde_json::json!(true)), "{inv}");
 }
+
+#[test]
+fn helm_charts_additional_values_files_are_merged() {
+    // Only the overlay's additionalValuesFiles entry turns the claim on.
+    let tree = "fixtures/charts/helmcharts-additional-values";
+    let inv = inventory(tree);
+    let names: Vec<&str> = inv["items"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, vec!["nfs-uptime-kuma"], "{inv}");
+}

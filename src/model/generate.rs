@@ -149,6 +149,17 @@ impl Builder<'_> {
                 .and_then(|id| self.docs_by_file.get(id))
                 .and_then(|d| d.first())
                 .map_or_else(|| Node::mapping(Vec::new(), span), |d| (*d.root).clone());
+            // Then `additionalValuesFiles`, in order, then `valuesInline`.
+            for file in chart.get("additionalValuesFiles").map_or(&[][..], Node::as_seq) {
+                let doc = file
+                    .as_str()
+                    .and_then(|f| self.index.files.get(&normalize(&dir.join(f))))
+                    .and_then(|id| self.docs_by_file.get(id))
+                    .and_then(|d| d.first());
+                if let Some(doc) = doc {
+                    strategic_merge(&mut values, &doc.root, false);
+                }
+            }
             if let Some(inline) = chart.get("valuesInline") {
                 strategic_merge(&mut values, inline, false);
             }

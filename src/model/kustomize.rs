@@ -213,6 +213,9 @@ pub fn parse(file: FileId, source: &SourceFile, root: &Node) -> Option<Kustomiza
         if let Some(file) = chart.get("valuesFile").and_then(Node::as_str) {
             k.input_files.push(normalize(&dir.join(file)));
         }
+        for file in chart.get("additionalValuesFiles").map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str) {
+            k.input_files.push(normalize(&dir.join(file)));
+        }
     }
     for (key, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
         for item in root.get(key).map_or(&[][..], Node::as_seq) {
