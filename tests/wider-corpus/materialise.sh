@@ -22,7 +22,11 @@ fi
 commit="${commit:-$(git --git-dir="$src" rev-parse HEAD)}"
 dest="$dest_root/$name"
 rm -rf "$dest"; mkdir -p "$dest"
-git --git-dir="$src" archive --format=tar "$commit" | tar -x -C "$dest"
+# Only the paths kept (a mirror may lack the blobs of large binary files).
+git --git-dir="$src" ls-tree -r -z --name-only "$commit" \
+  | grep -z -E '(\.ya?ml|\.tpl|(^|/)\.gitattributes)$' \
+  | xargs -0 -r git --git-dir="$src" archive --format=tar "$commit" -- \
+  | tar -x -C "$dest"
 # Keep YAML, Helm template helpers and .gitattributes; nothing else.
 find "$dest" \( -type f -o -type l \) ! \( -name '*.yaml' -o -name '*.yml' -o -name '*.tpl' -o -name .gitattributes \) -delete
 find "$dest" -depth -type d -empty -delete
