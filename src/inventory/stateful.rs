@@ -576,10 +576,6 @@ pub(crate) fn release_template(text: &str, release: &str, namespace: Option<&str
     out
 }
 
-/// Claims that name no StorageClass get their cluster's default: the one
-/// class (written in the repository, or made by a chart such as Longhorn's)
-/// annotated `storageclass.kubernetes.io/is-default-class: "true"`. With
-/// none or several, the class stays unknown.
 /// A claim's StorageClass as written. `storageClassName: ""` asks for no
 /// class at all (a claim bound to a static volume), so the cluster's default
 /// class is not given to it: it is kept as the empty name.
@@ -587,6 +583,10 @@ fn class_of(spec: Option<&Node>) -> Option<String> {
     spec?.get("storageClassName")?.as_str().map(|class| class.trim().to_string())
 }
 
+/// Claims that name no StorageClass get their cluster's default: the one
+/// class (written in the repository, or made by a chart such as Longhorn's)
+/// annotated `storageclass.kubernetes.io/is-default-class: "true"`. With
+/// none or several, the class stays unknown.
 pub fn apply_default_classes(resources: &[Resource], items: &mut [StatefulItem]) {
     use std::collections::HashMap;
     let mut defaults: HashMap<Option<&str>, Vec<&str>> = HashMap::new();

@@ -391,9 +391,7 @@ impl Builder<'_> {
             // flux-system GitRepository or FluxInstance), not guessed from
             // the GitRepositories it happens to define: a release syncing
             // the flux-instance chart is this repository's entry point.
-            let own = self
-                .document_text("GitRepository", "flux-system", &["spec", "url"])
-                .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]));
+            let own = self.known_flux_url();
             let external = match (url, own) {
                 (Some(u), Some(o)) if super::repository_id(u) != super::repository_id(&o) => Some(u.to_string()),
                 _ => None,
@@ -513,13 +511,14 @@ impl Builder<'_> {
     /// Without either, the GitRepository that most Flux Kustomizations
     /// deploy from: a repository's own source is the one it is built from.
     fn own_flux_url(&self) -> Option<String> {
-        self.flux_own_url
-            .get_or_init(|| {
-                self.document_text("GitRepository", "flux-system", &["spec", "url"])
-                    .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
-                    .or_else(|| self.most_used_git_source())
-            })
-            .clone()
+        self.flux_own_url.get_or_init(|| self.known_flux_url().or_else(|| self.most_used_git_source())).clone()
+    }
+
+    /// The URL this repository is synced from when the repository says so:
+    /// its `flux-system` GitRepository's, or its FluxInstance's.
+    fn known_flux_url(&self) -> Option<String> {
+        self.document_text("GitRepository", "flux-system", &["spec", "url"])
+            .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
     }
 
     /// The URL of the GitRepository most Flux Kustomizations name as their
@@ -684,8 +683,6 @@ impl Builder<'_> {
         out
     }
 
-    /// The files a root's path and components reach (what it would build,
-    /// without building it).
     /// Without an entry point, a Flux Kustomization that nothing deploys is
     /// still not a root when a kustomization over its directory, which
     /// another root builds, leaves it out: its line was commented out or
@@ -694,15 +691,7 @@ impl Builder<'_> {
     fn drop_unlisted_roots(&self, top: &mut Vec<usize>, raw: &[Resource], graph: &RootGraph) {
         let reached: Vec<HashSet<FileId>> = top
             .iter()
-            .map(|&i| {
-                let mut seen = HashSet::new();
-                if let Some(root) = graph.roots.get(i).and_then(Option::as_ref).filter(|r| r.external.is_none()) {
-                    if let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) {
-                        self.reach_dir(&dir, &mut HashSet::new(), &mut seen);
-                    }
-                }
-                seen
-            })
+            .map(|&i| graph.roots.get(i).and_then(Option::as_ref).map(|root| self.reach(root).1).unwrap_or_default())
             .collect();
         let mut by: HashMap<FileId, usize> = HashMap::new();
         for kid in reached.iter().flatten() {
@@ -726,20 +715,28 @@ impl Builder<'_> {
         }
     }
 
+    /// The files a root's path and components reach (what it would build,
+    /// without building it).
     fn files_reached(&self, root: &Root) -> HashSet<FileId> {
+        self.reach(root).0
+    }
+
+    /// The files a root's path and components reach, and the
+    /// kustomizations on the way.
+    fn reach(&self, root: &Root) -> (HashSet<FileId>, HashSet<FileId>) {
         let mut files = HashSet::new();
         let mut seen = HashSet::new();
         if root.external.is_some() {
-            return files;
+            return (files, seen);
         }
-        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else { return files };
+        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else { return (files, seen) };
         self.reach_dir(&dir, &mut files, &mut seen);
         for c in &root.components {
             if let Some(&kid) = self.index.kustomization_dirs.get(&normalize(&dir.join(c))) {
                 self.reach_kustomization(kid, &mut files, &mut seen);
             }
         }
-        files
+        (files, seen)
     }
 
     fn reach_dir(&self, dir: &Path, files: &mut HashSet<FileId>, seen: &mut HashSet<FileId>) {
