@@ -29,60 +29,21 @@ impl Secrets {
     pub fn build(resources: &[Resource]) -> Secrets {
         let mut s = Secrets::default();
         for (index, r) in resources.iter().enumerate() {
-            let spec = r.spec();
             let generated = |kind: &str| SecretSource::Generated { index, kind: kind.to_string() };
-            let target = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_nonempty_str);
             match (r.group(), r.kind.as_str()) {
                 ("", "Secret") => {
                     let source = if r.sops { SecretSource::Sops { index } } else { plain(index, r) };
                     s.add(r, &r.name, source);
                 }
-                ("external-secrets.io", "ExternalSecret") => {
-                    let name = target(&["target", "name"]).unwrap_or(&r.name).to_string();
-                    s.add(r, &name, generated("ExternalSecret"));
-                }
-                ("external-secrets.io", "ClusterExternalSecret") => {
-                    let name = target(&["externalSecretSpec", "target", "name"])
-                        .or_else(|| target(&["externalSecretName"]))
-                        .unwrap_or(&r.name)
-                        .to_string();
-                    s.any_namespace.entry(name).or_insert_with(|| generated("ClusterExternalSecret"));
-                }
-                ("bitnami.com", "SealedSecret") => {
-                    let name = target(&["template", "metadata", "name"]).unwrap_or(&r.name).to_string();
-                    s.add(r, &name, generated("SealedSecret"));
-                }
-                // lib-bucket-provisioner (Rook, NooBaa): the claim's Secret,
-                // named as the claim, holds AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
-                ("objectbucket.io", "ObjectBucketClaim") => s.add(r, &r.name, generated("ObjectBucketClaim")),
-                // Rook: `rook-ceph-object-user-<store>-<user>` (AccessKey, SecretKey, Endpoint).
-                ("ceph.rook.io", "CephObjectStoreUser") => {
-                    if let Some(store) = target(&["store"]) {
-                        let name = format!("rook-ceph-object-user-{store}-{}", r.name);
-                        s.add(r, &name, generated("CephObjectStoreUser"));
+                (group, kind) => {
+                    if let Some((name, everywhere)) = crate::model::made_secret(group, kind, &r.name, &r.root) {
+                        if everywhere {
+                            s.any_namespace.entry(name).or_insert_with(|| generated(kind));
+                        } else {
+                            s.add(r, &name, generated(kind));
+                        }
                     }
                 }
-                // cert-manager: a Certificate's `secretName` (tls.crt, tls.key,
-                // ca.crt); trust-manager: a Bundle with `target.secret` writes
-                // the Secret `<bundle>` in the namespaces it selects.
-                ("cert-manager.io", "Certificate") => {
-                    if let Some(name) = target(&["secretName"]) {
-                        s.add(r, name, generated("Certificate"));
-                    }
-                }
-                ("trust.cert-manager.io", "Bundle") if spec.and_then(|s| s.path(&["target", "secret"])).is_some() => {
-                    s.any_namespace.entry(r.name.clone()).or_insert_with(|| generated("Bundle"));
-                }
-                ("onepassword.com", "OnePasswordItem") => s.add(r, &r.name, generated("OnePasswordItem")),
-                ("secrets.hashicorp.com", kind) if kind.starts_with("Vault") => {
-                    let name = target(&["destination", "name"]).unwrap_or(&r.name).to_string();
-                    s.add(r, &name, generated(kind));
-                }
-                ("secrets.infisical.com", "InfisicalSecret") => {
-                    let name = target(&["managedSecretReference", "secretName"]).unwrap_or(&r.name).to_string();
-                    s.add(r, &name, generated("InfisicalSecret"));
-                }
-                _ => {}
             }
         }
         s

@@ -121,22 +121,6 @@ fn with_values_from(r: &Resource, config_maps: &super::charts::ConfigMaps) -> Op
 /// Secret in the cluster.
 const SECRET_MAKER: &str = "(makes a Secret)";
 
-/// The name of the Secret a document of `kind` makes in the cluster, for
-/// the secret operators whose target is written in the manifest.
-fn made_secret<'a>(kind: &str, root: &'a Node) -> Option<&'a str> {
-    let at = |path: &[&str]| root.path(path).and_then(Node::as_nonempty_str);
-    let own = || at(&["metadata", "name"]);
-    match kind {
-        "ExternalSecret" => at(&["spec", "target", "name"]).or_else(own),
-        "SealedSecret" => at(&["spec", "template", "metadata", "name"]).or_else(own),
-        "OnePasswordItem" => own(),
-        "VaultStaticSecret" | "VaultDynamicSecret" | "VaultPKISecret" => at(&["spec", "destination", "name"]),
-        "BitwardenSecret" => at(&["spec", "secretName"]),
-        "InfisicalSecret" => at(&["spec", "managedSecretReference", "secretName"]),
-        _ => None,
-    }
-}
-
 /// The keys of the Secret an ExternalSecret makes, when its template
 /// writes them all (`target.template.data`, merged by the default `Replace`
 /// policy, no `templateFrom`); `None` when they come from the store.
@@ -293,8 +277,11 @@ impl Builder<'_> {
                     index.entry((kind.to_string(), name.to_string())).or_default().push(i);
                 }
                 // What makes a Secret in the cluster, by the Secret's name.
-                if let Some(made) = kind.and_then(|k| made_secret(k, &d.root)) {
-                    index.entry((SECRET_MAKER.to_string(), made.to_string())).or_default().push(i);
+                let group = d.root.get("apiVersion").and_then(Node::as_str).and_then(|a| a.rsplit_once('/'));
+                let made =
+                    kind.and_then(|k| super::made_secret(group.map_or("", |(g, _)| g), k, name.unwrap_or(""), &d.root));
+                if let Some((made, _)) = made {
+                    index.entry((SECRET_MAKER.to_string(), made)).or_default().push(i);
                 }
             }
             index

@@ -263,3 +263,45 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
 pub fn is_unresolved(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
 }
+
+/// A Secret another object makes in the cluster (an ExternalSecret, a
+/// SealedSecret, an ObjectBucketClaim, a cert-manager Certificate, a
+/// 1Password, Vault, Infisical or Bitwarden object …), for an object of
+/// `group`/`kind` named `name` with document `root`: the Secret's name, and
+/// whether it is made in every namespace (a ClusterExternalSecret, a
+/// trust-manager Bundle). The inventory's Secrets and Flux's substitution
+/// sources both read it.
+pub fn made_secret(group: &str, kind: &str, name: &str, root: &Node) -> Option<(String, bool)> {
+    let spec = root.get("spec");
+    let target = |path: &[&str]| spec.and_then(|s| s.path(path)).and_then(Node::as_nonempty_str);
+    let or_own = |made: Option<&str>| made.unwrap_or(name).to_string();
+    Some(match (group, kind) {
+        ("external-secrets.io", "ExternalSecret") => (or_own(target(&["target", "name"])), false),
+        ("external-secrets.io", "ClusterExternalSecret") => (
+            or_own(target(&["externalSecretSpec", "target", "name"]).or_else(|| target(&["externalSecretName"]))),
+            true,
+        ),
+        ("bitnami.com", "SealedSecret") => (or_own(target(&["template", "metadata", "name"])), false),
+        // lib-bucket-provisioner (Rook, NooBaa): the claim's Secret,
+        // named as the claim, holds AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+        ("objectbucket.io", "ObjectBucketClaim") => (name.to_string(), false),
+        // Rook: `rook-ceph-object-user-<store>-<user>` (AccessKey, SecretKey, Endpoint).
+        ("ceph.rook.io", "CephObjectStoreUser") => {
+            (format!("rook-ceph-object-user-{}-{name}", target(&["store"])?), false)
+        }
+        // cert-manager: a Certificate's `secretName` (tls.crt, tls.key,
+        // ca.crt); trust-manager: a Bundle with `target.secret` writes the
+        // Secret `<bundle>` in the namespaces it selects.
+        ("cert-manager.io", "Certificate") => (target(&["secretName"])?.to_string(), false),
+        ("trust.cert-manager.io", "Bundle") if spec.and_then(|s| s.path(&["target", "secret"])).is_some() => {
+            (name.to_string(), true)
+        }
+        ("onepassword.com", "OnePasswordItem") => (name.to_string(), false),
+        ("secrets.hashicorp.com", k) if k.starts_with("Vault") => (or_own(target(&["destination", "name"])), false),
+        ("secrets.infisical.com", "InfisicalSecret") => {
+            (or_own(target(&["managedSecretReference", "secretName"])), false)
+        }
+        ("k8s.bitwarden.com", "BitwardenSecret") => (target(&["secretName"])?.to_string(), false),
+        _ => return None,
+    })
+}
