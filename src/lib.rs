@@ -307,6 +307,10 @@ pub const RAW_INPUT: &str =
 /// What discovery passed over on purpose: the file and why.
 pub type Skipped = Vec<(PathBuf, &'static str)>;
 
+/// Why a template of a chart that nothing renders was skipped (the
+/// report counts those charts by it).
+pub const UNRENDERED_CHART_TEMPLATE: &str = "Helm chart template of a chart no release renders";
+
 /// Read the repository and model it (no rules): what `check` and `inventory` share.
 pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skipped), RunError> {
     let paths = roots(opts);
@@ -336,7 +340,7 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
                 let why = if failed.contains(id) {
                     "Helm chart template lifeboat could not render (a note says why)"
                 } else {
-                    "Helm chart template of a chart no release renders"
+                    UNRENDERED_CHART_TEMPLATE
                 };
                 found.skipped.push((f.path.clone(), why));
             }

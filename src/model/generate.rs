@@ -142,23 +142,22 @@ impl Builder<'_> {
             let span = chart.span;
             let Some(name) = chart.get("name").and_then(Node::as_nonempty_str) else { continue };
             let release = chart.get("releaseName").and_then(Node::as_nonempty_str).unwrap_or(name);
-            let mut values = chart
-                .get("valuesFile")
-                .and_then(Node::as_str)
-                .and_then(|f| self.index.files.get(&normalize(&dir.join(f))))
-                .and_then(|id| self.docs_by_file.get(id))
-                .and_then(|d| d.first())
-                .map_or_else(|| Node::mapping(Vec::new(), span), |d| (*d.root).clone());
-            // Then `additionalValuesFiles`, in order, then `valuesInline`.
-            for file in chart.get("additionalValuesFiles").map_or(&[][..], Node::as_seq) {
-                let doc = file
-                    .as_str()
+            // A values file's first document, when lifeboat read it.
+            let values_file = |file: &Node| {
+                file.as_str()
                     .and_then(|f| self.index.files.get(&normalize(&dir.join(f))))
                     .and_then(|id| self.docs_by_file.get(id))
-                    .and_then(|d| d.first());
-                if let Some(doc) = doc {
-                    strategic_merge(&mut values, &doc.root, false);
-                }
+                    .and_then(|d| d.first())
+                    .map(|d| &d.root)
+            };
+            let mut values = chart
+                .get("valuesFile")
+                .and_then(values_file)
+                .map_or_else(|| Node::mapping(Vec::new(), span), |root| (**root).clone());
+            // Then `additionalValuesFiles`, in order, then `valuesInline`.
+            for root in chart.get("additionalValuesFiles").map_or(&[][..], Node::as_seq).iter().filter_map(values_file)
+            {
+                strategic_merge(&mut values, root, false);
             }
             if let Some(inline) = chart.get("valuesInline") {
                 strategic_merge(&mut values, inline, false);

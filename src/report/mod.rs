@@ -174,7 +174,7 @@ pub fn unrendered_charts(run: &Run) -> Vec<String> {
     let mut dirs: Vec<String> = run
         .skipped
         .iter()
-        .filter(|(_, why)| why.starts_with("Helm chart template of a chart no release renders"))
+        .filter(|(_, why)| *why == crate::UNRENDERED_CHART_TEMPLATE)
         .filter_map(|(path, _)| {
             let shown = crate::yaml::display_path(path);
             shown.rsplit_once("/templates/").map(|(dir, _)| dir.to_string())
