@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::kustomize::{normalize, Kustomization, Patch, PatchBody, PluginEntry, Selector};
-use super::transform::{add_metadata, add_prefix_suffix, kustomize_cluster_scoped};
+use super::transform::{add_metadata, add_prefix_suffix, move_to_namespace};
 use super::{Builder, FileId, Resource, Via};
 use crate::yaml::{Node, Span, Value};
 
@@ -315,20 +315,15 @@ fn namespace_transformer(acc: &mut [Resource], config: &Config) {
     let specs = FieldSpec::all(config);
     let value = Node::string(namespace.as_str(), span);
     let via = |message: String| Via { span, message, shown: false, patch: None };
+    // A field spec of `metadata/name` on Namespaces renames them.
+    let renames = specs.iter().any(|fs| {
+        fs.is("metadata/name")
+            && fs.kind.as_deref().is_none_or(|k| k == "Namespace")
+            && fs.group.as_deref().is_none_or(str::is_empty)
+    });
+    let what = format!("the namespace of {}", config.label());
+    move_to_namespace(acc, &(namespace.clone(), span), &what, renames && !unset_only, unset_only);
     for r in acc.iter_mut() {
-        let is_namespace = r.kind == "Namespace" && r.group().is_empty();
-        if is_namespace {
-            let renames = specs.iter().any(|fs| fs.is("metadata/name") && fs.selects(r));
-            if renames && !unset_only && r.name != namespace {
-                r.name = namespace.clone();
-                r.via.push(via(format!("named by {} `{namespace}`", config.label())));
-            }
-        } else if !(kustomize_cluster_scoped(r) || unset_only && r.namespace.is_some())
-            && r.namespace.as_deref() != Some(namespace.as_str())
-        {
-            r.namespace = Some(namespace.clone());
-            r.via.push(via(format!("namespace `{namespace}` set by {}", config.label())));
-        }
         for fs in &specs {
             if fs.is("metadata/namespace") || fs.is("metadata/name") || !fs.selects(r) {
                 continue;

@@ -314,10 +314,23 @@ fn refresh_identity(r: &mut Resource) {
 /// kustomize's namespace transformer: namespaced objects move, and a
 /// `Namespace` object takes the name.
 pub(super) fn set_namespace(acc: &mut [Resource], ns: &(String, Span), what: &str) {
+    move_to_namespace(acc, ns, what, true, false);
+}
+
+/// [`set_namespace`] as a `NamespaceTransformer` configures it: a
+/// `Namespace` takes the name only when `rename_namespaces`, and with
+/// `unset_only` an object that has a namespace keeps it.
+pub(super) fn move_to_namespace(
+    acc: &mut [Resource],
+    ns: &(String, Span),
+    what: &str,
+    rename_namespaces: bool,
+    unset_only: bool,
+) {
     let (namespace, span) = ns;
     for r in acc.iter_mut() {
         if r.kind == "Namespace" && r.group().is_empty() {
-            if r.name != *namespace {
+            if rename_namespaces && r.name != *namespace {
                 r.name = namespace.clone();
                 r.via.push(Via {
                     span: *span,
@@ -326,7 +339,9 @@ pub(super) fn set_namespace(acc: &mut [Resource], ns: &(String, Span), what: &st
                     patch: None,
                 });
             }
-        } else if !kustomize_cluster_scoped(r) && r.namespace.as_deref() != Some(namespace) {
+        } else if !(kustomize_cluster_scoped(r) || unset_only && r.namespace.is_some())
+            && r.namespace.as_deref() != Some(namespace)
+        {
             r.namespace = Some(namespace.clone());
             r.via.push(Via {
                 span: *span,
@@ -361,7 +376,7 @@ pub(super) fn add_prefix_suffix(
 /// Kinds kustomize knows to be cluster-scoped (from the built-in API
 /// schema). Custom kinds are namespaced to kustomize, whatever the cluster
 /// says, so they take the namespace too.
-pub(super) fn kustomize_cluster_scoped(r: &Resource) -> bool {
+fn kustomize_cluster_scoped(r: &Resource) -> bool {
     is_builtin_group(r.group()) && BUILTIN_CLUSTER_SCOPED.contains(&r.kind.as_str())
 }
 
