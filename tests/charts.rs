@@ -23,6 +23,21 @@ fn inventory(tree: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("inventory JSON parses")
 }
 
+/// The inventory item named `name` (null when there is none).
+fn item(inv: &serde_json::Value, name: &str) -> serde_json::Value {
+    inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
+}
+
+/// Two fields of every inventory item, in order.
+fn fields(inv: &serde_json::Value, a: &str, b: &str) -> Vec<(String, String)> {
+    inv["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| (i[a].as_str().unwrap_or("").to_string(), i[b].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
 fn snapshots(name: &str, tree: &str) {
     let human = run(&["check", tree, "--verbose", "--fail-on", "never"]);
     insta::assert_snapshot!(format!("{name}.check"), stdout(&human));
@@ -138,9 +153,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         ])
     );
     let inv = inventory(tree);
-    let item = |name: &str| {
-        inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
-    };
+    let item = |name: &str| item(&inv, name);
     let prometheus = item("prometheus-kube-prometheus-stack-db-prometheus-kube-prometheus-stack-N");
     assert_eq!(prometheus["protected"], true, "{prometheus}");
     assert_eq!(prometheus["app"], "kube-prometheus-stack");
@@ -311,9 +324,7 @@ fn a_claim_naming_no_class_gets_the_default_class_a_chart_or_the_repository_mark
     let tree = "fixtures/charts/longhorn-default";
     assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "docs/archive"), ("pvc-unprotected", "docs/scratch")]));
     let inv = inventory(tree);
-    let item = |name: &str| {
-        inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name).cloned().unwrap_or_default()
-    };
+    let item = |name: &str| item(&inv, name);
     let data = item("paperless-data");
     assert_eq!((data["storageClass"].as_str(), data["protected"].as_bool()), (Some("longhorn"), Some(true)), "{data}");
     assert!(data["protection"].to_string().contains("RecurringJob `daily-backup`"), "{data}");
@@ -363,12 +374,7 @@ fn rook_ceph_cluster_makes_storage_classes_and_no_claims() {
     assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "media/photos-library")]));
     let inv = inventory(tree);
     assert_eq!(inv["unknownCharts"].as_array().map(Vec::len), Some(0), "{}", inv["unknownCharts"]);
-    let classes: Vec<(String, String)> = inv["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| (i["name"].as_str().unwrap_or("").to_string(), i["storageClass"].as_str().unwrap_or("").to_string()))
-        .collect();
+    let classes = fields(&inv, "name", "storageClass");
     assert_eq!(classes, pairs(&[("photos-cache", "ceph-filesystem"), ("photos-library", "ceph-block-ssd")]));
     let report = json_report(Path::new(tree), &["--verbose"]);
     assert!(report["summary"]["partial"].is_null(), "{}", report["summary"]);
@@ -378,16 +384,9 @@ fn rook_ceph_cluster_makes_storage_classes_and_no_claims() {
 #[test]
 fn an_existing_claim_made_by_another_release_is_one_item() {
     let tree = "fixtures/charts/existing-claim-of-another-release";
-    let out = run(&["inventory", tree, "--format", "json"]);
-    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
-    let items: Vec<(String, String)> = inv["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| (i["app"].as_str().unwrap_or("").to_string(), i["name"].as_str().unwrap_or("").to_string()))
-        .collect();
-    assert_eq!(items, vec![("gluetun-update".to_string(), "gluetun-update (gluetun-update)".to_string())], "{inv}");
-    let report = json_report(std::path::Path::new(tree), &[]);
+    let inv = inventory(tree);
+    assert_eq!(fields(&inv, "app", "name"), pairs(&[("gluetun-update", "gluetun-update (gluetun-update)")]), "{inv}");
+    let report = json_report(Path::new(tree), &[]);
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(1), "one gap, reported once: {report}");
 }
 
@@ -417,8 +416,7 @@ fn an_app_template_controller_named_as_its_release_adds_no_suffix() {
     let tree = "fixtures/charts/app-template-controller-name";
     assert_eq!(findings(tree), pairs(&[]));
     let inv = inventory(tree);
-    let item = inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == "data-paperless-ngx-N").cloned();
-    assert_eq!(item.map(|i| i["protected"].clone()), Some(serde_json::json!(true)), "{inv}");
+    assert_eq!(item(&inv, "data-paperless-ngx-N")["protected"], true, "{inv}");
 }
 
 #[test]
