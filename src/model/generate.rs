@@ -2,7 +2,7 @@
 //! (with the content hash kustomize appends to their names when a build
 //! ends), and `helmCharts` (not rendered: their values feed the inventory).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -27,6 +27,11 @@ impl Builder<'_> {
         Some((text, span))
     }
 
+    /// The directory of kustomization `k`: what its paths are relative to.
+    pub(super) fn kustomization_dir(&self, k: &Kustomization) -> PathBuf {
+        self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default()
+    }
+
     /// `configMapGenerator` and `secretGenerator`.
     pub(super) fn generate(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
         let global = k.generator_options.as_ref();
@@ -42,8 +47,7 @@ impl Builder<'_> {
             }
             // `files:` and `envs:` are read when lifeboat loaded them (YAML
             // files); others leave the content, and so the hash, unknown.
-            let dir =
-                self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+            let dir = self.kustomization_dir(k);
             for entry in item.get("files").map_or(&[][..], Node::as_seq) {
                 let Some(text) = entry.as_str() else { continue };
                 let file = generator_file(text);
@@ -137,7 +141,7 @@ impl Builder<'_> {
     /// `<chartHome or charts>/<name>` beside the kustomization) is rendered
     /// and its objects join the build, as kustomize inflates it.
     pub(super) fn helm_charts(&mut self, k: &Kustomization, acc: &mut Vec<Resource>) {
-        let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let dir = self.kustomization_dir(k);
         for (i, chart) in k.helm_charts.iter().enumerate() {
             let span = chart.span;
             let Some(name) = chart.get("name").and_then(Node::as_nonempty_str) else { continue };

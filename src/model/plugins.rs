@@ -165,7 +165,7 @@ impl Builder<'_> {
         if k.generator_plugins.is_empty() {
             return;
         }
-        let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(|p| p.to_path_buf()).unwrap_or_default();
+        let dir = self.kustomization_dir(k);
         for config in self.plugin_configs(&k.generator_plugins, stack) {
             match (config.is_builtin(), config.kind()) {
                 (true, kind @ ("ConfigMapGenerator" | "SecretGenerator")) => {
@@ -234,7 +234,7 @@ impl Builder<'_> {
         if k.transformer_plugins.is_empty() {
             return;
         }
-        let dir = self.sources.file(k.file).and_then(|f| f.path.parent()).map(|p| p.to_path_buf()).unwrap_or_default();
+        let dir = self.kustomization_dir(k);
         for config in self.plugin_configs(&k.transformer_plugins, stack) {
             if !config.is_builtin() {
                 self.note(
