@@ -274,6 +274,19 @@ fn a_chart_of_applications_nothing_deploys_is_the_guessed_argo_root() {
 #[test]
 fn applications_generated_alike_from_one_document_by_two_patched_builds_are_each_expanded() {
     let tree = "fixtures/roots/argo-patched-appsets";
-    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "foo/data-cloud"), ("pvc-unprotected", "foo/data-home")]));
+    assert_eq!(findings(tree), pairs(&[]), "each cluster's ReplicationSource covers its claim; no shared repository");
+    assert_eq!(summary(tree)["clusters"], serde_json::json!(["cloud", "home"]), "one Argo CD per cluster");
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let items: Vec<(String, String)> = inventory["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| (i["cluster"].as_str().unwrap_or("").into(), i["name"].as_str().unwrap_or("").into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(items, pairs(&[("cloud", "data-cloud"), ("home", "data-home")]));
     assert!(unreached(tree).is_empty(), "{:?}", unreached(tree));
 }

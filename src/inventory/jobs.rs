@@ -39,6 +39,13 @@ pub struct PvcMount<'m> {
     pub read_only: bool,
     /// The first container `volumeMounts[]` entry for this volume.
     pub mount: Option<&'m Node>,
+    /// Where the containers mount it (`volumeMounts[].mountPath`).
+    pub paths: Vec<&'m str>,
+    /// The job writes its copy here: a path its commands write to (`tar
+    /// -czf`, `>`, the last argument of `cp`/`rsync`, a local restic or
+    /// borg repository) is in it, or it is read-write beside a read-only
+    /// mount, or it is named as a backup target (`/backup`). Not a source.
+    pub destination: bool,
 }
 
 impl PvcMount<'_> {
@@ -77,9 +84,10 @@ pub struct PossibleBackup<'m> {
 }
 
 impl<'m> BackupJob<'m> {
-    /// The PVCs this job copies off (none for a pg_dump job).
+    /// The PVCs this job copies off (none for a pg_dump job; not the one it
+    /// writes its copy into).
     pub fn sources(&self) -> impl Iterator<Item = &PvcMount<'m>> {
-        self.mounts.iter().filter(move |_| !self.dump)
+        self.mounts.iter().filter(move |m| !self.dump && !m.destination)
     }
 
     pub fn is_suspended(&self) -> bool {
@@ -205,7 +213,10 @@ pub fn read<'m>(
     }
     let (tool, tool_span) = found?;
     let offsite = !dump && sends_offsite(&tool, &texts);
-    let mounts = pvc_mounts(&containers, volumes);
+    let mut mounts = pvc_mounts(&containers, volumes);
+    if !dump && !offsite {
+        mark_destinations(&mut mounts, &texts, &env_values(&containers));
+    }
     Some(BackupJob {
         index,
         res,
@@ -257,14 +268,191 @@ fn pvc_mounts<'m>(containers: &[&'m Node], volumes: &'m [Node]) -> Vec<PvcMount<
             let source_ro = v.path(&["persistentVolumeClaim", "readOnly"]).and_then(Node::as_bool) == Some(true);
             let mounts_ro =
                 !entries.is_empty() && entries.iter().all(|m| m.get("readOnly").and_then(Node::as_bool) == Some(true));
-            Some(PvcMount { claim, volume: v, read_only: source_ro || mounts_ro, mount: entries.first().copied() })
+            let paths = entries.iter().filter_map(|m| m.get("mountPath").and_then(Node::as_nonempty_str)).collect();
+            Some(PvcMount {
+                claim,
+                volume: v,
+                read_only: source_ro || mounts_ro,
+                mount: entries.first().copied(),
+                paths,
+                destination: false,
+            })
         })
         .collect()
 }
 
+/// The literal values of the containers' `env` (`BACKUP_DIR=/backup`).
+fn env_values(containers: &[&Node]) -> Vec<(String, String)> {
+    containers
+        .iter()
+        .flat_map(|c| c.get("env").map_or(&[][..], Node::as_seq))
+        .filter_map(|e| {
+            Some((e.get("name")?.as_nonempty_str()?.to_string(), e.get("value")?.as_nonempty_str()?.to_string()))
+        })
+        .collect()
+}
+
+/// Mark the mounts a local copy is written into (see
+/// [`PvcMount::destination`]). The job writes nowhere else it mounts:
+/// the rest are its sources.
+fn mark_destinations(mounts: &mut [PvcMount<'_>], texts: &[&str], env: &[(String, String)]) {
+    let targets = write_targets(texts, env);
+    let owner = |target: &str, mount: &PvcMount<'_>| {
+        mount
+            .paths
+            .iter()
+            .map(|p| p.trim_end_matches('/'))
+            .filter(|p| !p.is_empty() && (target == *p || target.strip_prefix(*p).is_some_and(|r| r.starts_with('/'))))
+            .map(str::len)
+            .max()
+    };
+    let mut found = false;
+    for target in &targets {
+        // The mount with the longest path holding the target writes it.
+        let best = mounts.iter().enumerate().filter_map(|(i, m)| Some((owner(target, m)?, i))).max();
+        if let Some(m) = best.and_then(|(_, i)| mounts.get_mut(i)) {
+            m.destination = true;
+            found = true;
+        }
+    }
+    if found {
+        return;
+    }
+    if mounts.iter().any(|m| m.read_only) {
+        // One read-only beside read-write ones: it copies into those.
+        for m in mounts.iter_mut().filter(|m| !m.read_only) {
+            m.destination = true;
+        }
+        return;
+    }
+    for m in mounts.iter_mut() {
+        m.destination = m.paths.iter().any(|p| backup_named(p)) || m.claim_name().is_some_and(backup_named);
+    }
+}
+
+/// A path or claim named as where backups go: its last word is `backup`,
+/// `backups`, `dumps` or `archive` (`/backup`, `nfs-media-app-backup`).
+fn backup_named(name: &str) -> bool {
+    let last = name.trim_end_matches('/').rsplit(['/', '-', '_']).next().unwrap_or("");
+    matches!(last.to_ascii_lowercase().as_str(), "backup" | "backups" | "dump" | "dumps" | "archive" | "archives")
+}
+
+/// Absolute paths the job's commands and scripts write a copy to: a
+/// created tar's file, a redirection, the last argument of `cp`, `rsync`
+/// or `kubectl cp`, a local restic or borg repository. `$VAR` is read from
+/// the containers' env and the script's own assignments.
+fn write_targets(texts: &[&str], env: &[(String, String)]) -> Vec<String> {
+    static ASSIGN: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"(?m)^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=["']?([^\s"';]+)"#).ok());
+    static WRITES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?x)
+            (?:^|[^0-9&>])>>?\s*["']?(?P<redirect>[^\s"';&|)]+)
+            | \brestic\b[^\n;&|]*?\s(?:-r|--repo)[=\s]\s*["']?(?P<repo>/[^\s"';&|]+)
+            | (?:^|[\s;&|(`])borg\s+create\s+(?:-\S+\s+)*["']?(?P<borg>/[^\s"':;&|]+)::
+            "#,
+        )
+        .ok()
+    });
+    let mut vars: Vec<(String, String)> = env.to_vec();
+    for text in texts {
+        for c in ASSIGN.as_ref().map(|re| re.captures_iter(text).collect::<Vec<_>>()).unwrap_or_default() {
+            if let (Some(k), Some(v)) = (c.get(1), c.get(2)) {
+                vars.push((k.as_str().to_string(), v.as_str().to_string()));
+            }
+        }
+    }
+    let expand = |word: &str| -> String {
+        let mut out = word.trim_matches(|c| c == '"' || c == '\'').to_string();
+        for (k, v) in &vars {
+            if v.contains('$') {
+                continue;
+            }
+            out = out.replace(&format!("${{{k}}}"), v).replace(&format!("${k}"), v);
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for (k, v) in env {
+        if k == "RESTIC_REPOSITORY" || k == "BORG_REPO" || k == "KOPIA_REPOSITORY" {
+            out.push(expand(v));
+        }
+    }
+    for text in texts {
+        // One command per line: continuations joined, comments dropped.
+        let joined = text.replace("\\\n", " ");
+        for line in joined.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+            if let Some(re) = WRITES.as_ref() {
+                for c in re.captures_iter(line) {
+                    if let Some(m) = c.name("redirect").or_else(|| c.name("repo")).or_else(|| c.name("borg")) {
+                        out.push(expand(m.as_str()));
+                    }
+                }
+            }
+            for command in line.split([';', '|', '&']) {
+                let words: Vec<&str> = command.split_whitespace().collect();
+                let Some(at) = words.iter().position(|w| matches!(*w, "tar" | "cp" | "rsync")) else { continue };
+                let args = words.get(at + 1..).unwrap_or_default();
+                let tool = words.get(at).copied().unwrap_or_default();
+                if tool == "tar" {
+                    out.extend(tar_created_file(args).map(expand));
+                } else if let Some(last) = args.iter().rev().find(|a| !a.starts_with('-')) {
+                    out.push(expand(last));
+                }
+            }
+        }
+    }
+    out.retain(|t| t.starts_with('/') && !t.starts_with("/dev/"));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The archive file of a `tar` that creates one (`-czvf FILE`, `czf FILE`,
+/// `--file=FILE`); `None` for an extraction or a listing, or `-` (stdout).
+fn tar_created_file<'a>(args: &[&'a str]) -> Option<&'a str> {
+    let first = args.first()?;
+    let bundled = |a: &str| !a.starts_with("--") && a.trim_start_matches('-').chars().all(|c| c.is_ascii_alphabetic());
+    let creates =
+        args.iter().any(|a| *a == "--create" || (bundled(a) && a.contains('c') && a != first && a.starts_with('-')))
+            || (bundled(first) && first.contains('c'));
+    if !creates {
+        return None;
+    }
+    let mut file = None;
+    for (i, a) in args.iter().enumerate() {
+        if let Some(f) = a.strip_prefix("--file=") {
+            file = Some(f);
+        } else if *a == "--file" || (bundled(a) && a.ends_with('f') && (a.starts_with('-') || i == 0)) {
+            file = args.get(i + 1).copied();
+        }
+    }
+    file.filter(|f| *f != "-")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{find_tool, image_tool, sends_offsite};
+    use super::{find_tool, image_tool, sends_offsite, write_targets};
+
+    #[test]
+    fn where_a_local_copy_is_written() {
+        let t = |text: &str| write_targets(&[text], &[]);
+        assert_eq!(
+            t("tar \\\n  --exclude 'x' \\\n  -czvf /backup/vol/b-$day.tgz /data/vol"),
+            ["/backup/vol/b-$day.tgz"]
+        );
+        assert_eq!(t("tar czf /backup/x.tgz -C /data ."), ["/backup/x.tgz"]);
+        assert_eq!(t("tar -xzf /backup/x.tgz -C /data"), Vec::<String>::new());
+        assert_eq!(t("kubectl exec plex-0 -- tar czf - /config > /backup/plex.tgz"), ["/backup/plex.tgz"]);
+        assert_eq!(t("kubectl cp -n media sab-0:/etc/. /backup/sab/."), ["/backup/sab/."]);
+        assert_eq!(t("rsync -a --delete /data/ /mnt/dest/"), ["/mnt/dest/"]);
+        assert_eq!(t("restic -r /repo backup /data 2>&1"), ["/repo"]);
+        assert_eq!(t("echo x > /dev/null"), Vec::<String>::new());
+        assert_eq!(t("# tar czf /data/x.tgz /backup"), Vec::<String>::new());
+        assert_eq!(t("DEST=/srv/out\ncp -r /data \"$DEST/today\""), ["/srv/out/today"]);
+        let env = [("BACKUP_DIR".to_string(), "/dumps".to_string())];
+        assert_eq!(write_targets(&["tar czf ${BACKUP_DIR}/a.tgz /data"], &env), ["/dumps/a.tgz"]);
+    }
 
     #[test]
     fn copies_sent_off_the_cluster() {

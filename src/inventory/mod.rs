@@ -370,14 +370,21 @@ impl<'m> Inventory<'m> {
 
     /// The value of `key` in the Secret `name`, when the repo shows it in
     /// clear text (a plain Secret, or an ExternalSecret template without
-    /// `{{ }}`). Only ever compared, never printed.
-    pub fn secret_value(&self, namespace: Option<&str>, name: &str, key: &str) -> Option<String> {
+    /// `{{ }}`), in `cluster` (a Secret of that name in another cluster
+    /// says nothing). Only ever compared, never printed.
+    pub fn secret_value(
+        &self,
+        cluster: Option<&str>,
+        namespace: Option<&str>,
+        name: &str,
+        key: &str,
+    ) -> Option<String> {
         let index = match self.secrets.find(namespace, name)? {
             secrets::SecretSource::Plain { index, .. } => *index,
             secrets::SecretSource::Generated { index, kind } if kind == "ExternalSecret" => *index,
             _ => return None,
         };
-        let r = self.resources.get(index)?;
+        let r = self.resources.get(index).filter(|r| r.cluster.as_deref() == cluster)?;
         let value = if r.is("", "Secret") {
             r.root.path(&["stringData", key]).and_then(Node::as_str).map(str::to_string).or_else(|| {
                 use base64::Engine;

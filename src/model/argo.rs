@@ -68,7 +68,7 @@ impl Builder<'_> {
             return false;
         }
         self.argo_own_repository = own_repository(&roots);
-        let mut queue = roots.clone();
+        let mut queue = self.order_by_instance(&roots);
         let mut built: Vec<Resource> = Vec::new();
         let mut apps: Vec<Resource> = Vec::new();
         let mut seen: HashSet<(FileId, usize, String)> = HashSet::new();
@@ -82,28 +82,40 @@ impl Builder<'_> {
                 continue;
             }
             if r.is(ARGO_GROUP, "ApplicationSet") {
-                queue.extend(self.render_application_set(&r));
+                // Its Applications are objects of the instance it is in.
+                queue.extend(self.render_application_set(&r).into_iter().map(|mut app| {
+                    app.cluster.clone_from(&r.cluster);
+                    app
+                }));
                 continue;
             }
-            let destination = destination_cluster(&r);
+            // The Argo CD instance this Application lives in (when the
+            // repository bootstraps several), and where it deploys.
+            let instance = r.cluster.clone();
+            let destination = match (destination_cluster(&r), &instance) {
+                (d, Some(instance)) if d == IN_CLUSTER => instance.clone(),
+                (d, _) => Arc::from(d.as_str()),
+            };
             let (app, children, local) = self.expand_application(r);
             resolved |= local;
             for mut child in children {
                 if is_argo_root(&child) {
+                    // An Application object: of the instance that applies it.
+                    child.cluster.clone_from(&instance);
                     queue.push(child.clone());
                 } else {
                     // What an Application deploys lands on its destination
                     // (kept only when there are several, below).
-                    child.cluster = Some(Arc::from(destination.as_str()));
+                    child.cluster = Some(destination.clone());
                 }
                 built.push(child);
             }
             apps.push(app);
         }
         built.extend(from_charts);
-        let destinations: HashSet<&str> = built.iter().filter_map(|r| r.cluster.as_deref()).collect();
+        let destinations: HashSet<&str> = built.iter().chain(&apps).filter_map(|r| r.cluster.as_deref()).collect();
         if destinations.len() < 2 {
-            for r in &mut built {
+            for r in built.iter_mut().chain(&mut apps) {
                 r.cluster = None;
             }
         }
@@ -143,6 +155,108 @@ impl Builder<'_> {
         self.model.unreached.extend(unreached);
         self.model.resources = resources;
         true
+    }
+
+    /// The roots in the order they are expanded, each top one (that no other
+    /// root's literal source path covers) tagged with the Argo CD instance
+    /// it bootstraps when the repository holds several: one Argo CD cannot
+    /// hold two Applications of one name, so top roots of one name in
+    /// different files are applied to different instances (an overlay per
+    /// cluster). An instance is named by the directory that tells its files
+    /// apart (`argocd/overlays/home` → `home`). Top roots come last, so they
+    /// are expanded first and what they deploy is reached with their tag,
+    /// not as an untagged root of its own.
+    fn order_by_instance(&self, roots: &[Resource]) -> Vec<Resource> {
+        let covered: Vec<(usize, PathBuf)> = roots
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| self.literal_source_dirs(r).into_iter().map(move |d| (i, d)))
+            .collect();
+        let dir_of_file = |file: FileId| {
+            self.sources.file(file).map(|f| super::kustomize::normalize(f.path.parent().unwrap_or(Path::new(""))))
+        };
+        let dir_of = |r: &Resource| dir_of_file(r.file);
+        // A root is covered when its file, or a file that built it (the
+        // kustomization of an overlay, a patch), is in a directory another
+        // root deploys.
+        let top: Vec<bool> = roots
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let dirs: Vec<PathBuf> =
+                    std::iter::once(r.file).chain(r.via.iter().map(|v| v.span.file)).filter_map(dir_of_file).collect();
+                !covered.iter().any(|(j, d)| *j != i && dirs.iter().any(|dir| dir.starts_with(d)))
+            })
+            .collect();
+        let mut groups: BTreeMap<(&str, &str, Option<&str>), Vec<usize>> = BTreeMap::new();
+        for (i, r) in roots.iter().enumerate().filter(|(i, _)| top.get(*i) == Some(&true)) {
+            groups.entry((r.kind.as_str(), r.name.as_str(), r.namespace.as_deref())).or_default().push(i);
+        }
+        let mut instance: BTreeMap<usize, Arc<str>> = BTreeMap::new();
+        for members in groups.values().filter(|m| m.len() > 1) {
+            let dirs: Vec<Vec<String>> = members
+                .iter()
+                .map(|&i| {
+                    let dir = roots.get(i).and_then(dir_of).unwrap_or_default();
+                    dir.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect()
+                })
+                .collect();
+            let depth = dirs.iter().map(Vec::len).max().unwrap_or(0);
+            let Some(at) = (0..depth).find(|&k| dirs.iter().any(|d| d.get(k) != dirs.first().and_then(|f| f.get(k))))
+            else {
+                continue; // one file patched per build: nothing names the instances
+            };
+            for (&i, d) in members.iter().zip(&dirs) {
+                let name = d.get(at).cloned().unwrap_or_else(|| d.join("/"));
+                instance.entry(i).or_insert_with(|| Arc::from(name.as_str()));
+            }
+        }
+        // Other top roots in an instance's directory belong to it.
+        let named: Vec<(PathBuf, Arc<str>)> =
+            instance.iter().filter_map(|(&i, n)| Some((roots.get(i).and_then(dir_of)?, n.clone()))).collect();
+        let mut first = Vec::new();
+        let mut last = Vec::new();
+        for (i, r) in roots.iter().enumerate() {
+            let mut r = r.clone();
+            if top.get(i) == Some(&true) {
+                if r.cluster.is_none() {
+                    let here = dir_of(&r);
+                    r.cluster = instance
+                        .get(&i)
+                        .cloned()
+                        .or_else(|| named.iter().find(|(d, _)| Some(d) == here.as_ref()).map(|(_, n)| n.clone()));
+                }
+                last.push(r);
+            } else {
+                first.push(r);
+            }
+        }
+        first.extend(last);
+        first
+    }
+
+    /// The directories of this repository an Application's sources name by
+    /// a literal path (no placeholder; not a chart from a Helm repository).
+    fn literal_source_dirs(&self, app: &Resource) -> Vec<PathBuf> {
+        let spec = app.spec();
+        let sources = spec
+            .and_then(|s| s.get("source"))
+            .into_iter()
+            .chain(spec.and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq));
+        let mut out = Vec::new();
+        for source in sources {
+            let Some(path) = source.get("path").and_then(Node::as_str).filter(|p| !super::is_unresolved(p)) else {
+                continue;
+            };
+            let other =
+                source.get("repoURL").and_then(Node::as_str).filter(|u| !super::is_unresolved(u)).is_some_and(|url| {
+                    self.argo_own_repository.as_ref().is_some_and(|own| super::repository_id(url) != *own)
+                });
+            if source.get("chart").is_none() && !other {
+                out.extend(self.flux_dir(path));
+            }
+        }
+        out
     }
 
     /// What one Application deploys; the Application comes back with the
@@ -741,6 +855,9 @@ fn merge_values(app: &mut Resource, index: Option<usize>, mut values: Node) {
     helm.set("valuesObject", values);
 }
 
+/// Argo CD's name for the cluster it runs in.
+const IN_CLUSTER: &str = "in-cluster";
+
 /// The cluster an Application deploys to: `destination.name`, else
 /// `destination.server`; Argo CD's own cluster (`in-cluster`,
 /// `https://kubernetes.default.svc`) and an unresolved placeholder are
@@ -752,7 +869,7 @@ fn destination_cluster(app: &Resource) -> String {
     match (name, server) {
         (Some(n), _) => n.to_string(),
         (None, Some(s)) if s.trim_end_matches('/') != "https://kubernetes.default.svc" => s.to_string(),
-        _ => "in-cluster".to_string(),
+        _ => IN_CLUSTER.to_string(),
     }
 }
 

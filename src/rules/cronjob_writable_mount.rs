@@ -18,13 +18,8 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for job in &inv.backup_jobs {
-        // A job that mounts one PVC read-only and another read-write copies
-        // the first into the second: the writable one is its destination —
-        // unless the tool sends the copy off the cluster, when every mount
-        // is a source.
-        if !job.offsite && job.mounts.iter().any(|m| m.read_only) {
-            continue;
-        }
+        // The mount a local copy is written into is its destination, not a
+        // source (none is, when the tool sends the copy off the cluster).
         for m in job.sources().filter(|m| !m.read_only) {
             let claim = m.claim_name().unwrap_or("?");
             let span = m.mount.map_or(m.volume.span, |n| n.span);

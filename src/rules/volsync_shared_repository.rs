@@ -26,12 +26,14 @@ pub const RULE: Rule = Rule {
 /// One way two sources can be the same repository, and how to say it.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum Shared {
-    /// The same `restic.repository` Secret in one namespace.
-    Secret(Option<String>, String),
+    /// The same `restic.repository` Secret in one namespace of one cluster
+    /// (the same name in two clusters is two Secrets).
+    Secret(Option<String>, Option<String>, String),
     /// The same `RESTIC_REPOSITORY` value (never printed).
     Url(String),
-    /// The same rclone config section and destination path.
-    Rclone(String, String),
+    /// The same rclone config section and destination path (the section
+    /// is a Secret's: one cluster's).
+    Rclone(Option<String>, String, String),
 }
 
 fn known(text: &str) -> bool {
@@ -41,13 +43,14 @@ fn known(text: &str) -> bool {
 fn keys(inv: &Inventory, rs: &ReplicationSource) -> Vec<(Shared, Span)> {
     let Some((mover, section)) = rs.mover else { return Vec::new() };
     let ns = rs.res.namespace.clone();
+    let cluster = rs.res.cluster.as_deref().map(str::to_string);
     let get = |k: &str| section.get(k).and_then(Node::as_str).filter(|t| known(t));
     let mut out = Vec::new();
     match mover {
         "restic" => {
             if let (Some(secret), Some(node)) = (get("repository"), section.get("repository")) {
-                out.push((Shared::Secret(ns.clone(), secret.to_string()), node.span));
-                if let Some(url) = inv.secret_value(ns.as_deref(), secret, "RESTIC_REPOSITORY") {
+                out.push((Shared::Secret(cluster.clone(), ns.clone(), secret.to_string()), node.span));
+                if let Some(url) = inv.secret_value(cluster.as_deref(), ns.as_deref(), secret, "RESTIC_REPOSITORY") {
                     out.push((Shared::Url(url.trim_end_matches('/').to_string()), node.span));
                 }
             }
@@ -56,7 +59,10 @@ fn keys(inv: &Inventory, rs: &ReplicationSource) -> Vec<(Shared, Span)> {
             if let (Some(conf), Some(dest), Some(node)) =
                 (get("rcloneConfigSection"), get("rcloneDestPath"), section.get("rcloneDestPath"))
             {
-                out.push((Shared::Rclone(conf.to_string(), dest.trim_end_matches('/').to_string()), node.span));
+                out.push((
+                    Shared::Rclone(cluster, conf.to_string(), dest.trim_end_matches('/').to_string()),
+                    node.span,
+                ));
             }
         }
         _ => {}
@@ -78,9 +84,10 @@ fn retain_policy(rs: &ReplicationSource) -> String {
     keys.join(", ")
 }
 
-/// Both back up the same PVC (same namespace, same known `sourcePVC`).
+/// Both back up the same PVC (same cluster and namespace, same known `sourcePVC`).
 fn same_volume(a: &ReplicationSource, b: &ReplicationSource) -> bool {
-    a.res.namespace == b.res.namespace
+    a.res.cluster == b.res.cluster
+        && a.res.namespace == b.res.namespace
         && matches!((a.source_pvc_name(), b.source_pvc_name()), (Some(x), Some(y)) if x == y && known(x))
 }
 
@@ -130,9 +137,9 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             }
             reported.insert(i);
             let how = match key {
-                Shared::Secret(_, secret) => format!("the same restic repository Secret `{secret}`"),
+                Shared::Secret(_, _, secret) => format!("the same restic repository Secret `{secret}`"),
                 Shared::Url(_) => "the same `RESTIC_REPOSITORY` (from their repository Secrets)".to_string(),
-                Shared::Rclone(conf, dest) => format!("the same rclone destination `{conf}:{dest}`"),
+                Shared::Rclone(_, conf, dest) => format!("the same rclone destination `{conf}:{dest}`"),
             };
             let (consequence, help) = match key {
                 Shared::Rclone(..) => (
