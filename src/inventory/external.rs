@@ -103,9 +103,10 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
                     if let Some(place) = persistent_volume(pv.spec()) {
                         return Some(format!("{place} (PersistentVolume `{}`)", pv.name));
                     }
-                } else if let Some(place) = bound_by_class(item, &unclaimed) {
-                    return Some(place);
                 }
+            }
+            if let Some(place) = bound_by_class(item, &unclaimed) {
+                return Some(place);
             }
             let class = item.storage_class.as_deref()?;
             classes.get(&(cluster, class)).cloned()
@@ -113,14 +114,18 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
         .collect()
 }
 
-/// Where a claim with no `volumeName` lives when every static volume it can
-/// bind to by class (and by `selector.matchLabels`) is external storage.
+/// Where a claim with no `volumeName` and no volume reserved for it lives
+/// when every static volume it can bind to by class (and by
+/// `selector.matchLabels`) is external storage. A StatefulSet's claims bind
+/// the same way.
 fn bound_by_class(item: &StatefulItem, unclaimed: &HashMap<(Option<&str>, &str), Vec<&Resource>>) -> Option<String> {
-    if str_at(item.res.spec(), &["volumeName"]).is_some() {
+    let pvc = item.kind == ItemKind::Pvc;
+    if pvc && str_at(item.res.spec(), &["volumeName"]).is_some() {
         return None;
     }
-    let class = str_at(item.res.spec(), &["storageClassName"]).filter(|c| !c.is_empty())?;
-    let wanted = item.res.root.path(&["spec", "selector", "matchLabels"]).map_or(&[][..], Node::as_map);
+    let class = item.storage_class.as_deref().filter(|c| !c.is_empty())?;
+    let selector = if pvc { item.res.root.path(&["spec", "selector", "matchLabels"]) } else { None };
+    let wanted = selector.map_or(&[][..], Node::as_map);
     let labels = |pv: &Resource| pv.root.path(&["metadata", "labels"]).cloned();
     let candidates: Vec<&&Resource> = unclaimed
         .get(&(item.res.cluster.as_deref(), class))?
@@ -136,6 +141,15 @@ fn bound_by_class(item: &StatefulItem, unclaimed: &HashMap<(Option<&str>, &str),
     match (candidates.as_slice(), places.as_slice()) {
         ([pv], [place]) => Some(format!("{place} (PersistentVolume `{}`, bound by class `{class}`)", pv.name)),
         ([], _) => None,
-        (pvs, _) => Some(format!("one of {} static volumes of class `{class}`: {}", pvs.len(), places.join(", "))),
+        (pvs, _) => {
+            let mut distinct: Vec<&String> = Vec::new();
+            for place in &places {
+                if !distinct.contains(&place) {
+                    distinct.push(place);
+                }
+            }
+            let list: Vec<&str> = distinct.iter().map(|p| p.as_str()).collect();
+            Some(format!("one of {} static volumes of class `{class}`: {}", pvs.len(), list.join(", ")))
+        }
     }
 }
