@@ -538,7 +538,7 @@ pub fn run(opts: &Options) -> Result<Run, RunError> {
         let own: Vec<yaml::Span> = std::iter::once(f.primary.span).chain(f.related.iter().map(|l| l.span)).collect();
         for via in r.via.iter().filter(|v| v.shown) {
             if !f.related.iter().any(|l| l.span == via.span) {
-                f.related.push(finding::Label { span: via.span, message: via.message.clone() });
+                f.related.push(finding::Label { span: via.span, message: via.message.to_string() });
                 // A patch that wrote none of the places the finding points
                 // at does not set the field it is about.
                 if via.patch.is_some_and(|extent| !own.iter().any(|s| inside(*s, extent))) {

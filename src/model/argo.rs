@@ -341,8 +341,9 @@ impl Builder<'_> {
                 }
             }
             let rendered: Vec<Via> = app.via.iter().filter(|v| v.shown).cloned().collect();
+            let deployed: Arc<str> = format!("deployed by {label}").into();
             for r in &mut built {
-                r.via.push(Via { span, message: format!("deployed by {label}"), shown: true, patch: None });
+                r.via.push(Via { span, message: deployed.clone(), shown: true, patch: None });
                 r.deployed_by = Some(app.name.clone());
                 r.via.extend(rendered.iter().cloned());
                 if let Some(ns) = &destination {
@@ -500,7 +501,7 @@ impl Builder<'_> {
                 entries.extend(root.as_map().iter().cloned());
                 if let Some(mut app) = Resource::synthesized(set.file, set.doc_index, Node::mapping(entries, root.span))
                 {
-                    app.via.push(Via { span, message: format!("rendered by {label}"), shown: true, patch: None });
+                    app.via.push(Via { span, message: format!("rendered by {label}").into(), shown: true, patch: None });
                     apps.push(app);
                 }
             }

@@ -251,7 +251,8 @@ fn apply(
                 "{} by chart `{chart}` of {label} (values `{}`)",
                 if object.written { "written" } else { "made" },
                 object.from
-            ),
+            )
+            .into(),
             shown: true,
             patch: None,
         };

@@ -628,10 +628,11 @@ impl Builder<'_> {
             }
         }
         super::generate::finish_build(&mut out);
+        let instantiated: Arc<str> = format!("instantiated by {}", root.label).into();
         for r in &mut out {
             r.via.push(Via {
                 span: root.span,
-                message: format!("instantiated by {}", root.label),
+                message: instantiated.clone(),
                 shown: true,
                 patch: None,
             });

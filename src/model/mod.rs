@@ -356,7 +356,7 @@ impl<'s> Builder<'s> {
                 // Paths come from one directory walk, so they compare as they are.
                 let dir = file.path.parent().unwrap_or(Path::new(""));
                 let span = doc.root.key_node("resources").map_or(doc.root.span, |k| k.span);
-                let label = "built by this kustomization".to_string();
+                let label: Arc<str> = Arc::from("built by this kustomization");
                 for r in &mut out {
                     let inside = self.sources.file(r.file).is_some_and(|f| f.path.starts_with(dir));
                     if !inside {
@@ -543,12 +543,13 @@ impl<'s> Builder<'s> {
     fn instantiate_file(&mut self, file: FileId, entry: Option<Span>, out: &mut Vec<Resource>) {
         self.reached_files.insert(file);
         let docs = self.docs_by_file.get(&file).cloned().unwrap_or_default();
+        let included: Arc<str> = Arc::from("included here");
         for doc in docs {
             let Some(mut r) = Resource::from_document(doc) else {
                 continue;
             };
             if let Some(span) = entry {
-                r.via.push(Via { span, message: "included here".into(), shown: false, patch: None });
+                r.via.push(Via { span, message: included.clone(), shown: false, patch: None });
             }
             out.push(r);
         }

@@ -154,7 +154,7 @@ impl Builder<'_> {
             let index = usize::MAX / 4 - made.len() % (usize::MAX / 8);
             let via = Via {
                 span: r.name_span(),
-                message: format!("made by the {operator} from {} `{}` (`{from}`)", r.kind, r.qualified_name()),
+                message: format!("made by the {operator} from {} `{}` (`{from}`)", r.kind, r.qualified_name()).into(),
                 shown: true,
                 patch: None,
             };

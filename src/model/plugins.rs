@@ -314,7 +314,7 @@ fn namespace_transformer(acc: &mut [Resource], config: &Config) {
     let span = config.root.path(&["metadata", "namespace"]).map_or(config.span(), |n| n.span);
     let specs = FieldSpec::all(config);
     let value = Node::string(namespace.as_str(), span);
-    let via = |message: String| Via { span, message, shown: false, patch: None };
+    let via = |message: String| Via { span, message: message.into(), shown: false, patch: None };
     // A field spec of `metadata/name` on Namespaces renames them.
     let renames = specs.iter().any(|fs| {
         fs.is("metadata/name")

@@ -11,7 +11,8 @@ use crate::yaml::{Document, FileId, Node, Span};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Via {
     pub span: Span,
-    pub message: String,
+    /// Shared by every object one step built (an `Arc`, not a copy each).
+    pub message: Arc<str>,
     /// Shown with findings as a related location (a Flux Kustomization that
     /// instantiated a component is; a plain `resources:` entry is not).
     pub shown: bool,

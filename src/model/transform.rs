@@ -172,12 +172,12 @@ impl Builder<'_> {
 
     /// Apply one patch entry to the resources it targets.
     pub(super) fn apply_patch(&mut self, p: &Patch, acc: &mut Vec<Resource>, quiet: bool) {
-        let label = match &p.body {
+        let label: Arc<str> = match &p.body {
             PatchBody::File(path) => {
                 let display = self.index.files.get(path).and_then(|f| self.sources.file(*f)).map(|f| f.display.clone());
-                format!("patched by {}", display.unwrap_or_else(|| path.display().to_string()))
+                format!("patched by {}", display.unwrap_or_else(|| path.display().to_string())).into()
             }
-            PatchBody::Inline(_) => "patched by an inline patch".to_string(),
+            PatchBody::Inline(_) => Arc::from("patched by an inline patch"),
         };
         // The text the patch's values come from.
         let extent = match &p.body {
@@ -328,13 +328,15 @@ pub(super) fn move_to_namespace(
     unset_only: bool,
 ) {
     let (namespace, span) = ns;
+    let named: Arc<str> = format!("named by {what} `{namespace}`").into();
+    let set_here: Arc<str> = format!("{what} `{namespace}` set here").into();
     for r in acc.iter_mut() {
         if r.kind == "Namespace" && r.group().is_empty() {
             if rename_namespaces && r.name != *namespace {
                 r.name = namespace.clone();
                 r.via.push(Via {
                     span: *span,
-                    message: format!("named by {what} `{namespace}`"),
+                    message: named.clone(),
                     shown: false,
                     patch: None,
                 });
@@ -345,7 +347,7 @@ pub(super) fn move_to_namespace(
             r.namespace = Some(namespace.clone());
             r.via.push(Via {
                 span: *span,
-                message: format!("{what} `{namespace}` set here"),
+                message: set_here.clone(),
                 shown: false,
                 patch: None,
             });
@@ -367,7 +369,7 @@ pub(super) fn add_prefix_suffix(
             continue;
         }
         let to = format!("{}{}{}", prefix.map_or("", |p| p.0.as_str()), r.name, suffix.map_or("", |s| s.0.as_str()));
-        r.via.push(Via { span, message: format!("renamed `{to}` here"), shown: false, patch: None });
+        r.via.push(Via { span, message: format!("renamed `{to}` here").into(), shown: false, patch: None });
         renames.push(Rename::of(r, to));
     }
     fix_references(acc, &renames);

@@ -45,7 +45,7 @@ impl Builder<'_> {
                 ),
             });
         }
-        let message = format!("rendered from chart `{}` by {label}", rendered.chart);
+        let message: std::sync::Arc<str> = format!("rendered from chart `{}` by {label}", rendered.chart).into();
         let blind: Option<std::sync::Arc<str>> = (!rendered.failures.is_empty()).then(|| {
             std::sync::Arc::from(format!(
                 "chart `{}` ({label}) is not fully rendered: {} of its templates could not be, and may hold its backup",
