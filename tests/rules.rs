@@ -78,6 +78,7 @@ rule_tests! {
     pvc_external_storage => "pvc-external-storage",
     pvc_unprotected => "pvc-unprotected",
     volsync_no_retention => "volsync-no-retention",
+    volsync_manual_trigger => "volsync-manual-trigger",
     volsync_no_trigger => "volsync-no-trigger",
     volsync_paused => "volsync-paused",
     volsync_schedule_invalid => "volsync-schedule-invalid",

@@ -54,13 +54,18 @@ fn retain_text(node: Option<&Node>) -> String {
 
 fn replication_source(rs: &ReplicationSource) -> Protection {
     let when = match (rs.manual.and_then(Node::as_str), rs.schedule) {
-        (Some(manual), _) => format!("manual trigger \"{manual}\""),
-        (None, Some(_)) => describe_standard(rs.schedule),
-        (None, None) => "no trigger: back to back".into(),
+        (Some(manual), None) if rs.is_manual() => format!("manual trigger \"{manual}\" — runs once per new value"),
+        (Some(manual), Some(_)) if rs.is_manual() => {
+            format!("manual trigger \"{manual}\" — runs once per new value; its schedule is ignored")
+        }
+        (_, Some(_)) => describe_standard(rs.schedule),
+        (_, None) => "no trigger: back to back".into(),
     };
     let not_running = if rs.is_paused() {
         Some("PAUSED — does not run")
-    } else if rs.manual.is_none() && never_fires(rs.schedule) {
+    } else if rs.is_manual() {
+        Some("manual trigger — runs once per new value, on no schedule")
+    } else if never_fires(rs.schedule) {
         Some("invalid schedule — never runs")
     } else {
         None

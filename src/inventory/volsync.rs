@@ -54,6 +54,12 @@ impl<'m> ReplicationSource<'m> {
         self.mover.map_or("no mover", |(m, _)| m)
     }
 
+    /// `trigger.manual` is set: VolSync syncs once per new value of it and
+    /// ignores any `schedule` beside it.
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some_and(|m| m.as_str().is_none_or(|t| !t.is_empty()))
+    }
+
     pub fn is_paused(&self) -> bool {
         self.paused.and_then(Node::as_bool) == Some(true)
     }

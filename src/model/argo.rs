@@ -501,7 +501,12 @@ impl Builder<'_> {
                 entries.extend(root.as_map().iter().cloned());
                 if let Some(mut app) = Resource::synthesized(set.file, set.doc_index, Node::mapping(entries, root.span))
                 {
-                    app.via.push(Via { span, message: format!("rendered by {label}").into(), shown: true, patch: None });
+                    app.via.push(Via {
+                        span,
+                        message: format!("rendered by {label}").into(),
+                        shown: true,
+                        patch: None,
+                    });
                     apps.push(app);
                 }
             }

@@ -630,12 +630,7 @@ impl Builder<'_> {
         super::generate::finish_build(&mut out);
         let instantiated: Arc<str> = format!("instantiated by {}", root.label).into();
         for r in &mut out {
-            r.via.push(Via {
-                span: root.span,
-                message: instantiated.clone(),
-                shown: true,
-                patch: None,
-            });
+            r.via.push(Via { span: root.span, message: instantiated.clone(), shown: true, patch: None });
             if root.name.is_some() {
                 r.deployed_by.clone_from(&root.name);
             }

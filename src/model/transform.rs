@@ -334,23 +334,13 @@ pub(super) fn move_to_namespace(
         if r.kind == "Namespace" && r.group().is_empty() {
             if rename_namespaces && r.name != *namespace {
                 r.name = namespace.clone();
-                r.via.push(Via {
-                    span: *span,
-                    message: named.clone(),
-                    shown: false,
-                    patch: None,
-                });
+                r.via.push(Via { span: *span, message: named.clone(), shown: false, patch: None });
             }
         } else if !(kustomize_cluster_scoped(r) || unset_only && r.namespace.is_some())
             && r.namespace.as_deref() != Some(namespace)
         {
             r.namespace = Some(namespace.clone());
-            r.via.push(Via {
-                span: *span,
-                message: set_here.clone(),
-                shown: false,
-                patch: None,
-            });
+            r.via.push(Via { span: *span, message: set_here.clone(), shown: false, patch: None });
         }
     }
 }

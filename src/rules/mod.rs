@@ -27,6 +27,7 @@ mod flux_substitution_undefined;
 mod pvc_backup_source_missing;
 mod pvc_external_storage;
 mod pvc_unprotected;
+mod volsync_manual_trigger;
 mod volsync_no_retention;
 mod volsync_no_trigger;
 mod volsync_paused;
@@ -109,6 +110,7 @@ pub static RULES: &[Rule] = &[
     pvc_backup_source_missing::RULE,
     pvc_external_storage::RULE,
     pvc_unprotected::RULE,
+    volsync_manual_trigger::RULE,
     volsync_no_retention::RULE,
     volsync_no_trigger::RULE,
     volsync_paused::RULE,
