@@ -57,10 +57,19 @@ fn persistent_volume(spec: Option<&Node>) -> Option<String> {
 /// A StorageClass whose volumes live on a file server.
 fn storage_class(r: &Resource) -> Option<String> {
     let provisioner = r.root.get("provisioner").and_then(Node::as_str)?;
-    if !FILE_SERVER_PROVISIONERS.iter().any(|p| provisioner.contains(p)) {
+    // A provisioner named for NFS or SMB (a democratic-csi driver is named
+    // by its user: `org.example.nfs`, and the chart's driver says `…-nfs`).
+    let named = ["nfs", "smb", "cifs"].iter().any(|p| provisioner.to_ascii_lowercase().contains(p));
+    let param = |k: &str| r.root.path(&["parameters", k]).and_then(Node::as_str);
+    // A driver of several protocols says which in a parameter (TrueNAS's
+    // `protocol: nfs`, democratic-csi's `fsType: nfs`).
+    let file_protocol = ["protocol", "fsType"]
+        .iter()
+        .filter_map(|k| param(k))
+        .any(|v| matches!(v.to_ascii_lowercase().as_str(), "nfs" | "nfs4" | "smb" | "cifs"));
+    if !named && !file_protocol && !FILE_SERVER_PROVISIONERS.iter().any(|p| provisioner.contains(p)) {
         return None;
     }
-    let param = |k: &str| r.root.path(&["parameters", k]).and_then(Node::as_str);
     let place = match (param("server"), param("share").or(param("path"))) {
         (Some(server), Some(share)) => format!(" ({server}:{share})"),
         (Some(server), None) => format!(" ({server})"),
