@@ -152,6 +152,14 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "web/blog-mariadb"),
         ])
     );
+    // kps in thanos-monitoring: its Prometheus' Thanos sidecar uploads the
+    // blocks (protected, no finding); it makes no Alertmanager storage.
+    let thanos = item(
+        &inventory(tree),
+        "prometheus-kps-kube-prometheus-stack-prometheus-db-prometheus-kps-kube-prometheus-stack-prometheus-N",
+    );
+    assert_eq!(thanos["protected"], true, "{thanos}");
+    assert!(thanos["protection"].to_string().contains("Thanos sidecar uploads each 2-hour block"), "{thanos}");
     let inv = inventory(tree);
     let item = |name: &str| item(&inv, name);
     let prometheus = item("prometheus-kube-prometheus-stack-db-prometheus-kube-prometheus-stack-N");

@@ -225,6 +225,18 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                     out.push(dump_job(d, server));
                 }
             }
+            // The object that makes the claim copies its data off the cluster
+            // by itself (a Prometheus with a Thanos sidecar).
+            let offsite =
+                item.annotations.iter().find(|(k, _)| k.as_str() == Some(crate::model::OFFSITE_COPY_ANNOTATION));
+            if let Some(text) = offsite.and_then(|(_, v)| v.as_str()) {
+                out.push(Protection {
+                    not_running: None,
+                    what: text.to_string(),
+                    resource: item.index,
+                    span: item.span,
+                });
+            }
             // One protection per mechanism (a job mounting a claim twice).
             out.dedup_by_key(|p| p.resource);
             out

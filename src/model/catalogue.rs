@@ -119,6 +119,9 @@ pub struct Volume {
     /// Values paths from the release's root of labels the chart puts on
     /// every object it makes, its claims included (Bitnami's `commonLabels`).
     root_labels: Vec<Vec<String>>,
+    /// The values path of a Prometheus spec whose Thanos sidecar copies the
+    /// claim's data off the cluster (`offsite: {thanos: prometheus.prometheusSpec}`).
+    offsite_thanos: Option<Vec<String>>,
 }
 
 /// StorageClasses a storage provisioner's chart makes from its values.
@@ -287,6 +290,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             labels: paths(v.get("labels")),
             annotations: paths(v.get("annotations")),
             root_labels: paths(v.get("rootLabels")),
+            offsite_thanos: str_at(Some(v), &["offsite", "thanos"]).map(path_of),
         });
     }
     let schedules = root
@@ -759,11 +763,21 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                 (None, Some(sts), Some(template)) => {
                     let sts = overridden.unwrap_or_else(|| fill(sts, &ctx, key.as_deref(), Some(node)));
                     let template = fill(template, &ctx, key.as_deref(), Some(node));
+                    let offsite = v
+                        .offsite_thanos
+                        .as_ref()
+                        .and_then(|p| get_path(values, p))
+                        .and_then(super::resource::thanos_upload);
                     let meta = metadata(
                         &template,
                         span,
                         merged_maps(common.clone(), node, &v.labels, span),
-                        merged_maps(Vec::new(), node, &v.annotations, span),
+                        super::operators::with_annotation(
+                            merged_maps(Vec::new(), node, &v.annotations, span),
+                            super::resource::OFFSITE_COPY_ANNOTATION,
+                            offsite,
+                            span,
+                        ),
                     );
                     let vct = map(vec![("metadata", meta), ("spec", spec)], span);
                     match sets.iter_mut().find(|(n, ..)| *n == sts) {

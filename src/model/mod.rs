@@ -37,7 +37,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
-pub use resource::{is_cluster_scoped, is_unresolved, made_secret, RenderedChart, Resource, Via};
+pub use resource::{
+    is_cluster_scoped, is_unresolved, made_secret, RenderedChart, Resource, Via, OFFSITE_COPY_ANNOTATION,
+};
 pub use resourceset::Unrendered;
 
 use crate::yaml::{Document, FileId, Sources, Span};

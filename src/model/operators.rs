@@ -101,6 +101,14 @@ fn claim_spec(node: &Node) -> Node {
     map(fields, inner.span)
 }
 
+/// `annotations` with `key: value` added (when there is a value).
+pub(super) fn with_annotation(annotations: Option<Node>, key: &str, value: Option<String>, span: Span) -> Option<Node> {
+    let Some(value) = value else { return annotations };
+    let mut pairs = annotations.as_ref().map(|n| n.as_map().to_vec()).unwrap_or_default();
+    pairs.push((s(key, span), s(&value, span)));
+    Some(Node::mapping(pairs, span))
+}
+
 /// The object the operator makes for `r`, the spec path it comes from,
 /// and the operator.
 fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
@@ -130,7 +138,12 @@ fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
                 Some(fixed) => fixed.to_string(),
                 None => str_at(Some(node), &["metadata", "name"]).map_or_else(|| format!("{sts}-db"), str::to_string),
             };
-            let meta = metadata(&template, span, own("labels"), own("annotations"));
+            // A Prometheus whose Thanos sidecar uploads its blocks says so on
+            // the claim (the inventory lists it as the claim's protection).
+            let offsite = if r.kind == "Prometheus" { r.spec().and_then(super::resource::thanos_upload) } else { None };
+            let annotations =
+                with_annotation(own("annotations"), super::resource::OFFSITE_COPY_ANNOTATION, offsite, span);
+            let meta = metadata(&template, span, own("labels"), annotations);
             let vct = map(vec![("metadata", meta), ("spec", claim_spec(node))], span);
             let spec =
                 map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vec![vct]), span })], span);

@@ -261,6 +261,31 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
 /// True when `text` still holds a Flux `${VAR}` placeholder or a template
 /// expression (`{{ … }}` of Helm or an ApplicationSet): a value that is
 /// unknown until rendering and so never equal to anything.
+/// The annotation lifeboat puts on a claim (template) it makes for an object
+/// that copies the claim's data off the cluster by itself (a Prometheus
+/// with a Thanos sidecar uploading its blocks): its value says how. The
+/// inventory lists it as the claim's protection.
+pub const OFFSITE_COPY_ANNOTATION: &str = "internal.lifeboat.dev/offsite-copy";
+
+/// How a Prometheus `spec` (a Prometheus custom resource's, or a chart's
+/// `prometheusSpec`) copies its data off the cluster: a Thanos sidecar with
+/// an object storage configuration uploads every completed 2-hour block.
+pub fn thanos_upload(spec: &Node) -> Option<String> {
+    let thanos = spec.get("thanos")?;
+    let config = thanos.get("objectStorageConfig").filter(|n| !n.is_null());
+    let file = thanos.get("objectStorageConfigFile").and_then(Node::as_nonempty_str);
+    let secret = config.and_then(|c| c.get("name")).and_then(Node::as_nonempty_str);
+    match (config, file, secret) {
+        (_, _, Some(secret)) => {
+            Some(format!("Thanos sidecar uploads each 2-hour block to object storage (Secret `{secret}`); the newest ~2 hours are only on the volume"))
+        }
+        (Some(_), _, None) | (None, Some(_), None) => Some(
+            "Thanos sidecar uploads each 2-hour block to object storage; the newest ~2 hours are only on the volume".into(),
+        ),
+        (None, None, None) => None,
+    }
+}
+
 pub fn is_unresolved(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
 }
