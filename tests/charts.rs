@@ -139,6 +139,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),
             ("pvc-unprotected", "monitoring/alertmanager-kube-prometheus-stack"),
+            ("pvc-unprotected", "mqtt/emqx"),
             ("pvc-unprotected", "observe/loki"),
             ("pvc-unprotected", "observe/tempo"),
             ("pvc-unprotected", "registry/oldzot-pvc"),
@@ -192,6 +193,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         assert!(item(absent).is_null(), "{absent} is not made: {inv}");
     }
     assert_eq!(item("data-woodpecker-server-N")["size"], "5Gi", "{inv}");
+    assert_eq!(item("emqx-data-emqx-N")["storageClass"], "local-hostpath", "{inv}");
     // Subcharts: authentik's postgresql (on), nextcloud's redis (standalone:
     // the master only); sso's postgresql is off by default.
     assert_eq!(item("data-authentik-postgresql-N")["size"], "4Gi", "{inv}");

@@ -27,6 +27,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("crowdsec.yaml", include_str!("../../charts/crowdsec.yaml")),
     ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
     ("democratic-csi.yaml", include_str!("../../charts/democratic-csi.yaml")),
+    ("emqx.yaml", include_str!("../../charts/emqx.yaml")),
     ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
     ("harbor.yaml", include_str!("../../charts/harbor.yaml")),
