@@ -151,6 +151,11 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
     inv.items
         .iter()
         .map(|item| {
+            // Mounted straight from a share or a node's directory: no
+            // claim any mechanism names or selects (listed, not judged).
+            if item.kind == super::stateful::ItemKind::DirectVolume {
+                return Vec::new();
+            }
             let mut named: Vec<Named> = match &item.claim {
                 Claim::Exact(name) => by_claim.get(name.as_str()).cloned().unwrap_or_default(),
                 _ => by_claim.iter().filter(|(n, _)| item.claim.matches(n)).flat_map(|(_, v)| v.clone()).collect(),

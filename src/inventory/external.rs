@@ -104,6 +104,9 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
     items
         .iter()
         .map(|item| {
+            if let Some(place) = &item.direct {
+                return Some(place.clone());
+            }
             let cluster = item.res.cluster.as_deref();
             if item.kind == ItemKind::Pvc {
                 let volume = str_at(item.res.spec(), &["volumeName"]).and_then(|v| by_name.get(&(cluster, v)));

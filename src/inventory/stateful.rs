@@ -15,6 +15,10 @@ pub enum ItemKind {
     ClaimTemplate,
     /// One persistence entry in a Helm release's values.
     HelmPersistence,
+    /// An app-template persistence entry mounted straight from an NFS share
+    /// or a node's directory (`type: nfs`/`hostPath`, read-write): no
+    /// claim; listed with where it lives, not judged.
+    DirectVolume,
 }
 
 impl ItemKind {
@@ -23,6 +27,7 @@ impl ItemKind {
             ItemKind::Pvc => "PersistentVolumeClaim",
             ItemKind::ClaimTemplate => "StatefulSet volumeClaimTemplate",
             ItemKind::HelmPersistence => "Helm persistence",
+            ItemKind::DirectVolume => "Helm volume",
         }
     }
 }
@@ -174,6 +179,9 @@ pub struct StatefulItem<'m> {
     /// Why its protection cannot be judged (part of the chart that makes it
     /// was not rendered).
     pub unseen: Option<&'m str>,
+    /// For a [`ItemKind::DirectVolume`]: where its data lives (`NFS
+    /// nas:/export/docs`, `hostPath /tank/db on a node`).
+    pub direct: Option<String>,
 }
 
 impl<'m> StatefulItem<'m> {
@@ -188,6 +196,9 @@ impl<'m> StatefulItem<'m> {
             ItemKind::Pvc => format!("PersistentVolumeClaim `{ns}{}`", self.claim.display()),
             ItemKind::ClaimTemplate => {
                 format!("StatefulSet `{ns}{}` volumeClaimTemplate (claims `{}`)", self.res.name, self.claim.display())
+            }
+            ItemKind::DirectVolume => {
+                format!("{} `{}` volume `{}`", self.res.kind, self.res.qualified_name(), self.claim.display())
             }
             ItemKind::HelmPersistence => {
                 if let Claim::Component { component, .. } = &self.claim {
@@ -297,6 +308,7 @@ fn pvc(index: usize, res: &Resource) -> StatefulItem<'_> {
         release: None,
         ns: res.namespace.as_deref(),
         unseen: res.blind.as_deref(),
+        direct: None,
     }
 }
 
@@ -320,6 +332,7 @@ fn claim_templates<'m>(index: usize, res: &'m Resource, out: &mut Vec<StatefulIt
             release: None,
             ns: res.namespace.as_deref(),
             unseen: res.blind.as_deref(),
+            direct: None,
         });
     }
 }
@@ -463,6 +476,13 @@ fn persistence_block<'m>(
             continue;
         }
         let kind = entry.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim");
+        if let Some(place) = direct_volume(kind, entry) {
+            let mut item = helm_item(v, release, Some(name_text), name.span, entry, false);
+            item.kind = ItemKind::DirectVolume;
+            item.direct = Some(place);
+            out.push(item);
+            continue;
+        }
         if NOT_CLAIMS.contains(&kind) {
             continue;
         }
@@ -549,6 +569,44 @@ fn helm_item<'m>(
         release: Some(release.to_string()),
         ns: v.ns,
         unseen: v.res.blind.as_deref(),
+        direct: None,
+    }
+}
+
+/// Where an app-template `type: nfs` or `type: hostPath` entry's data lives,
+/// when the app writes it: not a read-only mount, not a device, socket or
+/// a system directory of the node (`/dev`, `/sys`, `/etc`, `/run` …).
+fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
+    let mounts: Vec<&Node> = ["globalMounts"]
+        .iter()
+        .flat_map(|k| entry.get(k).map_or(&[][..], Node::as_seq))
+        .chain(entry.get("advancedMounts").map_or(&[][..], Node::as_map).iter().flat_map(|(_, controller)| {
+            controller.as_map().iter().flat_map(|(_, container)| container.as_seq().iter())
+        }))
+        .collect();
+    let read_only = entry.get("readOnly").and_then(Node::as_bool) == Some(true)
+        || (!mounts.is_empty() && mounts.iter().all(|m| m.get("readOnly").and_then(Node::as_bool) == Some(true)));
+    if read_only {
+        return None;
+    }
+    match kind {
+        "nfs" => {
+            let server = entry.get("server").and_then(Node::as_nonempty_str)?;
+            let path = entry.get("path").and_then(Node::as_nonempty_str).unwrap_or("/");
+            Some(format!("NFS {server}:{path}"))
+        }
+        "hostPath" => {
+            let path = entry.get("hostPath").and_then(Node::as_nonempty_str)?;
+            let special = entry
+                .get("hostPathType")
+                .and_then(Node::as_str)
+                .is_some_and(|t| matches!(t, "CharDevice" | "BlockDevice" | "Socket"));
+            const SYSTEM: &[&str] =
+                &["/dev", "/sys", "/proc", "/run", "/var/run", "/etc", "/lib", "/usr", "/boot", "/tmp", "/var/log"];
+            let system = SYSTEM.iter().any(|s| path == *s || path.strip_prefix(s).is_some_and(|r| r.starts_with('/')));
+            (!special && !system && path != "/").then(|| format!("hostPath {path} on a node"))
+        }
+        _ => None,
     }
 }
 

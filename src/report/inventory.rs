@@ -430,6 +430,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         ItemKind::Pvc => "PVC",
         ItemKind::ClaimTemplate => "StatefulSet claim",
         ItemKind::HelmPersistence => "Helm persistence",
+        ItemKind::DirectVolume => "Helm volume",
     };
     Row {
         cluster: item.res.cluster.as_deref().map(str::to_string),

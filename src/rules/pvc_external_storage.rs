@@ -20,6 +20,11 @@ pub const RULE: Rule = Rule {
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for (i, item) in inv.items.iter().enumerate() {
         let Some(place) = inv.external.get(i).and_then(Option::as_ref) else { continue };
+        // A share or node directory mounted straight into the app is listed
+        // in the inventory, not flagged (most are media libraries on the NAS).
+        if item.kind == crate::inventory::stateful::ItemKind::DirectVolume {
+            continue;
+        }
         if inv.coverage.get(i).is_some_and(|c| !c.is_empty()) {
             continue;
         }
