@@ -479,6 +479,7 @@ fn persistence_block<'m>(
         if let Some(place) = direct_volume(kind, entry) {
             let mut item = helm_item(v, release, Some(name_text), name.span, entry, false);
             item.kind = ItemKind::DirectVolume;
+            item.storage_class = None;
             item.direct = Some(place);
             out.push(item);
             continue;
@@ -661,7 +662,8 @@ pub fn apply_default_classes(resources: &[Resource], items: &mut [StatefulItem])
             }
         }
     }
-    for item in items.iter_mut().filter(|i| i.storage_class.is_none()) {
+    // A volume mounted straight from a share has no claim, so no class.
+    for item in items.iter_mut().filter(|i| i.storage_class.is_none() && i.kind != ItemKind::DirectVolume) {
         if let Some([only]) = defaults.get(&item.res.cluster.as_deref()).map(Vec::as_slice) {
             item.storage_class = Some((*only).to_string());
             item.default_class = true;
