@@ -101,6 +101,14 @@ fn two_clusters_are_linted_each_on_its_own() {
     assert!(message.starts_with("[cluster `staging`]"), "{message}");
     let inventory = stdout(&run(&["inventory", tree, "--format", "json"]));
     assert!(inventory.contains("\"cluster\": \"staging\""), "{inventory}");
+    // The entry points have one name: each says its cluster.
+    let u = unreached(tree);
+    assert!(
+        u.iter().any(|u| u.starts_with("Kustomization old-app")
+            && u.contains("of cluster `main`")
+            && u.contains("of cluster `staging`")),
+        "{u:?}"
+    );
     snapshots("multi-cluster", tree);
 }
 

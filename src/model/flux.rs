@@ -958,7 +958,16 @@ impl Builder<'_> {
 
         let reached: HashSet<FileId> = expanded.resources.iter().map(|r| r.file).collect();
         self.model.unreached.retain(|u| !reached.contains(&u.file));
-        let entry_points: Vec<String> = expanded.entries.iter().map(|e| e.label.clone()).collect();
+        // Several clusters: each entry point says whose it is.
+        let clusters: HashSet<&str> = expanded.entries.iter().map(|e| e.cluster.as_str()).collect();
+        let entry_points: Vec<String> = expanded
+            .entries
+            .iter()
+            .map(|e| match (clusters.len() > 1, e.cluster.is_empty()) {
+                (true, false) => format!("{} of cluster `{}`", e.label, e.cluster),
+                _ => e.label.clone(),
+            })
+            .collect();
         let entry_points = entry_points.join(", ");
         let old = std::mem::take(&mut self.model.resources);
         for r in old {
