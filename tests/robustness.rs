@@ -118,7 +118,7 @@ fn hostile_builds_are_notes_not_crashes() {
         "appset.yaml",
         b"apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n    - git: {directories: [{path: '['}, {path: 'apps/*'}], files: [{path: '**'}]}\n    - matrix: {}\n    - clusters: {}\n    - list: {elements: [1, {a: {b: c}}]}\n  template: {metadata: {name: '{{ .path.basename | upper }}{{'}, spec: {source: {path: '{{index .path.segments 99}}'}}}\n",
     );
-    write(d, "apps/x/app.yaml", b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec: {source: {path: apps/x}, sources: [{path: ../../..}, {chart: c}]}\n");
+    write(d, "apps/x/app.yaml", b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec: {source: {path: apps/x}, sources: [{path: ../../..}, {chart: c}, {path: c}]}\n");
     let start = Instant::now();
     let out = lifeboat().args(["check", "--verbose", "--fail-on", "never"]).arg(d).output().expect("runs");
     assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());

@@ -49,6 +49,16 @@ fn flux_bootstrap_deploys_what_gotk_sync_reaches_and_not_an_unlisted_ks() {
         "the unlisted ks.yaml is not a root: {u:?}"
     );
     assert!(u.iter().any(|u| u.starts_with("PersistentVolumeClaim scratch-data")), "{u:?}");
+    // Notes on what lifeboat could not follow: the deployed wiki's remote
+    // base; not the undeployed scratch app's missing file.
+    let notes: Vec<String> = json_report(Path::new(tree), &[])["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| format!("{}: {}", n["file"].as_str().unwrap_or(""), n["message"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes.iter().all(|n| n.starts_with("apps/wiki/app/kustomization.yaml: remote base")), "{notes:?}");
     snapshots("bootstrap", tree);
 }
 

@@ -25,6 +25,8 @@ const TOTAL_BUDGETS: usize = 8;
 struct Built {
     resources: Vec<Resource>,
     notes: Vec<ModelNote>,
+    /// The kustomizations the build built (itself and what it includes).
+    kustomizations: Vec<FileId>,
 }
 
 pub(super) struct Expansions {
@@ -68,20 +70,23 @@ impl Expansions {
     }
 
     /// A kept build of `kid`, if there is one.
-    pub(super) fn reuse(&self, kid: FileId) -> Option<(&[Resource], &[ModelNote])> {
+    pub(super) fn reuse(&self, kid: FileId) -> Option<(&[Resource], &[ModelNote], &[FileId])> {
         if self.exhausted {
             return None;
         }
-        self.memo.get(&kid).map(|b| (b.resources.as_slice(), b.notes.as_slice()))
+        self.memo.get(&kid).map(|b| (b.resources.as_slice(), b.notes.as_slice(), b.kustomizations.as_slice()))
     }
 
     /// Keep the build of `kid` when other entries will ask for it again.
-    pub(super) fn keep(&mut self, kid: FileId, resources: &[Resource], notes: &[ModelNote]) {
+    pub(super) fn keep(&mut self, kid: FileId, resources: &[Resource], notes: &[ModelNote], built: &[FileId]) {
         if self.shared.contains(&kid) {
             let mut notes = notes.to_vec();
             notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
             notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);
-            self.memo.insert(kid, Built { resources: resources.to_vec(), notes });
+            let mut kustomizations = built.to_vec();
+            kustomizations.sort_unstable();
+            kustomizations.dedup();
+            self.memo.insert(kid, Built { resources: resources.to_vec(), notes, kustomizations });
         }
     }
 

@@ -193,6 +193,9 @@ struct Builder<'s> {
     model: Model,
     seen_instances: HashSet<(FileId, usize, Option<String>, String)>,
     reached_files: HashSet<FileId>,
+    /// The kustomizations built, in order (a reused build adds what it
+    /// built): after the plain pass, those the entry points deploy.
+    built_log: Vec<FileId>,
     /// Reused builds and the instance budget (`expand.rs`).
     expansions: expand::Expansions,
 }
@@ -293,6 +296,7 @@ impl<'s> Builder<'s> {
             model: Model::default(),
             seen_instances: HashSet::new(),
             reached_files: HashSet::new(),
+            built_log: Vec::new(),
         }
     }
 
@@ -407,6 +411,8 @@ impl<'s> Builder<'s> {
             }
         }
         self.resolve_configured_roots();
+        // From here on, what the entry points build.
+        self.built_log.clear();
         let flux = self.run_flux();
         let argo = self.run_argo(flux);
         if argo && !flux {
@@ -417,6 +423,16 @@ impl<'s> Builder<'s> {
         self.catalogue_releases();
         self.operator_objects();
         self.model.unmodelled_storage = operators::unmodelled_storage(&self.model.resources);
+        // With entry points, a note on a kustomization none of them builds
+        // is about a file that is not deployed (an archive, a commented-out
+        // app): its documents are listed as not deployed instead.
+        let known_roots =
+            matches!(self.model.entry_source, EntrySource::Bootstrap | EntrySource::Configured | EntrySource::Argo);
+        if (flux || argo) && known_roots && self.model.guessed_roots.is_empty() {
+            let built: HashSet<FileId> = self.built_log.iter().copied().collect();
+            let kustomizations = &self.kustomizations;
+            self.model.notes.retain(|n| !kustomizations.contains_key(&n.span.file) || built.contains(&n.span.file));
+        }
         // A kustomization built by several roots notes the same thing each time.
         self.model.notes.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.model.notes.dedup_by(|a, b| a.span == b.span && a.message == b.message);
@@ -432,15 +448,18 @@ impl<'s> Builder<'s> {
             self.accumulate_with(kid, stack, acc, &[]);
             return;
         }
-        if let Some((resources, notes)) = self.expansions.reuse(kid) {
+        if let Some((resources, notes, built)) = self.expansions.reuse(kid) {
             acc.extend_from_slice(resources);
             self.model.notes.extend_from_slice(notes);
+            self.built_log.extend_from_slice(built);
             return;
         }
         let notes_before = self.model.notes.len();
+        let built_before = self.built_log.len();
         self.accumulate_with(kid, stack, acc, &[]);
         let notes = self.model.notes.get(notes_before..).unwrap_or(&[]);
-        self.expansions.keep(kid, acc, notes);
+        let built = self.built_log.get(built_before..).unwrap_or(&[]);
+        self.expansions.keep(kid, acc, notes, built);
     }
 
     /// [`Self::accumulate`] with `extra` components appended to the
@@ -452,6 +471,7 @@ impl<'s> Builder<'s> {
         if stack.contains(&kid) || self.expansions.exhausted {
             return; // a cycle (noted where it is listed) or the budget is spent
         }
+        self.built_log.push(kid);
         if stack.len() >= MAX_NESTING {
             if let Some(doc) = self.docs_by_file.get(&kid).and_then(|d| d.first()) {
                 let span = doc.root.span;
