@@ -286,6 +286,56 @@ pub fn thanos_upload(spec: &Node) -> Option<String> {
     }
 }
 
+/// The references in `text` lifeboat could not resolve (`${VAR}`, `{{ … }}`).
+pub fn unresolved_refs(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let two = (bytes.get(i).copied(), bytes.get(i + 1).copied());
+        let (open, close) = match two {
+            (Some(b'$'), Some(b'{')) => (b'{', b'}'),
+            (Some(b'{'), Some(b'{')) => (b'{', b'}'),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // The matching close, nested references included.
+        let mut depth = 0usize;
+        let mut end = None;
+        for (j, &b) in bytes.iter().enumerate().skip(i + 1) {
+            if b == open {
+                depth += 1;
+            } else if b == close {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && (two.0 == Some(b'$') || bytes.get(j + 1) == Some(&b'}')) {
+                    end = Some(if two.0 == Some(b'$') { j + 1 } else { j + 2 });
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else { break };
+        if let Some(r) = text.get(i..end) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// `text` with what it leaves unresolved said so: "s3://${BUCKET}/db
+/// (`${BUCKET}` unresolved)".
+pub fn say_unresolved(text: &mut String) {
+    let refs = unresolved_refs(text);
+    if !refs.is_empty() {
+        let list = refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+        text.push_str(&format!(" ({list} unresolved)"));
+    }
+}
+
 pub fn is_unresolved(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
 }
@@ -330,4 +380,19 @@ pub fn made_secret(group: &str, kind: &str, name: &str, root: &Node) -> Option<(
         ("k8s.bitwarden.com", "BitwardenSecret") => (target(&["secretName"])?.to_string(), false),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unresolved_values_are_named() {
+        assert_eq!(unresolved_refs("s3://${BUCKET}/db at {{ .Values.host }}"), vec!["${BUCKET}", "{{ .Values.host }}"]);
+        assert_eq!(unresolved_refs("${CLAIM:-${APP}}-data"), vec!["${CLAIM:-${APP}}"]);
+        assert!(unresolved_refs("plain").is_empty());
+        let mut t = "s3://${BUCKET}/db".to_string();
+        say_unresolved(&mut t);
+        assert_eq!(t, "s3://${BUCKET}/db (`${BUCKET}` unresolved)");
+    }
 }

@@ -46,56 +46,6 @@ pub struct Row {
     pub line: u32,
 }
 
-/// The references in `text` lifeboat could not resolve (`${VAR}`, `{{ … }}`).
-fn unresolved_refs(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i + 1 < bytes.len() {
-        let two = (bytes.get(i).copied(), bytes.get(i + 1).copied());
-        let (open, close) = match two {
-            (Some(b'$'), Some(b'{')) => (b'{', b'}'),
-            (Some(b'{'), Some(b'{')) => (b'{', b'}'),
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        // The matching close, nested references included.
-        let mut depth = 0usize;
-        let mut end = None;
-        for (j, &b) in bytes.iter().enumerate().skip(i + 1) {
-            if b == open {
-                depth += 1;
-            } else if b == close {
-                depth = depth.saturating_sub(1);
-                if depth == 0 && (two.0 == Some(b'$') || bytes.get(j + 1) == Some(&b'}')) {
-                    end = Some(if two.0 == Some(b'$') { j + 1 } else { j + 2 });
-                    break;
-                }
-            }
-        }
-        let Some(end) = end else { break };
-        if let Some(r) = text.get(i..end) {
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-        i = end;
-    }
-    out
-}
-
-/// `text` with what it leaves unresolved said so: "s3://${BUCKET}/db
-/// (`${BUCKET}` unresolved)".
-fn say_unresolved(text: &mut String) {
-    let refs = unresolved_refs(text);
-    if !refs.is_empty() {
-        let list = refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-        text.push_str(&format!(" ({list} unresolved)"));
-    }
-}
-
 impl Row {
     /// The App column: "sonarr", or "sonarr (not mounted)".
     pub fn app_cell(&self) -> String {
@@ -476,7 +426,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     // said to be unresolved.
     for r in &mut rows {
         for text in r.protection.iter_mut().chain(&mut r.external).chain([&mut r.size, &mut r.storage_class]) {
-            say_unresolved(text);
+            crate::model::say_unresolved(text);
         }
     }
     // The whole repository is modelled; the PATH arguments choose the rows.
@@ -769,20 +719,5 @@ fn push_list(out: &mut String, title: &str, prefix: &str, lines: impl Iterator<I
     out.push_str(&format!("\n{title}\n"));
     for line in lines {
         out.push_str(&format!("{prefix}{line}\n"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unresolved_values_are_named() {
-        assert_eq!(unresolved_refs("s3://${BUCKET}/db at {{ .Values.host }}"), vec!["${BUCKET}", "{{ .Values.host }}"]);
-        assert_eq!(unresolved_refs("${CLAIM:-${APP}}-data"), vec!["${CLAIM:-${APP}}"]);
-        assert!(unresolved_refs("plain").is_empty());
-        let mut t = "s3://${BUCKET}/db".to_string();
-        say_unresolved(&mut t);
-        assert_eq!(t, "s3://${BUCKET}/db (`${BUCKET}` unresolved)");
     }
 }

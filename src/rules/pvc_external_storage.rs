@@ -29,6 +29,8 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             continue;
         }
         let excluded = inv.item_exclusion(i).is_some();
+        let mut place = place.clone();
+        crate::model::say_unresolved(&mut place);
         out.push(
             RULE.meta
                 .finding(
