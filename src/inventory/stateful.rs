@@ -578,9 +578,10 @@ fn helm_item<'m>(
 /// when the app writes it: not a read-only mount, not a device, socket or
 /// a system directory of the node (`/dev`, `/sys`, `/etc`, `/run` …).
 fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
-    let mounts: Vec<&Node> = ["globalMounts"]
+    let mounts: Vec<&Node> = entry
+        .get("globalMounts")
+        .map_or(&[][..], Node::as_seq)
         .iter()
-        .flat_map(|k| entry.get(k).map_or(&[][..], Node::as_seq))
         .chain(entry.get("advancedMounts").map_or(&[][..], Node::as_map).iter().flat_map(|(_, controller)| {
             controller.as_map().iter().flat_map(|(_, container)| container.as_seq().iter())
         }))

@@ -243,20 +243,31 @@ impl Builder<'_> {
             .and_then(|s| s.get("source"))
             .into_iter()
             .chain(spec.and_then(|s| s.get("sources")).map_or(&[][..], Node::as_seq));
-        let mut out = Vec::new();
-        for source in sources {
-            let Some(path) = source.get("path").and_then(Node::as_str).filter(|p| !super::is_unresolved(p)) else {
-                continue;
-            };
-            let other =
-                source.get("repoURL").and_then(Node::as_str).filter(|u| !super::is_unresolved(u)).is_some_and(|url| {
-                    self.argo_own_repository.as_ref().is_some_and(|own| super::repository_id(url) != *own)
-                });
-            if source.get("chart").is_none() && !other {
-                out.extend(self.flux_dir(path));
+        sources.filter_map(|source| self.local_source_dir(source).ok().flatten()).collect()
+    }
+
+    /// The directory of this repository an Application source deploys:
+    /// `None` for a source with no path or a chart from a Helm repository;
+    /// an error (what to note) for a path not resolved, another
+    /// repository, or a directory lifeboat did not read.
+    fn local_source_dir(&self, source: &Node) -> Result<Option<PathBuf>, String> {
+        let Some(path) = source.get("path").and_then(Node::as_str) else { return Ok(None) };
+        if source.get("chart").is_some() {
+            return Ok(None);
+        }
+        if super::is_unresolved(path) {
+            return Err(format!("source path `{path}` is not resolved"));
+        }
+        let repo = source.get("repoURL").and_then(Node::as_str).filter(|u| !super::is_unresolved(u));
+        if let (Some(url), Some(own)) = (repo, &self.argo_own_repository) {
+            if super::repository_id(url) != *own {
+                return Err(format!("its source {url} is another repository: not read"));
             }
         }
-        out
+        match self.flux_dir(path) {
+            Some(dir) => Ok(Some(dir)),
+            None => Err(format!("path `{path}` is not a directory lifeboat read")),
+        }
     }
 
     /// What one Application deploys; the Application comes back with the
@@ -280,24 +291,13 @@ impl Builder<'_> {
         for (index, source) in
             single.iter().map(|s| (None, s)).chain(many.iter().enumerate().map(|(i, s)| (Some(i), s)))
         {
-            let Some(path) = source.get("path").and_then(Node::as_str) else { continue };
-            if source.get("chart").is_some() {
-                continue;
-            }
-            if super::is_unresolved(path) {
-                self.note(span, format!("{label}: source path `{path}` is not resolved"));
-                continue;
-            }
-            let repo = source.get("repoURL").and_then(Node::as_str).filter(|u| !super::is_unresolved(u));
-            if let (Some(url), Some(own)) = (repo, &self.argo_own_repository) {
-                if super::repository_id(url) != *own {
-                    self.note(span, format!("{label}: its source {url} is another repository: not read"));
+            let dir = match self.local_source_dir(source) {
+                Ok(Some(dir)) => dir,
+                Ok(None) => continue,
+                Err(why) => {
+                    self.note(span, format!("{label}: {why}"));
                     continue;
                 }
-            }
-            let Some(dir) = self.flux_dir(path) else {
-                self.note(span, format!("{label}: path `{path}` is not a directory lifeboat read"));
-                continue;
             };
             local = true;
             let mut built = Vec::new();
