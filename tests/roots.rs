@@ -85,6 +85,21 @@ fn a_flux_instance_helm_release_is_the_entry_point_and_a_commented_out_ks_is_not
 }
 
 #[test]
+fn an_archived_cluster_whose_path_only_ends_a_directory_deploys_nothing() {
+    let tree = "fixtures/roots/archived-cluster";
+    // Before: `path: ./clusters/old` was matched to `archive/clusters/old`
+    // by its end, and the archived PVC was flagged in a cluster `old`.
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "home:wiki/wiki-data")]));
+    assert!(unreached(tree).iter().any(|u| u.starts_with("PersistentVolumeClaim legacy-data")));
+    let notes = json_report(Path::new(tree), &[])["notes"].to_string();
+    assert!(
+        notes.contains("path `./clusters/old` is not a directory lifeboat read (`archive/clusters/old` ends with it"),
+        "{notes}"
+    );
+    snapshots("archived-cluster", tree);
+}
+
+#[test]
 fn a_root_over_subdirectories_deploys_itself_and_an_oci_sibling_deploys_nothing_here() {
     let tree = "fixtures/roots/self-deploying";
     // Before: the OCIRepository's `path: ./` built the whole repository and

@@ -63,6 +63,11 @@ struct Root {
     external: Option<String>,
     /// A directory given in `roots:` (no path to resolve).
     dir: Option<PathBuf>,
+    /// Its source is an artifact (`OCIRepository`, `Bucket`,
+    /// `ExternalArtifact`), which may be pushed from a subdirectory of this
+    /// repository: its path may name a directory by its end. A
+    /// GitRepository's path is from the repository's root, exactly.
+    artifact: bool,
     /// Where a FluxInstance (or flux-instance release) syncs from.
     source_url: Option<String>,
 }
@@ -83,6 +88,7 @@ impl Root {
             patches: Vec::new(),
             external: None,
             dir: None,
+            artifact: false,
             source_url: None,
         }
     }
@@ -139,6 +145,12 @@ fn made_secret_keys(root: &Node) -> Option<Vec<Node>> {
 
 /// The `instance.sync` of a HelmRelease of the flux-operator's
 /// `flux-instance` chart: the FluxInstance it makes syncs that path.
+/// Whether a Flux source kind is an artifact (anything but a GitRepository,
+/// the default).
+fn is_artifact(kind: Option<&str>) -> bool {
+    kind.is_some_and(|k| k != "GitRepository")
+}
+
 fn instance_sync(r: &Resource) -> Option<&Node> {
     if !r.is("helm.toolkit.fluxcd.io", "HelmRelease") {
         return None;
@@ -389,6 +401,7 @@ impl Builder<'_> {
                 span: r.name_span(),
                 path: str_at(Some(sync), &["path"])?.to_string(),
                 source_url: url.map(str::to_string),
+                artifact: is_artifact(str_at(Some(sync), &["kind"])),
                 external,
                 ..Root::empty()
             });
@@ -400,6 +413,7 @@ impl Builder<'_> {
                 span: r.name_span(),
                 path: str_at(spec, &["sync", "path"])?.to_string(),
                 source_url: str_at(spec, &["sync", "url"]).map(str::to_string),
+                artifact: is_artifact(str_at(spec, &["sync", "kind"])),
                 ..Root::empty()
             });
         }
@@ -423,6 +437,7 @@ impl Builder<'_> {
             span: r.name_span(),
             path: path.to_string(),
             dir: None,
+            artifact: is_artifact(str_at(spec, &["sourceRef", "kind"])),
             source_url: None,
             components,
             target_namespace: str_with_span(spec, "targetNamespace"),
@@ -481,7 +496,7 @@ impl Builder<'_> {
                 // may be this repository pushed as an artifact.
                 let path = str_at(r.spec(), &["path"]).unwrap_or("./");
                 let names_a_directory = !normalize(Path::new(path.trim_start_matches('/'))).as_os_str().is_empty()
-                    && self.flux_dir(path).is_some();
+                    && self.source_dir(path, true).is_some();
                 (!names_a_directory).then(|| match theirs {
                     Some(u) => format!("{kind} `{name}` ({u})"),
                     None => format!("{kind} `{name}`"),
@@ -537,11 +552,23 @@ impl Builder<'_> {
         self.find_documents(kind, name, None).iter().find_map(|d| str_at(Some(&d.root), path).map(str::to_string))
     }
 
+    /// The directory a path from this repository's root names (the scanned
+    /// path or one of its parents is that root): a GitRepository's or an
+    /// Argo CD source's path.
+    pub(super) fn flux_dir(&self, path: &str) -> Option<PathBuf> {
+        self.source_dir(path, false)
+    }
+
     /// The directory a Flux path names. Paths are relative to the source's
     /// root: this repository's root (the scanned path or one of its parents),
-    /// or, for an `OCIRepository` or another source rooted in a subdirectory,
-    /// the one directory whose path ends with it.
-    pub(super) fn flux_dir(&self, path: &str) -> Option<PathBuf> {
+    /// or, for an artifact (`by_end`: an `OCIRepository` pushed from a
+    /// subdirectory, say), the one directory whose path ends with it.
+    fn source_dir(&self, path: &str, by_end: bool) -> Option<PathBuf> {
+        self.exact_dir(path).or_else(|| if by_end { self.dirs_ending_with(path).into_iter().next() } else { None })
+    }
+
+    /// The directory `path` names from this repository's root.
+    fn exact_dir(&self, path: &str) -> Option<PathBuf> {
         let rel = normalize(Path::new(path.trim_start_matches('/')));
         let known = |d: &Path| {
             self.dirs.contains_key(d) || self.index.kustomization_dirs.contains_key(d) || self.subdirs.contains_key(d)
@@ -552,8 +579,14 @@ impl Builder<'_> {
                 return Some(candidate);
             }
         }
+        None
+    }
+
+    /// The directories whose path ends with `path`, shallowest first.
+    fn dirs_ending_with(&self, path: &str) -> Vec<PathBuf> {
+        let rel = normalize(Path::new(path.trim_start_matches('/')));
         if rel.as_os_str().is_empty() {
-            return None;
+            return Vec::new();
         }
         let mut matches: Vec<&PathBuf> = self
             .dirs
@@ -565,7 +598,7 @@ impl Builder<'_> {
         matches.sort();
         matches.dedup();
         matches.sort_by_key(|d| d.components().count()); // stable: ties stay sorted by path
-        matches.first().map(|d| (*d).clone())
+        matches.into_iter().cloned().collect()
     }
 
     /// Build one root: its path, its components, then substitution and
@@ -576,13 +609,22 @@ impl Builder<'_> {
             self.note(root.span, format!("{}: its source {source} is another repository: not read", root.label));
             return out;
         }
-        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else {
+        let Some(dir) = root.dir.clone().or_else(|| self.source_dir(&root.path, root.artifact)) else {
             let rel = normalize(Path::new(root.path.trim_start_matches('/')));
             let candidates = self.root.ancestors().take(8).map(|base| normalize(&base.join(&rel))).collect();
             self.model.not_read.push((root.span, candidates));
+            // A directory elsewhere that ends with the path (an archived
+            // copy of the cluster, say) is not what a GitRepository builds.
+            let elsewhere = match self.dirs_ending_with(&root.path).first() {
+                Some(d) => format!(
+                    " (`{}` ends with it, but a GitRepository's path is from the repository's root: not read as it)",
+                    d.strip_prefix(&self.root).unwrap_or(d).display()
+                ),
+                None => String::new(),
+            };
             self.model.notes.push(super::ModelNote {
                 span: root.span,
-                message: format!("{}: path `{}` is not a directory lifeboat read", root.label, root.path),
+                message: format!("{}: path `{}` is not a directory lifeboat read{elsewhere}", root.label, root.path),
             });
             return out;
         };
@@ -712,7 +754,9 @@ impl Builder<'_> {
         if root.external.is_some() {
             return (files, seen);
         }
-        let Some(dir) = root.dir.clone().or_else(|| self.flux_dir(&root.path)) else { return (files, seen) };
+        let Some(dir) = root.dir.clone().or_else(|| self.source_dir(&root.path, root.artifact)) else {
+            return (files, seen);
+        };
         self.reach_dir(&dir, &mut files, &mut seen);
         for c in &root.components {
             if let Some(&kid) = self.index.kustomization_dirs.get(&normalize(&dir.join(c))) {
