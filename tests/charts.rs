@@ -195,12 +195,13 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(item("data-woodpecker-server-N")["size"], "5Gi", "{inv}");
     assert_eq!(item("emqx-data-emqx-N")["storageClass"], "local-hostpath", "{inv}");
     // app-template volumes straight from a share or a node: listed with
-    // where they live; a read-only share, a device, /etc are not.
+    // where they live; a read-only share, a device, /etc, the kubelet's
+    // directories are not.
     assert_eq!(item("paperless (data)")["externalStorage"], "NFS nas.lan:/tank/documents/paperless", "{inv}");
     assert_eq!(item("paperless (db)")["externalStorage"], "hostPath /tank/k8s/paperless-db on a node", "{inv}");
     assert_eq!(item("paperless (db)")["kind"], "Helm volume", "{inv}");
     assert_eq!(item("paperless (db)")["storageClass"], "", "no claim, no class: {inv}");
-    for absent in ["paperless (library)", "paperless (usb)", "paperless (localtime)"] {
+    for absent in ["paperless (library)", "paperless (usb)", "paperless (localtime)", "paperless (device-plugins)"] {
         assert!(item(absent).is_null(), "{absent} is not data: {inv}");
     }
     // Subcharts: authentik's postgresql (on), nextcloud's redis (standalone:

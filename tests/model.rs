@@ -357,6 +357,10 @@ fn substitution_sources_the_repository_does_not_hold_are_unknown_not_undefined()
         .any(|u| u.starts_with("`${SECRET_SMTP_PORT}` has no value: Flux Kustomization `flux-system/templated`")));
     let f = &report["findings"][0];
     assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some("app/configmap.yaml"), Some(7)));
+    // A value the ExternalSecret's template writes literally is known.
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let items = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(items.contains("NFS nas.example.lan:/export/mail"), "{items}");
     snapshots("substitute-sources", tree);
 }
 

@@ -603,8 +603,20 @@ fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
                 .get("hostPathType")
                 .and_then(Node::as_str)
                 .is_some_and(|t| matches!(t, "CharDevice" | "BlockDevice" | "Socket"));
-            const SYSTEM: &[&str] =
-                &["/dev", "/sys", "/proc", "/run", "/var/run", "/etc", "/lib", "/usr", "/boot", "/tmp", "/var/log"];
+            const SYSTEM: &[&str] = &[
+                "/dev",
+                "/sys",
+                "/proc",
+                "/run",
+                "/var/run",
+                "/etc",
+                "/lib",
+                "/usr",
+                "/boot",
+                "/tmp",
+                "/var/log",
+                "/var/lib/kubelet",
+            ];
             let system = SYSTEM.iter().any(|s| path == *s || path.strip_prefix(s).is_some_and(|r| r.starts_with('/')));
             (!special && !system && path != "/").then(|| format!("hostPath {path} on a node"))
         }

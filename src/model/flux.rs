@@ -35,6 +35,9 @@ struct Found {
     data: Node,
     /// Its values are hidden (SOPS, base64 `data`): keys known, values not.
     hidden: bool,
+    /// Values known although `hidden` (an ExternalSecret template's
+    /// literal values).
+    literal: Vec<(String, String)>,
     /// Made by a generator from files lifeboat does not read: it may hold
     /// more keys than lifeboat sees.
     partial: bool,
@@ -129,8 +132,10 @@ const SECRET_MAKER: &str = "(makes a Secret)";
 
 /// The keys of the Secret an ExternalSecret makes, when its template
 /// writes them all (`target.template.data`, merged by the default `Replace`
-/// policy, no `templateFrom`); `None` when they come from the store.
-fn made_secret_keys(root: &Node) -> Option<Vec<Node>> {
+/// policy, no `templateFrom`), each with its value when the template writes
+/// it literally (no `{{`: it is in Git, not in the store); `None` when the
+/// keys come from the store.
+fn made_secret_keys(root: &Node) -> Option<Vec<(Node, Option<String>)>> {
     if root.get("kind").and_then(Node::as_str) != Some("ExternalSecret") {
         return None;
     }
@@ -140,17 +145,22 @@ fn made_secret_keys(root: &Node) -> Option<Vec<Node>> {
         return None;
     }
     let data = template.get("data").filter(|d| d.is_map())?;
-    Some(data.as_map().iter().map(|(k, _)| k.clone()).collect())
+    Some(
+        data.as_map()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().filter(|v| !v.contains("{{")).map(str::to_string)))
+            .collect(),
+    )
 }
 
-/// The `instance.sync` of a HelmRelease of the flux-operator's
-/// `flux-instance` chart: the FluxInstance it makes syncs that path.
 /// Whether a Flux source kind is an artifact (anything but a GitRepository,
 /// the default).
 fn is_artifact(kind: Option<&str>) -> bool {
     kind.is_some_and(|k| k != "GitRepository")
 }
 
+/// The `instance.sync` of a HelmRelease of the flux-operator's
+/// `flux-instance` chart: the FluxInstance it makes syncs that path.
 fn instance_sync(r: &Resource) -> Option<&Node> {
     if !r.is("helm.toolkit.fluxcd.io", "HelmRelease") {
         return None;
@@ -245,15 +255,18 @@ impl Builder<'_> {
             match self.find_config(kind, name, r.namespace.as_deref()) {
                 // Encrypted (SOPS, base64 `data`): its keys are known by
                 // name, their values are not.
-                Some(Found { data, hidden: true, partial }) => {
+                Some(Found { data, hidden: true, literal, partial }) => {
                     for (k, _) in data.as_map() {
                         if let Some(k) = k.as_str() {
                             from.values.insert(k.to_string(), Binding::Unknown);
                         }
                     }
+                    for (k, v) in literal {
+                        from.values.insert(k, Binding::Value(v));
+                    }
                     from.incomplete |= partial;
                 }
-                Some(Found { data, hidden: false, partial }) => {
+                Some(Found { data, hidden: false, partial, .. }) => {
                     for (k, v) in data.as_map() {
                         if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
                             from.values.insert(k.to_string(), Binding::Value(v.to_string()));
@@ -317,6 +330,7 @@ impl Builder<'_> {
         let mut merged: Vec<(Node, Node)> = Vec::new();
         let mut hidden = false;
         let mut incomplete = false;
+        let mut literal = Vec::new();
         let mut docs = self.find_documents(kind, name, namespace);
         // In a repository of several clusters, a cluster's own definition.
         if let Some(files) = &self.cluster_files {
@@ -350,8 +364,11 @@ impl Builder<'_> {
                 hidden = true;
                 match made_secret_keys(&maker.root) {
                     Some(keys) => {
-                        for key in keys {
+                        for (key, value) in keys {
                             if !merged.iter().any(|(m, _)| m.as_str() == key.as_str()) {
+                                if let (Some(k), Some(v)) = (key.as_str(), value) {
+                                    literal.push((k.to_string(), v));
+                                }
                                 merged.push((key.clone(), Node::string("", key.span)));
                             }
                         }
@@ -378,6 +395,7 @@ impl Builder<'_> {
         found.then_some(Found {
             data: Node { value: crate::yaml::Value::Map(merged), span },
             hidden,
+            literal,
             partial: incomplete,
         })
     }
