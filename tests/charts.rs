@@ -142,6 +142,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "mqtt/emqx"),
             ("pvc-unprotected", "observe/loki"),
             ("pvc-unprotected", "observe/tempo"),
+            ("pvc-unprotected", "observe/thanos-ruler"),
             ("pvc-unprotected", "registry/oldzot-pvc"),
             ("pvc-unprotected", "registry/registry-zot"),
             ("pvc-unprotected", "secops/openbao"),
@@ -169,6 +170,15 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("forge (config)")["protection"].to_string().contains("CronJob `forge-backup` (restic"), "{inv}");
     assert!(item("library")["protection"].to_string().contains("Velero Schedule `velero-media`"), "{inv}");
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
+    // Bitnami thanos: the compactor's and store gateway's volumes are
+    // working copies of the bucket, excluded by the catalogue with why; the
+    // store gateway's size is the chart's default.
+    for name in ["thanos-compactor", "data-thanos-storegateway-N"] {
+        let excluded = item(name)["excluded"].as_str().unwrap_or("").to_string();
+        assert!(excluded.contains("rebuilt from the bucket") && excluded.contains("chart catalogue"), "{name}: {inv}");
+    }
+    assert_eq!(item("data-thanos-storegateway-N")["size"], "8Gi", "{inv}");
+    assert!(item("data-thanos-receive-N").is_null(), "the receiver is off: {inv}");
     // app-template 1.x: the top-level claim templates of a statefulset controller.
     assert_eq!(item("data-mosquitto-N")["size"], "1Gi", "{inv}");
     // harbor: an external database has no claim template.

@@ -10,6 +10,21 @@ use crate::yaml::Span;
 pub const EXCLUDE_ANNOTATION: &str = "lifeboat.dev/exclude";
 pub const IGNORE_CHECK_PREFIX: &str = "ignore-check.lifeboat.dev/";
 
+/// Who excludes what the chart catalogue says a chart rebuilds by itself.
+const BY_CATALOGUE: &str = "lifeboat's chart catalogue";
+
+/// The exclusion of a claim the chart catalogue says its object rebuilds by
+/// itself (the internal `rebuilt` annotation lifeboat put on it).
+fn rebuilt(resource: usize, key: &crate::yaml::Node, value: &crate::yaml::Node) -> Annotation {
+    Annotation {
+        resource,
+        rule: None,
+        reason: reason_of(value).map(str::to_string),
+        span: key.span.through(value.span),
+        convention: Some(BY_CATALOGUE.to_string()),
+    }
+}
+
 /// The reason an annotation gives (blank is none).
 fn reason_of(value: &crate::yaml::Node) -> Option<&str> {
     value.as_str().map(str::trim).filter(|s| !s.is_empty())
@@ -82,6 +97,10 @@ impl Exclusions {
             }
             for (key, value) in r.annotations() {
                 let Some(k) = key.as_str() else { continue };
+                if k == crate::model::REBUILT_ANNOTATION {
+                    annotations.push(rebuilt(index, key, value));
+                    continue;
+                }
                 let rule = if k == EXCLUDE_ANNOTATION {
                     None
                 } else if let Some(rule) = k.strip_prefix(IGNORE_CHECK_PREFIX) {
@@ -181,6 +200,10 @@ impl Exclusions {
         }
         if let Some((_, a)) = self.item_conventions.iter().find(|(i, _)| *i == item) {
             return Some(a.as_ref());
+        }
+        if let Some((k, v)) = own.annotations.iter().find(|(k, _)| k.as_str() == Some(crate::model::REBUILT_ANNOTATION))
+        {
+            return Some(ExclusionRef { reason: reason_of(v), span: k.span.through(v.span), by: Some(BY_CATALOGUE) });
         }
         self.config
             .iter()

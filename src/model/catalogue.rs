@@ -21,6 +21,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
     ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
+    ("bitnami-thanos.yaml", include_str!("../../charts/bitnami-thanos.yaml")),
     ("bitnami-valkey.yaml", include_str!("../../charts/bitnami-valkey.yaml")),
     ("bitnami-wordpress.yaml", include_str!("../../charts/bitnami-wordpress.yaml")),
     ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
@@ -110,6 +111,8 @@ pub struct Volume {
     statefulset: Option<String>,
     template: Option<String>,
     size: Option<String>,
+    /// The chart's size when the values set none (`defaultSize: 8Gi`).
+    default_size: Option<String>,
     storage_class: Option<String>,
     existing_claim: Option<String>,
     /// Values paths (under the volume's node) of maps the chart puts on the
@@ -123,6 +126,9 @@ pub struct Volume {
     /// The values path of a Prometheus spec whose Thanos sidecar copies the
     /// claim's data off the cluster (`offsite: {thanos: prometheus.prometheusSpec}`).
     offsite_thanos: Option<Vec<String>>,
+    /// Why losing the claim loses nothing: the object rebuilds its data by
+    /// itself (`rebuilt: "…"`); the claim is excluded with that reason.
+    rebuilt: Option<String>,
 }
 
 /// StorageClasses a storage provisioner's chart makes from its values.
@@ -286,12 +292,14 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
             statefulset: text("statefulset"),
             template: text("template"),
             size: text("size"),
+            default_size: text("defaultSize"),
             storage_class: text("storageClass"),
             existing_claim: text("existingClaim"),
             labels: paths(v.get("labels")),
             annotations: paths(v.get("annotations")),
             root_labels: paths(v.get("rootLabels")),
             offsite_thanos: str_at(Some(v), &["offsite", "thanos"]).map(path_of),
+            rebuilt: text("rebuilt"),
         });
     }
     let schedules = root
@@ -734,7 +742,7 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                 get_path(node, &p).cloned()
             };
             let mut resources = Vec::new();
-            if let Some(size) = sub(&v.size) {
+            if let Some(size) = sub(&v.size).or_else(|| v.default_size.as_deref().map(|d| s(d, span))) {
                 resources.push(("storage", size));
             }
             let mut spec = vec![("resources", map(vec![("requests", map(resources, span))], span))];
@@ -753,8 +761,13 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
             match (&v.claim, &v.statefulset, &v.template) {
                 (Some(claim), _, _) => {
                     let name = overridden.unwrap_or_else(|| fill(claim, &ctx, key.as_deref(), Some(node)));
-                    let meta =
-                        metadata(&name, span, claim_labels(span), merged_maps(Vec::new(), node, &v.annotations, span));
+                    let annotations = super::operators::with_annotation(
+                        merged_maps(Vec::new(), node, &v.annotations, span),
+                        super::resource::REBUILT_ANNOTATION,
+                        v.rebuilt.clone(),
+                        span,
+                    );
+                    let meta = metadata(&name, span, claim_labels(span), annotations);
                     out.push(Made {
                         root: object_with("v1", "PersistentVolumeClaim", meta, spec),
                         from: at,
@@ -774,9 +787,14 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                         span,
                         merged_maps(common.clone(), node, &v.labels, span),
                         super::operators::with_annotation(
-                            merged_maps(Vec::new(), node, &v.annotations, span),
-                            super::resource::OFFSITE_COPY_ANNOTATION,
-                            offsite,
+                            super::operators::with_annotation(
+                                merged_maps(Vec::new(), node, &v.annotations, span),
+                                super::resource::OFFSITE_COPY_ANNOTATION,
+                                offsite,
+                                span,
+                            ),
+                            super::resource::REBUILT_ANNOTATION,
+                            v.rebuilt.clone(),
                             span,
                         ),
                     );

@@ -258,14 +258,17 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
     BUILTIN_CLUSTER_SCOPED.contains(&kind) || CUSTOM_CLUSTER_SCOPED.contains(&kind)
 }
 
-/// True when `text` still holds a Flux `${VAR}` placeholder or a template
-/// expression (`{{ … }}` of Helm or an ApplicationSet): a value that is
-/// unknown until rendering and so never equal to anything.
 /// The annotation lifeboat puts on a claim (template) it makes for an object
 /// that copies the claim's data off the cluster by itself (a Prometheus
 /// with a Thanos sidecar uploading its blocks): its value says how. The
 /// inventory lists it as the claim's protection.
 pub const OFFSITE_COPY_ANNOTATION: &str = "internal.lifeboat.dev/offsite-copy";
+
+/// The annotation lifeboat puts on a claim (template) it makes for data the
+/// object rebuilds by itself from elsewhere (a Thanos compactor's or store
+/// gateway's working copy of its bucket), from the chart catalogue's
+/// `rebuilt:`: its value is the reason, and the claim is excluded with it.
+pub const REBUILT_ANNOTATION: &str = "internal.lifeboat.dev/rebuilt";
 
 /// How a Prometheus `spec` (a Prometheus custom resource's, or a chart's
 /// `prometheusSpec`) copies its data off the cluster: a Thanos sidecar with
@@ -336,6 +339,9 @@ pub fn say_unresolved(text: &mut String) {
     }
 }
 
+/// True when `text` still holds a Flux `${VAR}` placeholder or a template
+/// expression (`{{ … }}` of Helm or an ApplicationSet): a value that is
+/// unknown until rendering and so never equal to anything.
 pub fn is_unresolved(text: &str) -> bool {
     text.contains("${") || text.contains("{{")
 }
