@@ -132,6 +132,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "iot/mosquitto"),
             ("pvc-unprotected", "logs/loki"),
+            ("pvc-unprotected", "logs/loki-mid"),
+            ("pvc-unprotected", "logs/loki-s3-backend"),
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics-p/prometheus-alertmanager"),
             ("pvc-unprotected", "metrics-p/prometheus-server"),
@@ -249,6 +251,13 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(item("storage-loki-N")["size"], "5Gi", "{inv}");
     assert!(item("storage-audit-logs-loki-N").is_object(), "{inv}");
     assert!(!inv.to_string().contains("loki-scratch"), "{inv}");
+    // 5.1+: a single binary on a filesystem; simple scalable on S3 (the
+    // write path's claims turned off, the backend's by default).
+    assert_eq!(item("storage-loki-mid-N")["size"], "20Gi", "{inv}");
+    assert!(item("data-loki-mid-write-N").is_null(), "{inv}");
+    assert_eq!(item("data-loki-s3-backend-N")["size"], "10Gi", "{inv}");
+    assert!(item("data-loki-s3-write-N").is_null(), "{inv}");
+    assert!(item("storage-loki-s3-N").is_null(), "{inv}");
     // A component's persistence of a chart lifeboat does not know: the claim
     // is named as the component's, never as the release's bare name.
     assert_eq!(item("thanos (storegateway)")["size"], "10Gi", "{inv}");
@@ -282,7 +291,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(!inv.to_string().contains("ollama-mine"), "{inv}");
     let five = unknown.as_array().and_then(|u| u.last()).cloned().unwrap_or_default();
     assert_eq!(five["version"], "5.x");
-    assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=6.0.0");
+    assert_eq!(five["catalogueVersions"], "<3.0.0` or `>=5.1.0, <6.0.0` or `>=6.0.0");
     snapshots("catalogue", tree);
 }
 

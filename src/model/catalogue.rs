@@ -37,6 +37,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("konflate.yaml", include_str!("../../charts/konflate.yaml")),
     ("kube-prometheus-stack.yaml", include_str!("../../charts/kube-prometheus-stack.yaml")),
     ("loki-2.yaml", include_str!("../../charts/loki-2.yaml")),
+    ("loki-5.yaml", include_str!("../../charts/loki-5.yaml")),
     ("loki-stack.yaml", include_str!("../../charts/loki-stack.yaml")),
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
@@ -84,7 +85,10 @@ pub enum Shape {
 #[derive(Debug, Clone)]
 pub struct Mode {
     path: Vec<String>,
+    /// The value must be one of these (none: any)…
     is: Vec<String>,
+    /// … and none of these.
+    is_not: Vec<String>,
     default: String,
 }
 
@@ -268,6 +272,7 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         let mode_of = |m: &Node| Mode {
             path: path_of(str_at(Some(m), &["path"]).unwrap_or("")),
             is: strings(m.get("is")),
+            is_not: strings(m.get("isNot")),
             default: str_at(Some(m), &["default"]).unwrap_or("").to_string(),
         };
         let modes: Vec<Mode> = match v.get("mode") {
@@ -709,7 +714,7 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
         }
         let holds = |mode: &Mode| {
             let actual = get_path(values, &mode.path).and_then(Node::as_str).unwrap_or(&mode.default);
-            mode.is.iter().any(|m| m == actual)
+            (mode.is.is_empty() || mode.is.iter().any(|m| m == actual)) && !mode.is_not.iter().any(|m| m == actual)
         };
         if !v.modes.iter().all(holds) {
             continue;
@@ -1387,7 +1392,8 @@ mod tests {
         assert_eq!(loki("2.16.0"), "loki-2");
         assert_eq!(loki("6.x"), "loki");
         assert_eq!(loki(""), "loki", "no version is the newest");
-        assert_eq!(loki("4.0.0"), "other: <3.0.0` or `>=6.0.0");
+        assert_eq!(loki("5.43.4"), "loki-5");
+        assert_eq!(loki("4.0.0"), "other: <3.0.0` or `>=5.1.0, <6.0.0` or `>=6.0.0");
     }
 
     #[test]
