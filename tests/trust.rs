@@ -207,7 +207,8 @@ fn an_unrendered_resource_set_is_named_in_markdown_and_github_output() {
 /// dumps a CNPG Cluster through `POSTGRES_HOST`, a mysqldump CronJob dumps
 /// the MariaDB StatefulSet it connects to (both logical only), and a CronJob
 /// of an unknown image that mounts a PVC read-only is possibly a backup:
-/// shown, not counted, and said in the PVC's finding.
+/// shown, not counted, and said in the PVC's finding. Servers snapshotted
+/// over the network (`influx backup`, a Vault raft snapshot) are covered.
 #[test]
 fn dump_tools_cover_what_they_read_and_unknown_jobs_are_possible_backups() {
     const DIR: &str = "fixtures/trust/backup-tools";
@@ -225,6 +226,19 @@ fn dump_tools_cover_what_they_read_and_unknown_jobs_are_possible_backups() {
     assert!(cluster["protection"][0]
         .as_str()
         .is_some_and(|p| p.starts_with("pg_dump (logical only): CronJob wiki-db-dump")));
+    // Snapshots a server writes when asked over the network: `influx
+    // backup` from a script mounted from a ConfigMap (the host in a URL),
+    // Vault's raft snapshot (the server in VAULT_ADDR).
+    for (name, tool) in
+        [("data-influxdb-N", "influx backup of `influxdb`"), ("data-vault-N", "vault raft snapshot of `vault`")]
+    {
+        let it = item(name);
+        assert_eq!(it["protected"], true, "{it}");
+        assert!(
+            it["protection"][0].as_str().is_some_and(|p| p.starts_with("snapshot: CronJob") && p.contains(tool)),
+            "{it}"
+        );
+    }
     let photos = item("photos");
     assert_eq!(photos["protected"], false, "{photos}");
     assert_eq!(photos["possibleBackups"][0], "CronJob `photos-sync` mounts it read-only");

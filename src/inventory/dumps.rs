@@ -1,9 +1,13 @@
 //! Logical backups: CronJobs that dump a database (`pg_dump`/`pg_dumpall`,
 //! the `postgres-backup-local` image, `mysqldump`/`mariadb-dump`,
-//! `mongodump`). They give a dump, not point-in-time recovery. What a job
-//! dumps is read from where it connects: a CNPG Cluster's `-rw`/`-r`/`-ro`
-//! service anywhere in the job, and the host of `-h`/`--host`, of a
-//! `postgres://…`-style URI or of a `PGHOST`/`MYSQL_HOST`/`DB_HOST`-style
+//! `mongodump`) or ask a server for a snapshot over the network (`influx
+//! backup`, `vault operator raft snapshot save`, `etcdctl snapshot save`,
+//! `redis-cli --rdb`). They give a copy as of the last run, not
+//! point-in-time recovery. What a job dumps is read from where it connects,
+//! in its commands and in the scripts it mounts from ConfigMaps: a CNPG
+//! Cluster's `-rw`/`-r`/`-ro` service anywhere in the job, and the host of
+//! `-h`/`--host`, of a `postgres://…`-style URI or of a
+//! `PGHOST`/`MYSQL_HOST`/`DB_HOST`/`INFLUX_HOST`/`VAULT_ADDR`-style
 //! environment variable.
 
 use std::sync::LazyLock;
@@ -17,7 +21,8 @@ use crate::yaml::{Node, Span};
 pub struct DumpJob<'m> {
     pub index: usize,
     pub res: &'m Resource,
-    /// "pg_dump", "mysqldump", "mongodump", "pg_dump (postgres-backup-local)".
+    /// "pg_dump", "mysqldump", "mongodump", "pg_dump (postgres-backup-local)",
+    /// "influx backup", "vault raft snapshot" …
     pub tool: &'static str,
     /// `(namespace, cluster name)` of each CNPG service the job connects to.
     pub targets: Vec<(Option<String>, String)>,
@@ -33,6 +38,12 @@ impl DumpJob<'_> {
         self.tool.starts_with("pg_dump")
     }
 
+    /// Whether it writes a logical dump (SQL or BSON statements), not a
+    /// snapshot the server makes of itself.
+    pub fn logical(&self) -> bool {
+        SNAPSHOT_TOOLS.iter().all(|(_, t)| *t != self.tool)
+    }
+
     /// Whether it dumps a database served as `service` in `namespace`.
     pub fn reads(&self, namespace: Option<&str>, service: &str) -> bool {
         self.hosts.iter().any(|(ns, s)| s == service && super::same_namespace(ns.as_deref(), namespace))
@@ -45,12 +56,34 @@ static DUMP_TOOL: LazyLock<Option<Regex>> = LazyLock::new(|| {
         .ok()
 });
 
+/// Commands that have a server write a snapshot of itself over the network,
+/// and the tool's name in the inventory.
+const SNAPSHOT_TOOLS: &[(&str, &str)] = &[
+    (r"influx\s+backup", "influx backup"),
+    (r"vault\s+operator\s+raft\s+snapshot\s+save", "vault raft snapshot"),
+    (r"etcdctl\b[^\n;&|]*\bsnapshot\s+save", "etcdctl snapshot"),
+    (r"redis-cli\b[^\n;&|]*\s--rdb\b", "redis-cli --rdb"),
+];
+
+/// [`SNAPSHOT_TOOLS`] as one expression, each its own group.
+static SNAPSHOT_TOOL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    let alternatives: Vec<String> = SNAPSHOT_TOOLS.iter().map(|(re, _)| format!("({re})")).collect();
+    Regex::new(&format!(r#"(?:^|[\s/;&|(`"'$])(?:{})"#, alternatives.join("|"))).ok()
+});
+
 /// Images whose entry point dumps a database.
 const DUMP_IMAGES: &[(&str, &str)] =
     &[("postgres-backup-local", "pg_dump (postgres-backup-local)"), ("mysql-backup", "mysqldump (mysql-backup)")];
 
 /// The dump tool `text` runs, if any.
 pub fn dump_tool(text: &str) -> Option<&'static str> {
+    if let Some(c) = SNAPSHOT_TOOL.as_ref().and_then(|re| re.captures(text)) {
+        // Group i + 1 is SNAPSHOT_TOOLS[i].
+        let found = SNAPSHOT_TOOLS.iter().enumerate().find(|(i, _)| c.get(i + 1).is_some());
+        if let Some((_, (_, tool))) = found {
+            return Some(tool);
+        }
+    }
     let m = DUMP_TOOL.as_ref()?.captures(text)?.name("tool")?;
     Some(match m.as_str() {
         "pg_dumpall" | "pg_dump" => "pg_dump",
@@ -67,7 +100,13 @@ pub fn image_dump_tool(image: &str) -> Option<&'static str> {
     DUMP_IMAGES.iter().find(|(i, _)| last.contains(i)).map(|(_, t)| *t)
 }
 
-pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
+/// Read a `batch` CronJob as a dump job. `script` gives the `data` of a
+/// ConfigMap in the job's namespace, for scripts mounted from one.
+pub fn read<'m>(
+    index: usize,
+    res: &'m Resource,
+    script: &dyn Fn(Option<&str>, &str) -> Option<&'m Node>,
+) -> Option<DumpJob<'m>> {
     if !(res.kind == "CronJob" && res.group() == "batch") {
         return None;
     }
@@ -84,7 +123,7 @@ pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
             }
         }
     };
-    template.walk(&mut |node: &Node| {
+    let mut visit = |node: &Node| {
         // `env: [{name: PGHOST, value: db-rw}]`.
         if let (Some(name), Some(value)) =
             (node.get("name").and_then(Node::as_str), node.get("value").and_then(Node::as_str))
@@ -108,9 +147,24 @@ pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
         for host in host_arguments(text) {
             add_host(host, &mut hosts);
         }
-    });
+    };
+    template.walk(&mut visit);
+    let pod = template.path(&["spec", "template", "spec"]);
+    // Scripts mounted from ConfigMaps.
+    for v in pod.and_then(|p| p.get("volumes")).map_or(&[][..], Node::as_seq) {
+        let names = v.path(&["configMap", "name"]).into_iter().chain(
+            v.path(&["projected", "sources"])
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .filter_map(|s| s.path(&["configMap", "name"])),
+        );
+        for name in names.filter_map(Node::as_nonempty_str) {
+            if let Some(data) = script(namespace, name) {
+                data.walk(&mut visit);
+            }
+        }
+    }
     if found.is_none() {
-        let pod = template.path(&["spec", "template", "spec"]);
         let containers = ["initContainers", "containers"]
             .iter()
             .flat_map(|k| pod.and_then(|p| p.get(k)).map_or(&[][..], Node::as_seq));
@@ -139,23 +193,39 @@ pub fn read(index: usize, res: &Resource) -> Option<DumpJob<'_>> {
     Some(DumpJob { index, res, tool, targets, hosts, span })
 }
 
-/// `PGHOST`, `MYSQL_HOST`, `DB_HOST`, `POSTGRES_HOST`, `DATABASE_HOSTNAME` …
+/// `PGHOST`, `MYSQL_HOST`, `DB_HOST`, `POSTGRES_HOST`, `DATABASE_HOSTNAME`,
+/// `INFLUX_HOST`, `VAULT_ADDR`, `REDIS_URL` …
 fn is_host_variable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    let Some(prefix) = upper.strip_suffix("HOST").or_else(|| upper.strip_suffix("HOSTNAME")) else {
+    let Some(prefix) = ["HOSTNAME", "HOST", "ADDRESS", "ADDR", "URL"].iter().find_map(|s| upper.strip_suffix(s)) else {
         return false;
     };
     let prefix = prefix.trim_end_matches('_');
-    ["PG", "DB", "POSTGRES", "POSTGRESQL", "MYSQL", "MARIADB", "MONGO", "MONGODB", "DATABASE"]
-        .iter()
-        .any(|p| prefix == *p || prefix.ends_with(&format!("_{p}")))
+    [
+        "PG",
+        "DB",
+        "POSTGRES",
+        "POSTGRESQL",
+        "MYSQL",
+        "MARIADB",
+        "MONGO",
+        "MONGODB",
+        "DATABASE",
+        "INFLUX",
+        "INFLUXDB",
+        "VAULT",
+        "REDIS",
+        "ETCD",
+    ]
+    .iter()
+    .any(|p| prefix == *p || prefix.ends_with(&format!("_{p}")))
 }
 
 /// Hosts given as `-h X`, `--host=X`, `--host X` or in a database URI.
 fn host_arguments(text: &str) -> Vec<&str> {
     static HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(
-            r"(?:(?:^|\s)(?:-h\s*|--host(?:=|\s+))|(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?)://(?:[^@/\s]*@)?)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)",
+            r"(?:(?:^|\s)(?:-h\s*|--host(?:=|\s+)|--endpoints(?:=|\s+)|-address(?:=|\s+))(?:[a-z][a-z0-9+.-]*://)?|(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss)://(?:[^@/\s]*@)?)(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)",
         )
         .ok()
     });
@@ -167,6 +237,10 @@ fn host_arguments(text: &str) -> Vec<&str> {
 /// `(service, namespace)` of a host name: `db.apps.svc.cluster.local` is
 /// service `db` in `apps`; an IP address or `localhost` is no service.
 fn service_of(host: &str) -> Option<(&str, Option<&str>)> {
+    // `http://user@vault.vault.svc:8200/v1` names `vault.vault.svc`.
+    let host = host.split_once("://").map_or(host, |(_, rest)| rest);
+    let host = host.split('/').next().unwrap_or(host);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let host = host.split(':').next().unwrap_or(host);
     if host.is_empty()
         || host == "localhost"
@@ -222,6 +296,14 @@ mod tests {
         assert_eq!(dump_tool("/usr/bin/mariadb-dump -h db"), Some("mariadb-dump"));
         assert_eq!(dump_tool("mongodump --uri=$URI"), Some("mongodump"));
         assert_eq!(dump_tool("echo pg_dumped"), None);
+        assert_eq!(dump_tool("influx backup /backup/x --host http://influxdb:8086"), Some("influx backup"));
+        assert_eq!(dump_tool("vault operator raft snapshot save /tmp/v.snap"), Some("vault raft snapshot"));
+        assert_eq!(
+            dump_tool("ETCDCTL_API=3 etcdctl --endpoints=https://etcd:2379 snapshot save /b/s.db"),
+            Some("etcdctl snapshot")
+        );
+        assert_eq!(dump_tool("redis-cli -h redis-master --rdb /backup/dump.rdb"), Some("redis-cli --rdb"));
+        assert_eq!(dump_tool("influx query 'from(bucket: \"backup\")'"), None);
         assert_eq!(
             image_dump_tool("prodrigestivill/postgres-backup-local:16"),
             Some("pg_dump (postgres-backup-local)")
@@ -235,6 +317,11 @@ mod tests {
         assert_eq!(host_arguments("pg_dump --host=db.apps.svc.cluster.local"), vec!["db.apps.svc.cluster.local"]);
         assert_eq!(host_arguments("pg_dump postgresql://app:secret@immich-db:5432/immich"), vec!["immich-db"]);
         assert_eq!(service_of("db.apps.svc.cluster.local"), Some(("db", Some("apps"))));
+        assert_eq!(service_of("http://vault.vault.svc:8200/v1"), Some(("vault", Some("vault"))));
+        assert_eq!(service_of("https://admin@influxdb:8086"), Some(("influxdb", None)));
+        assert_eq!(host_arguments("influx backup /b --host http://influxdb.metrics:8086"), vec!["influxdb.metrics"]);
+        assert!(is_host_variable("VAULT_ADDR") && is_host_variable("INFLUX_HOST") && is_host_variable("DATABASE_URL"));
+        assert!(!is_host_variable("WEBHOOK_URL") && !is_host_variable("S3_ADDR"));
         assert_eq!(service_of("mariadb:3306"), Some(("mariadb", None)));
         assert_eq!(service_of("10.0.0.5"), None);
         assert_eq!(service_of("localhost"), None);

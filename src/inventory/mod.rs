@@ -119,7 +119,7 @@ impl<'m> Inventory<'m> {
                 (BARMAN_CLOUD_GROUP, "ObjectStore") => inv.object_stores.push(ObjectStore::read(i, r)),
                 (VOLSYNC_GROUP, "ReplicationSource") => inv.replication_sources.push(ReplicationSource::read(i, r)),
                 _ => {
-                    if let Some(job) = dumps::read(i, r) {
+                    if let Some(job) = dumps::read(i, r, &script) {
                         inv.dump_jobs.push(job);
                     }
                     if let Some(job) = jobs::read(i, r, &script) {
