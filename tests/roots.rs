@@ -85,6 +85,30 @@ fn a_flux_instance_helm_release_is_the_entry_point_and_a_commented_out_ks_is_not
 }
 
 #[test]
+fn a_kustomization_of_another_repositorys_git_source_deploys_nothing_here() {
+    let tree = "fixtures/roots/foreign-git-source";
+    // Before: the flux-instance release's URL was not read as this
+    // repository's, so `multus-crd` built this repository's root.
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "wiki/wiki-data")]));
+    let notes = json_report(Path::new(tree), &[])["notes"].to_string();
+    assert!(
+        notes.contains("its source GitRepository `multus-crd`") && notes.contains("is another repository"),
+        "{notes}"
+    );
+    // Without an entry point: `multus-crd` is not the source most
+    // Kustomizations deploy from (`flux-system`).
+    let dir = tempfile::tempdir().expect("temp dir");
+    for rel in ["apps/kustomization.yaml", "apps/net/crd.yaml", "apps/wiki/pvc.yaml", "flux/ks.yaml", "hack/pvc.yaml"] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(Path::new(tree).join(rel), &to).expect("copy");
+    }
+    let guessed = common::finding_keys(&json_report(dir.path(), &[]));
+    assert_eq!(guessed, pairs(&[("pvc-unprotected", "wiki/wiki-data")]));
+    snapshots("foreign-git-source", tree);
+}
+
+#[test]
 fn an_archived_cluster_whose_path_only_ends_a_directory_deploys_nothing() {
     let tree = "fixtures/roots/archived-cluster";
     // Before: `path: ./clusters/old` was matched to `archive/clusters/old`

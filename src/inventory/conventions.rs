@@ -1,6 +1,7 @@
 //! Foreign opt-outs: the labels and annotations other tools and repositories
 //! use to say "not backed up, on purpose" (`backup-exempt: "true"`,
-//! `velero.io/exclude-from-backup: "true"`, `k8up.io/backup: "false"`), and
+//! `velero.io/exclude-from-backup: "true"`, `k8up.io/backup: "false"`,
+//! `backup: "false"`), and
 //! the ones a repository maps in `.lifeboat.yaml` `exclusionConventions:`.
 //! Each is an exclusion like `lifeboat.dev/exclude`; its reason is read from
 //! a sibling annotation whose key contains `reason`.
@@ -12,8 +13,9 @@ use crate::yaml::{Node, Span};
 /// when their value is truthy.
 const OPT_OUT_NAMES: &[&str] = &["backup-exempt", "exclude-from-backup", "no-backup", "skip-backup"];
 
-/// Keys whose value `false` means "do not back this up".
-const OPT_IN_FALSE: &[&str] = &["k8up.io/backup"];
+/// Keys whose value `false` means "do not back this up" (K8up's, and a
+/// bare `backup: "false"` label).
+const OPT_IN_FALSE: &[&str] = &["k8up.io/backup", "backup"];
 
 /// An exclusion by convention found on one object.
 #[derive(Debug, Clone)]
@@ -128,6 +130,9 @@ mod tests {
         assert!(meta("metadata:\n  annotations: {k8up.io/backup: \"true\"}\n", &[]).is_none());
         assert!(meta("metadata:\n  labels: {backup-exempt: \"false\"}\n", &[]).is_none());
         assert!(meta("metadata:\n  labels: {backup: hourly}\n", &[]).is_none());
+        assert!(meta("metadata:\n  labels: {backup: \"false\"}\n", &[]).is_some());
+        assert!(meta("metadata:\n  labels: {backup: \"true\"}\n", &[]).is_none());
+        assert!(meta("metadata:\n  labels: {example.dev/backup: \"false\"}\n", &[]).is_none());
         let bare = meta("metadata:\n  labels: {no-backup: yes}\n", &[]).expect("truthy yes");
         assert_eq!(bare.reason, None);
     }

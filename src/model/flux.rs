@@ -493,10 +493,16 @@ impl Builder<'_> {
                 if name == "flux-system" {
                     return None;
                 }
-                let own = self.own_flux_url()?;
                 let theirs = url("GitRepository", name, &["spec", "url"])?;
-                (super::repository_id(&theirs) != super::repository_id(&own))
-                    .then(|| format!("GitRepository `{name}` ({theirs})"))
+                let other = match self.own_flux_url() {
+                    Some(own) => super::repository_id(&theirs) != super::repository_id(&own),
+                    // This repository's URL is not written here: a source
+                    // other than the one most Kustomizations deploy from
+                    // (`flux-system`, made by bootstrap or a FluxInstance)
+                    // is another repository.
+                    None => self.most_used_git_source_name().is_some_and(|most| most != name),
+                };
+                other.then(|| format!("GitRepository `{name}` ({theirs})"))
             }
             Some(kind @ ("OCIRepository" | "Bucket")) => {
                 // `flux-system` is the source a FluxInstance or bootstrap
@@ -535,15 +541,33 @@ impl Builder<'_> {
     }
 
     /// The URL this repository is synced from when the repository says so:
-    /// its `flux-system` GitRepository's, or its FluxInstance's.
+    /// its `flux-system` GitRepository's, its FluxInstance's, or the sync
+    /// of a flux-instance chart's release.
     fn known_flux_url(&self) -> Option<String> {
         self.document_text("GitRepository", "flux-system", &["spec", "url"])
             .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
+            .or_else(|| {
+                self.sources.documents.iter().find_map(|d| {
+                    let r = &d.root;
+                    let release = str_at(Some(r), &["apiVersion"])
+                        .is_some_and(|a| a.starts_with("helm.toolkit.fluxcd.io"))
+                        && str_at(Some(r), &["kind"]) == Some("HelmRelease");
+                    let sync = r.path(&["spec", "values", "instance", "sync"]).filter(|_| release)?;
+                    str_at(Some(sync), &["url"]).filter(|u| !super::is_unresolved(u)).map(str::to_string)
+                })
+            })
     }
 
     /// The URL of the GitRepository most Flux Kustomizations name as their
-    /// `sourceRef` (ties: the first name in order), if it is defined here.
+    /// `sourceRef`, if it is defined here.
     fn most_used_git_source(&self) -> Option<String> {
+        let name = self.most_used_git_source_name()?;
+        self.document_text("GitRepository", &name, &["spec", "url"])
+    }
+
+    /// The GitRepository most Flux Kustomizations name as their `sourceRef`
+    /// (ties: the first name in order).
+    fn most_used_git_source_name(&self) -> Option<String> {
         let mut uses: HashMap<&str, usize> = HashMap::new();
         for d in &self.sources.documents {
             let root = &d.root;
@@ -561,7 +585,7 @@ impl Builder<'_> {
         }
         let mut ranked: Vec<(&str, usize)> = uses.into_iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        ranked.into_iter().find_map(|(name, _)| self.document_text("GitRepository", name, &["spec", "url"]))
+        ranked.first().map(|(name, _)| (*name).to_string())
     }
 
     /// The string at `path` of the first document of `kind` named `name`
