@@ -145,6 +145,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "observe/loki"),
             ("pvc-unprotected", "observe/tempo"),
             ("pvc-unprotected", "observe/thanos-ruler"),
+            ("pvc-unprotected", "queue/nats"),
             ("pvc-unprotected", "registry/oldzot-pvc"),
             ("pvc-unprotected", "registry/registry-zot"),
             ("pvc-unprotected", "secops/openbao"),
@@ -181,6 +182,9 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     }
     assert_eq!(item("data-thanos-storegateway-N")["size"], "8Gi", "{inv}");
     assert!(item("data-thanos-receive-N").is_null(), "the receiver is off: {inv}");
+    // nats: JetStream's file store, named `<fullname>-js`; the resolver is off.
+    assert_eq!(item("nats-js-nats-N")["storageClass"], "ceph-block", "{inv}");
+    assert!(item("nats-resolver-nats-N").is_null(), "{inv}");
     // app-template 1.x: the top-level claim templates of a statefulset controller.
     assert_eq!(item("data-mosquitto-N")["size"], "1Gi", "{inv}");
     // harbor: an external database has no claim template.

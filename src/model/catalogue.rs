@@ -42,6 +42,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("loki.yaml", include_str!("../../charts/loki.yaml")),
     ("longhorn.yaml", include_str!("../../charts/longhorn.yaml")),
     ("minio.yaml", include_str!("../../charts/minio.yaml")),
+    ("nats.yaml", include_str!("../../charts/nats.yaml")),
     ("nextcloud.yaml", include_str!("../../charts/nextcloud.yaml")),
     ("nfs-subdir-external-provisioner.yaml", include_str!("../../charts/nfs-subdir-external-provisioner.yaml")),
     ("ollama.yaml", include_str!("../../charts/ollama.yaml")),
