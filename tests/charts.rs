@@ -131,6 +131,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "harbor/harbor-trivy"),
             ("pvc-unprotected", "identity/authentik-postgresql"),
             ("pvc-unprotected", "iot/mosquitto"),
+            ("pvc-unprotected", "ledger/ledger-db"),
             ("pvc-unprotected", "logs/loki"),
             ("pvc-unprotected", "logs/loki-mid"),
             ("pvc-unprotected", "logs/loki-s3-backend"),
@@ -173,6 +174,13 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert!(item("forge (config)")["protection"].to_string().contains("CronJob `forge-backup` (restic"), "{inv}");
     assert!(item("library")["protection"].to_string().contains("Velero Schedule `velero-media`"), "{inv}");
     assert!(item("wiki-data")["protection"].to_string().contains("velero-labelled"), "{inv}");
+    // A Velero release with snapshots off and no node agent copies no
+    // volume data: its Schedule is not protection, and the finding says why.
+    assert_eq!(item("ledger-db")["protected"], false, "{inv}");
+    let report = json_report(Path::new(tree), &[]);
+    let ledger = report["findings"].as_array().into_iter().flatten().find(|f| f["resource"]["name"] == "ledger-db");
+    let message = ledger.map(|f| f["message"].to_string()).unwrap_or_default();
+    assert!(message.contains("selects it, but the release sets `snapshotsEnabled: false`"), "{message}");
     // Bitnami thanos: the compactor's and store gateway's volumes are
     // working copies of the bucket, excluded by the catalogue with why; the
     // store gateway's size is the chart's default.

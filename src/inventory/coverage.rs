@@ -315,6 +315,11 @@ pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
             ));
         }
     }
+    for s in inv.schedules.iter().filter(|s| s.res.cluster == item.res.cluster) {
+        if let Some(why) = s.selects_without_data(item) {
+            out.push(format!("{} `{}` selects it, but {why}", s.what, s.res.qualified_name()));
+        }
+    }
     if has_longhorn_labels(item) && !longhorn_source(item) {
         out.push(format!(
             "its Longhorn recurring-job labels are ignored without `{}: enabled`",

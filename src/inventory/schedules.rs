@@ -23,7 +23,14 @@ pub enum Selector<'m> {
     K8up { label_selectors: Vec<Option<LabelSelector>> },
     /// Velero: namespaces (empty = all) minus exclusions, and labels.
     /// `labelSelector` or the ORed `orLabelSelectors` (none: every PVC).
-    Velero { included: Vec<&'m str>, excluded: Vec<&'m str>, labels: Vec<Option<LabelSelector>>, moves_data: bool },
+    /// `no_data`: why it copies no volume data (snapshots and file-system
+    /// backup both off), so it protects nothing.
+    Velero {
+        included: Vec<&'m str>,
+        excluded: Vec<&'m str>,
+        labels: Vec<Option<LabelSelector>>,
+        no_data: Option<String>,
+    },
     /// Longhorn `backup` RecurringJob: its name and groups.
     Longhorn { groups: Vec<&'m str> },
     /// kopiur SnapshotPolicy: PVC names and label selectors.
@@ -70,6 +77,14 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
             let t = |k: &str| template.and_then(|t| t.get(k));
             let snapshots = t("snapshotVolumes").and_then(Node::as_bool) != Some(false);
             let fs_backup = t("defaultVolumesToFsBackup").and_then(Node::as_bool) == Some(true);
+            let no_data = match res.annotation(crate::model::NO_VOLUME_DATA_ANNOTATION).and_then(Node::as_str) {
+                Some(why) => Some(why.to_string()),
+                None if !snapshots && !fs_backup => Some(
+                    "its template sets `snapshotVolumes: false` and not `defaultVolumesToFsBackup: true`: its backups hold Kubernetes objects, no volume data"
+                        .to_string(),
+                ),
+                None => None,
+            };
             let ttl = t("ttl").and_then(Node::as_str).map(|ttl| format!("ttl {ttl}"));
             schedule(
                 "Velero Schedule",
@@ -83,7 +98,7 @@ pub fn read(index: usize, res: &Resource) -> Option<BackupSchedule<'_>> {
                         .chain(t("orLabelSelectors").map_or(&[][..], Node::as_seq))
                         .map(structured)
                         .collect(),
-                    moves_data: snapshots || fs_backup,
+                    no_data,
                 },
             )
         }
@@ -145,6 +160,25 @@ pub fn has_longhorn_labels(item: &StatefulItem) -> bool {
 }
 
 impl BackupSchedule<'_> {
+    /// Does this Velero Schedule select `item` (whether or not it copies
+    /// volume data)?
+    fn velero_selects(&self, item: &StatefulItem) -> bool {
+        let Selector::Velero { included, excluded, labels, .. } = &self.selector else { return false };
+        let ns = item.namespace();
+        let included = included.is_empty() || included.contains(&"*") || ns.is_none_or(|ns| included.contains(&ns));
+        let excluded = ns.is_some_and(|ns| excluded.contains(&ns));
+        included && !excluded && any_selects(labels, item)
+    }
+
+    /// Why this Velero Schedule, which selects `item`, does not protect it:
+    /// it copies no volume data.
+    pub fn selects_without_data(&self, item: &StatefulItem) -> Option<&str> {
+        match &self.selector {
+            Selector::Velero { no_data: Some(why), .. } if self.velero_selects(item) => Some(why),
+            _ => None,
+        }
+    }
+
     /// Does this schedule back up `item`? `namespace_ok` is the lenient
     /// namespace comparison of the inventory.
     /// `longhorn`: the item's class is Longhorn's (by its provisioner, or
@@ -157,13 +191,7 @@ impl BackupSchedule<'_> {
                 let selected = any_selects(label_selectors, item);
                 same_ns && !opted_out && selected
             }
-            Selector::Velero { included, excluded, labels, moves_data } => {
-                let ns = item.namespace();
-                let included =
-                    included.is_empty() || included.contains(&"*") || ns.is_none_or(|ns| included.contains(&ns));
-                let excluded = ns.is_some_and(|ns| excluded.contains(&ns));
-                *moves_data && included && !excluded && any_selects(labels, item)
-            }
+            Selector::Velero { no_data, .. } => no_data.is_none() && self.velero_selects(item),
             Selector::Longhorn { groups } => {
                 let job = &self.res.name;
                 let labelled = longhorn_source(item)

@@ -191,6 +191,13 @@ pub struct Object {
 pub struct Schedules {
     at: Vec<String>,
     name: String,
+    /// Values path of the release's switch for volume snapshots
+    /// (`snapshotsEnabled`; unset is on).
+    snapshots: Option<Vec<String>>,
+    /// Values paths of the release's switches for the node agent that copies
+    /// files (`deployNodeAgent`, `deployRestic`; unset is off). `None`: the
+    /// chart does not say.
+    node_agent: Option<Vec<Vec<String>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +218,36 @@ pub struct Entry {
     pub objects: Vec<Object>,
     pub manifests: Vec<String>,
     pub dependencies: Vec<Dependency>,
+}
+
+/// Why a Velero Schedule a release makes copies no volume data, from the
+/// release's values: snapshots switched off (by the release or the
+/// schedule's template) and no file-system backup (no node agent deployed,
+/// or the template does not ask for it).
+fn schedule_without_data(sched: &Schedules, values: &Node, entry: &Node) -> Option<String> {
+    let agents = sched.node_agent.as_ref()?;
+    let template = entry.get("template");
+    let template_flag = |k: &str| template.and_then(|t| t.get(k)).and_then(Node::as_bool);
+    let release_snapshots = sched.snapshots.as_ref().and_then(|p| get_path(values, p)).and_then(Node::as_bool);
+    let agent = agents.iter().any(|p| get_path(values, p).and_then(Node::as_bool) == Some(true));
+    let snapshots_off = if release_snapshots == Some(false) {
+        Some("the release sets `snapshotsEnabled: false`")
+    } else if template_flag("snapshotVolumes") == Some(false) {
+        Some("its template sets `snapshotVolumes: false`")
+    } else {
+        None
+    };
+    let fs_off = if !agent {
+        Some("deploys no node agent (`deployNodeAgent`), which file-system backup needs")
+    } else if template_flag("defaultVolumesToFsBackup") != Some(true) {
+        Some("its template does not set `defaultVolumesToFsBackup: true`")
+    } else {
+        None
+    };
+    match (snapshots_off, fs_off) {
+        (Some(a), Some(b)) => Some(format!("{a} and {b}: its backups hold Kubernetes objects, no volume data")),
+        _ => None,
+    }
 }
 
 /// A subchart the chart installs from a catalogued chart (Bitnami's
@@ -315,6 +352,8 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         .map(|s| Schedules {
             at: path_of(str_at(Some(s), &["at"]).unwrap_or("schedules")),
             name: str_at(Some(s), &["name"]).unwrap_or("{fullname}-{key}").to_string(),
+            snapshots: str_at(Some(s), &["snapshots"]).map(path_of),
+            node_agent: s.get("nodeAgent").map(|_| paths(s.get("nodeAgent"))),
         })
         .collect();
     let storage_classes = root
@@ -836,11 +875,14 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
                 }
             }
             let name = fill(&sched.name, &ctx, Some(key), Some(entry_node));
-            out.push(Made {
-                written: false,
-                root: object("velero.io/v1", "Schedule", &name, k.span, None, map(spec, entry_node.span)),
-                from: format!("{}.{key}", sched.at.join(".")),
+            let meta_annotations = schedule_without_data(sched, values, entry_node).map(|why| {
+                Node::mapping(vec![(s(super::resource::NO_VOLUME_DATA_ANNOTATION, k.span), s(&why, k.span))], k.span)
             });
+            let mut root = object("velero.io/v1", "Schedule", &name, k.span, None, map(spec, entry_node.span));
+            if let (Some(a), Some(meta)) = (meta_annotations, root.entry_map("metadata")) {
+                meta.set("annotations", a);
+            }
+            out.push(Made { written: false, root, from: format!("{}.{key}", sched.at.join(".")) });
         }
     }
     for class in &entry.storage_classes {

@@ -39,7 +39,7 @@ use std::sync::Arc;
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{
     is_cluster_scoped, is_unresolved, made_secret, say_unresolved, unresolved_refs, RenderedChart, Resource, Via,
-    OFFSITE_COPY_ANNOTATION, REBUILT_ANNOTATION,
+    NO_VOLUME_DATA_ANNOTATION, OFFSITE_COPY_ANNOTATION, REBUILT_ANNOTATION,
 };
 pub use resourceset::Unrendered;
 

@@ -270,6 +270,11 @@ pub const OFFSITE_COPY_ANNOTATION: &str = "internal.lifeboat.dev/offsite-copy";
 /// `rebuilt:`: its value is the reason, and the claim is excluded with it.
 pub const REBUILT_ANNOTATION: &str = "internal.lifeboat.dev/rebuilt";
 
+/// The annotation lifeboat puts on a Velero Schedule a chart release makes
+/// when the release's values say it copies no volume data (snapshots off,
+/// no node agent): its value says why.
+pub const NO_VOLUME_DATA_ANNOTATION: &str = "internal.lifeboat.dev/no-volume-data";
+
 /// How a Prometheus `spec` (a Prometheus custom resource's, or a chart's
 /// `prometheusSpec`) copies its data off the cluster: a Thanos sidecar with
 /// an object storage configuration uploads every completed 2-hour block.
