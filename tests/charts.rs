@@ -119,6 +119,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "audit/audit-logs-loki"),
             ("pvc-unprotected", "cache/sessions-redis-master"),
             ("pvc-unprotected", "cache/sessions-redis-replicas"),
+            ("pvc-unprotected", "cache/tokens-redis-master"),
             ("pvc-unprotected", "ci/oldpecker-server"),
             ("pvc-unprotected", "ci/woodpecker-agent"),
             ("pvc-unprotected", "ci/woodpecker-server"),
@@ -209,6 +210,8 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(item("redis-data-sessions-redis-master-N")["size"], "2Gi", "{inv}");
     // Bitnami redis replicates by default: its replicas keep data too.
     assert!(item("redis-data-sessions-redis-replicas-N")["kind"].is_string(), "{inv}");
+    // … unless there are none.
+    assert!(item("redis-data-tokens-redis-replicas-N").is_null(), "{inv}");
     // zot 0.1.68+ names its claim template after the release; openbao keeps
     // data on claims in HA mode only with raft, none in dev mode; a
     // crowdsec release without the LAPI makes no claim.
