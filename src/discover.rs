@@ -19,6 +19,9 @@ pub struct Discovered {
     /// Files under a Helm chart's `templates/` (manifests and `_helpers.tpl`):
     /// Go templates, read as text and rendered when a release uses the chart.
     pub templates: Vec<PathBuf>,
+    /// Subcharts vendored as archives (`<chart>/charts/<name>.tgz`): read
+    /// as if unpacked beside them, as Helm does.
+    pub archives: Vec<PathBuf>,
 }
 
 /// `.gitattributes` lines that set a `filter`, as (directory, matcher): a
@@ -138,7 +141,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
                 continue;
             }
             let helper = is_helper(&path);
-            if !is_yaml(&path) && !helper {
+            let archive = is_chart_archive(&path);
+            if !is_yaml(&path) && !helper && !archive {
                 continue;
             }
             let template = in_chart_templates(&path);
@@ -159,6 +163,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
             let relative = abs.strip_prefix(&base).unwrap_or(&path);
             if ignore.is_match(relative) {
                 out.skipped.push((path, "matched paths.ignore"));
+            } else if archive {
+                out.archives.push(path);
             } else if template {
                 out.templates.push(path);
             } else {
@@ -170,6 +176,8 @@ pub fn discover(roots: &[PathBuf], base: &Path, ignore: &GlobSet) -> Result<Disc
     out.files.dedup();
     out.templates.sort();
     out.templates.dedup();
+    out.archives.sort();
+    out.archives.dedup();
     // The walk skips hidden files: a directory's own `.gitattributes`.
     let dirs: std::collections::BTreeSet<&Path> = out.files.iter().filter_map(|f| f.parent()).collect();
     attributes.extend(dirs.into_iter().map(|d| d.join(".gitattributes")).filter(|p| p.is_file()));
@@ -239,6 +247,16 @@ fn entry_path(e: &ignore::Error) -> Option<PathBuf> {
 
 fn is_yaml(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// A subchart vendored as an archive: `<chart>/charts/<name>.tgz`, beside
+/// the parent's `Chart.yaml`.
+fn is_chart_archive(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "tgz")
+        && path.parent().is_some_and(|charts| {
+            charts.file_name().is_some_and(|n| n == "charts")
+                && charts.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
+        })
 }
 
 /// A chart's named-template file (`_helpers.tpl`).

@@ -323,6 +323,7 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }
     }
     sources.add_templates(&found.templates);
+    sources.add_chart_archives(&found.archives);
     // Argo CD objects a repository chart holds as `argocd-apps` values.
     model::argocd_apps::add_value_objects(&mut sources);
     if let Some(path) = &config.path {

@@ -102,6 +102,20 @@ fn a_template_that_cannot_be_rendered_is_named_and_its_chart_is_not_judged() {
 }
 
 #[test]
+fn a_subchart_vendored_as_an_archive_is_rendered_as_helm_unpacks_it() {
+    let tree = "fixtures/charts/vendored-dependency";
+    // Before: "chart dependency `storage` … is not in the repository".
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "food/recipes-data")]));
+    let report = json_report(Path::new(tree), &[]);
+    let f = &report["findings"][0];
+    assert_eq!(f["file"], "charts/recipes/charts/storage-1.0.0.tgz/storage/templates/pvc.yaml", "{f}");
+    let item = inventory(tree)["items"][0].clone();
+    assert_eq!(item["size"], "3Gi", "the parent's values under `storage:` win: {item}");
+    assert!(!report["notes"].to_string().contains("not in the repository"), "{}", report["notes"]);
+    snapshots("vendored-dependency", tree);
+}
+
+#[test]
 fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     let tree = "fixtures/charts/catalogue";
     // vault's defaults (data) and its audit storage; kube-prometheus-stack's

@@ -6,6 +6,7 @@ mod files;
 mod load;
 mod tree;
 
+mod archive;
 pub use files::{display_path, load_files, load_files_filtered, SourceFile, Sources};
 pub use load::{load_str, LoadError, LoadedFile, ALIAS_EXPANSION_LIMIT};
 pub use tree::{str_at, str_with_span, CompactString, Document, FileId, Node, Pos, Span, Value};
