@@ -323,7 +323,12 @@ pub fn load(opts: &Options, config: &mut Config) -> Result<(Sources, Model, Skip
         }
     }
     sources.add_templates(&found.templates);
-    sources.add_chart_archives(&found.archives);
+    for (path, _why) in sources.add_chart_archives(&found.archives) {
+        found.skipped.push((
+            path,
+            "a chart archive lifeboat could not read (not a gzipped tar of text): its subchart is not rendered",
+        ));
+    }
     // Argo CD objects a repository chart holds as `argocd-apps` values.
     model::argocd_apps::add_value_objects(&mut sources);
     if let Some(path) = &config.path {

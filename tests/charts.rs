@@ -112,6 +112,28 @@ fn a_subchart_vendored_as_an_archive_is_rendered_as_helm_unpacks_it() {
     let item = inventory(tree)["items"][0].clone();
     assert_eq!(item["size"], "3Gi", "the parent's values under `storage:` win: {item}");
     assert!(!report["notes"].to_string().contains("not in the repository"), "{}", report["notes"]);
+    // A broken archive: skipped and said, its subchart's contents unknown;
+    // never a failed run.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for rel in [
+        "flux-system/gotk-sync.yaml",
+        "flux-system/kustomization.yaml",
+        "apps/kustomization.yaml",
+        "apps/recipes.yaml",
+        "charts/recipes/Chart.yaml",
+        "charts/recipes/values.yaml",
+    ] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(Path::new(tree).join(rel), &to).expect("copy");
+    }
+    std::fs::create_dir_all(dir.path().join("charts/recipes/charts")).expect("mkdir");
+    std::fs::write(dir.path().join("charts/recipes/charts/storage-1.0.0.tgz"), b"\x1f\x8bnot gzip").expect("write");
+    let out = run(&["check", &dir.path().to_string_lossy(), "--verbose"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("a chart archive lifeboat could not read"), "{}", stdout(&out));
+    let unknown = inventory(&dir.path().to_string_lossy())["unknownCharts"].to_string();
+    assert!(unknown.contains("storage"), "{unknown}");
     snapshots("vendored-dependency", tree);
 }
 

@@ -80,9 +80,11 @@ pub fn read_chart_archive(path: &Path) -> Result<Vec<ArchivedFile>, String> {
 }
 
 impl Sources {
-    /// Add the files of the chart archives at `paths`; an archive that
-    /// cannot be read is recorded as unreadable (said in the report).
-    pub fn add_chart_archives(&mut self, paths: &[PathBuf]) {
+    /// Add the files of the chart archives at `paths`; the archives that
+    /// cannot be read come back with why (the report says they were
+    /// skipped; their subcharts are not rendered, and the release says so).
+    pub fn add_chart_archives(&mut self, paths: &[PathBuf]) -> Vec<(PathBuf, String)> {
+        let mut failed = Vec::new();
         for path in paths {
             match read_chart_archive(path) {
                 Ok(files) => {
@@ -100,12 +102,10 @@ impl Sources {
                         self.files.push(SourceFile { path: f.path, display: f.display, text: f.text });
                     }
                 }
-                Err(why) => {
-                    let id = self.add(path, String::new());
-                    self.unreadable.push((id, format!("chart archive: {why}")));
-                }
+                Err(why) => failed.push((path.clone(), why)),
             }
         }
+        failed
     }
 }
 
