@@ -68,6 +68,15 @@ fn a_local_umbrella_chart_is_rendered_with_its_subchart_and_values() {
     assert_eq!(uploads.map(|u| u["file"].clone()), Some(serde_json::json!("apps/notes/templates/data-pvc.yaml")));
     let report = json_report(Path::new(tree), &[]);
     assert!(report["summary"]["partial"].is_null(), "every template rendered: {}", report["summary"]);
+    // The uploads finding names the app's one ReplicationSource, which backs
+    // up another claim.
+    let uploads =
+        report["findings"].as_array().into_iter().flatten().find(|f| f["resource"]["name"] == "notes-uploads");
+    let message = uploads.map(|f| f["message"].to_string()).unwrap_or_default();
+    assert!(
+        message.contains("ReplicationSource `notes-data`, deployed with it by `notes`, backs up `notes-data`"),
+        "{message}"
+    );
     snapshots("argo-local-chart", tree);
 }
 

@@ -320,6 +320,29 @@ pub fn near_misses(inv: &Inventory, item: &StatefulItem) -> Vec<String> {
             out.push(format!("{} `{}` selects it, but {why}", s.what, s.res.qualified_name()));
         }
     }
+    // The one ReplicationSource deployed with it (by the same Flux
+    // Kustomization or Argo CD Application, in its namespace), when it backs
+    // up another claim (an old claim the app no longer mounts, say).
+    if let Some(owner) = item.res.deployed_by.as_deref() {
+        let beside: Vec<_> = inv
+            .replication_sources
+            .iter()
+            .filter(|rs| {
+                rs.res.deployed_by.as_deref() == Some(owner)
+                    && rs.res.cluster == item.res.cluster
+                    && same_namespace(rs.res.namespace.as_deref(), item.namespace())
+            })
+            .collect();
+        if let [rs] = beside.as_slice() {
+            let claim = rs.source_pvc.and_then(Node::as_nonempty_str).unwrap_or("");
+            if !claim.is_empty() && !item.claim.matches(claim) && !crate::model::is_unresolved(claim) {
+                out.push(format!(
+                    "ReplicationSource `{}`, deployed with it by `{owner}`, backs up `{claim}`, not this claim",
+                    rs.res.name
+                ));
+            }
+        }
+    }
     if has_longhorn_labels(item) && !longhorn_source(item) {
         out.push(format!(
             "its Longhorn recurring-job labels are ignored without `{}: enabled`",
