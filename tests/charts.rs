@@ -223,6 +223,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     // A Velero release with snapshots off and no node agent copies no
     // volume data: its Schedule is not protection, and the finding says why.
     assert_eq!(item("ledger-db")["protected"], false, "{inv}");
+    assert_eq!(item("journal-db")["protected"], true, "a node agent backs up pods that opt in: {inv}");
     let report = json_report(Path::new(tree), &[]);
     let ledger = report["findings"].as_array().into_iter().flatten().find(|f| f["resource"]["name"] == "ledger-db");
     let message = ledger.map(|f| f["message"].to_string()).unwrap_or_default();

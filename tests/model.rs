@@ -379,12 +379,13 @@ fn storage_of_operators_lifeboat_does_not_model_is_listed_not_judged() {
     };
     let expected = vec![
         ("apps/chat".to_string(), String::new()),
+        ("auth/auth-db".to_string(), String::new()),
         ("elastic/logs".to_string(), "spec.nodeSets[0].volumeClaimTemplates".to_string()),
     ];
     let out = run(&["inventory", tree, "--format", "json"]);
     let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
     assert_eq!(listed(&inv["unmodelledStorage"]), expected, "{inv}");
-    assert_eq!(inv["summary"]["unmodelledStorage"], 2);
+    assert_eq!(inv["summary"]["unmodelledStorage"], 3);
     assert_eq!(inv["summary"]["unprotected"], 0, "not judged is not unprotected");
     let report = json_report(Path::new(tree), &[]);
     assert_eq!(listed(&report["unmodelledStorage"]), expected, "{report}");

@@ -222,8 +222,8 @@ pub struct Entry {
 
 /// Why a Velero Schedule a release makes copies no volume data, from the
 /// release's values: snapshots switched off (by the release or the
-/// schedule's template) and no file-system backup (no node agent deployed,
-/// or the template does not ask for it).
+/// schedule's template) and no node agent deployed (so no file-system
+/// backup, not even of pods that opt in with `backup.velero.io/backup-volumes`).
 fn schedule_without_data(sched: &Schedules, values: &Node, entry: &Node) -> Option<String> {
     let agents = sched.node_agent.as_ref()?;
     let template = entry.get("template");
@@ -237,13 +237,9 @@ fn schedule_without_data(sched: &Schedules, values: &Node, entry: &Node) -> Opti
     } else {
         None
     };
-    let fs_off = if !agent {
-        Some("deploys no node agent (`deployNodeAgent`), which file-system backup needs")
-    } else if template_flag("defaultVolumesToFsBackup") != Some(true) {
-        Some("its template does not set `defaultVolumesToFsBackup: true`")
-    } else {
-        None
-    };
+    // With a node agent, pods that opt in (`backup.velero.io/backup-volumes`)
+    // get a file-system backup whatever the template says.
+    let fs_off = (!agent).then_some("deploys no node agent (`deployNodeAgent`), which file-system backup needs");
     match (snapshots_off, fs_off) {
         (Some(a), Some(b)) => Some(format!("{a} and {b}: its backups hold Kubernetes objects, no volume data")),
         _ => None,

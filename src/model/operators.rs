@@ -257,6 +257,7 @@ const STATEFUL_BY_DEFAULT: &[(&str, &str)] = &[
     ("pgv2.percona.com", "PerconaPGCluster"),
     ("mysql.oracle.com", "InnoDBCluster"),
     ("clickhouse.altinity.com", "ClickHouseInstallation"),
+    ("kubegres.reactive-tech.io", "Kubegres"),
 ];
 
 /// Keys whose value, when it sizes or classes a volume, asks for storage.
