@@ -258,3 +258,14 @@ fn a_claim_a_release_mounts_by_its_own_name_is_mounted_by_it() {
     let row = inv.lines().find(|l| l.contains("default/recyclarr")).unwrap_or_default();
     assert!(row.starts_with("recyclarr ") && !row.contains("not mounted"), "{inv}");
 }
+
+#[test]
+fn a_claim_one_release_makes_and_another_mounts_is_one_item() {
+    let tree = "fixtures/trust/shared-chart-claim";
+    let out = run(&["inventory", tree, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON parses");
+    let names: Vec<&str> = inv["items"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, ["plex (config)"], "{inv}");
+    let report = json_report(Path::new(tree), &[]);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(1), "{}", report["findings"]);
+}

@@ -720,9 +720,17 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
         // likely has (`existingClaim: gluetun-update`, the sole claim of
         // release gluetun-update): that item is the data, judged once.
         let made = pvc.is_none()
-            && chart_made.get(name.as_str()).is_some_and(|js| {
+            && (chart_made.get(name.as_str()).is_some_and(|js| {
                 js.iter().any(|&j| j != i && items.get(j).is_some_and(|c| super::same_namespace(c.namespace(), ns)))
-            });
+            }) || items.iter().enumerate().any(|(j, c)| {
+                // Another release's persistence whose claim has this name
+                // (app-template's `<release>-<key>`).
+                j != i
+                    && c.kind == ItemKind::HelmPersistence
+                    && !matches!(c.claim, Claim::Exact(_))
+                    && super::same_namespace(c.namespace(), ns)
+                    && c.claim.matches(name)
+            }));
         if pvc.is_some() || earlier || made {
             if let Some(m) = merged.get_mut(i) {
                 *m = true;
