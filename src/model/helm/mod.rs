@@ -181,7 +181,10 @@ fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut R
         _ => None,
     });
     let mut seen_dirs: Vec<PathBuf> = Vec::new();
-    for dep in deps.unwrap_or_default() {
+    let deps = deps.unwrap_or_default();
+    // Subcharts the dependencies name (by name), switched off or not.
+    let declared: Vec<String> = deps.iter().filter_map(|d| d.get("name")).map(Value::to_text).collect();
+    for dep in deps {
         let dep_name = dep.get("name").map(Value::to_text).unwrap_or_default();
         let alias = dep.get("alias").map(Value::to_text).filter(|a| !a.is_empty()).unwrap_or_else(|| dep_name.clone());
         let repository = dep.get("repository").map(Value::to_text).unwrap_or_default();
@@ -214,6 +217,35 @@ fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut R
                     crate::model::resource::Dependency { alias, chart: dep_name.clone(), repository, version };
                 out.missing.push((dependency, sub_values));
             }
+        }
+    }
+    // Helm loads every chart under `charts/`, listed as a dependency or not.
+    let charts_dir = chart.dir.join("charts");
+    let mut undeclared: Vec<PathBuf> = files
+        .by_path
+        .keys()
+        .filter(|p| p.file_name().is_some_and(|n| n == "Chart.yaml"))
+        .filter_map(|p| p.parent())
+        .filter(|d| d.parent() == Some(charts_dir.as_path()) && !seen_dirs.iter().any(|s| s == d))
+        .map(Path::to_path_buf)
+        .collect();
+    undeclared.sort();
+    for sub_dir in undeclared {
+        let name = sub_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let chart_name = yaml_value(files, &sub_dir.join("Chart.yaml"))
+            .and_then(|m| m.get("name").map(Value::to_text))
+            .unwrap_or_else(|| name.clone());
+        if chart.subcharts.iter().any(|c| c.dir == sub_dir)
+            || declared.contains(&chart_name)
+            || declared.contains(&name)
+        {
+            continue;
+        }
+        let sub_values = sub_values(&chart.values, &chart_name);
+        let mut defaults = yaml_value(files, &sub_dir.join("values.yaml")).unwrap_or(Value::Map(Map::new()));
+        value::coalesce(&mut defaults, &sub_values);
+        if let Some(sub) = load(files, &sub_dir, defaults, depth + 1, out) {
+            chart.subcharts.push(sub);
         }
     }
     Some(chart)
@@ -374,6 +406,7 @@ pub fn render_dir(dir: &Path, release: &str, namespace: &str) -> Result<(Vec<ser
     let found = crate::discover::discover(&[dir.to_path_buf()], dir, &globset::GlobSet::empty())?;
     let mut sources = crate::yaml::load_files_filtered(&found.files, &found.filtered);
     sources.add_templates(&found.templates);
+    sources.add_chart_archives(&found.archives);
     let index = super::kustomize::PathIndex::new(&sources.files);
     let mut docs: HashMap<FileId, Vec<&Document>> = HashMap::new();
     for d in &sources.documents {
