@@ -347,3 +347,12 @@ fn applications_generated_alike_from_one_document_by_two_patched_builds_are_each
     assert_eq!(items, pairs(&[("cloud", "data-cloud"), ("home", "data-home")]));
     assert!(unreached(tree).is_empty(), "{:?}", unreached(tree));
 }
+
+#[test]
+fn a_depends_on_that_no_entry_point_deploys_is_said() {
+    let tree = "fixtures/roots/unmet-depends-on";
+    let notes = json_report(Path::new(tree), &[])["notes"].to_string();
+    assert!(notes.contains("depends on `flux-system/cnpg`, which this entry point does not deploy"), "{notes}");
+    // Said once, on the one unmet entry.
+    assert_eq!(notes.matches("which this entry point does not deploy").count(), 1, "{notes}");
+}

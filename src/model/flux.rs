@@ -1252,6 +1252,16 @@ impl Builder<'_> {
             for gap in out.gaps.iter_mut().skip(gaps_before) {
                 gap.resource.cluster = tag.as_deref().map(str::to_string);
             }
+            let entry_roots: Vec<&Resource> = start
+                .seeds
+                .iter()
+                .filter_map(|seed| match seed {
+                    Seed::Raw(i) => raw.get(*i),
+                    _ => None,
+                })
+                .collect();
+            let notes = unmet_dependencies(out.resources.get(before..).unwrap_or(&[]), &entry_roots);
+            self.model.notes.extend(notes);
             let deployed = out.resources.len() - before;
             let cluster = start.cluster.clone().unwrap_or_default();
             for (label, span) in &start.labels {
@@ -1260,6 +1270,39 @@ impl Builder<'_> {
         }
         out
     }
+}
+
+/// A Flux Kustomization an entry point deploys whose `dependsOn` names one
+/// that entry point does not deploy waits for it: Flux does not apply it
+/// until that one is ready. Said as a note (lifeboat still lints what it
+/// holds: the dependency may be made outside the repository).
+fn unmet_dependencies(deployed: &[Resource], entry_roots: &[&Resource]) -> Vec<super::ModelNote> {
+    let kustomizations: Vec<&Resource> =
+        deployed.iter().filter(|r| r.is(FLUX_KUSTOMIZE_GROUP, "Kustomization")).collect();
+    let known: HashSet<(Option<&str>, &str)> =
+        kustomizations.iter().chain(entry_roots).map(|r| (r.namespace.as_deref(), r.name.as_str())).collect();
+    let mut notes = Vec::new();
+    for r in &kustomizations {
+        for dep in r.spec().and_then(|s| s.get("dependsOn")).map_or(&[][..], Node::as_seq) {
+            let Some(name) = dep.get("name").and_then(Node::as_nonempty_str) else { continue };
+            let namespace = dep.get("namespace").and_then(Node::as_nonempty_str).or(r.namespace.as_deref());
+            // `flux-system` is made by bootstrap or a FluxInstance.
+            if name == "flux-system" || super::is_unresolved(name) || namespace.is_some_and(super::is_unresolved) {
+                continue;
+            }
+            if !known.contains(&(namespace, name)) {
+                let shown = namespace.map_or(name.to_string(), |ns| format!("{ns}/{name}"));
+                notes.push(super::ModelNote {
+                    span: dep.span,
+                    message: format!(
+                        "Flux Kustomization `{}` depends on `{shown}`, which this entry point does not deploy: Flux does not apply it until `{shown}` exists and is ready",
+                        r.qualified_name()
+                    ),
+                });
+            }
+        }
+    }
+    notes
 }
 
 pub(super) type InstanceKey = (Option<Arc<str>>, FileId, usize, Option<String>, String);
