@@ -262,22 +262,22 @@ fn dump_job(d: &super::dumps::DumpJob, server: &str) -> Protection {
         None
     };
     let off = if suspended { ", SUSPENDED — does not run" } else { "" };
-    let what = if d.logical() {
-        format!(
-            "logical dump: CronJob `{}` ({} of `{server}`, logical only — restores to the last dump; {}{off})",
-            d.res.name,
-            d.tool,
-            describe_standard(schedule)
-        )
+    let (copy, restores) = if d.logical() {
+        ("logical dump", ", logical only — restores to the last dump")
     } else {
-        format!(
-            "snapshot: CronJob `{}` ({} of `{server}` — restores to the last snapshot; {}{off})",
+        ("snapshot", " — restores to the last snapshot")
+    };
+    Protection {
+        not_running,
+        what: format!(
+            "{copy}: CronJob `{}` ({} of `{server}`{restores}; {}{off})",
             d.res.name,
             d.tool,
             describe_standard(schedule)
-        )
-    };
-    Protection { not_running, what, resource: d.index, span: d.span }
+        ),
+        resource: d.index,
+        span: d.span,
+    }
 }
 
 /// A mechanism that names a claim.

@@ -151,17 +151,10 @@ pub fn read<'m>(
     template.walk(&mut visit);
     let pod = template.path(&["spec", "template", "spec"]);
     // Scripts mounted from ConfigMaps.
-    for v in pod.and_then(|p| p.get("volumes")).map_or(&[][..], Node::as_seq) {
-        let names = v.path(&["configMap", "name"]).into_iter().chain(
-            v.path(&["projected", "sources"])
-                .map_or(&[][..], Node::as_seq)
-                .iter()
-                .filter_map(|s| s.path(&["configMap", "name"])),
-        );
-        for name in names.filter_map(Node::as_nonempty_str) {
-            if let Some(data) = script(namespace, name) {
-                data.walk(&mut visit);
-            }
+    let volumes = pod.and_then(|p| p.get("volumes")).map_or(&[][..], Node::as_seq);
+    for name in super::jobs::config_map_volumes(volumes) {
+        if let Some(data) = script(namespace, name) {
+            data.walk(&mut visit);
         }
     }
     if found.is_none() {

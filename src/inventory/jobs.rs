@@ -193,21 +193,13 @@ pub fn read<'m>(
             }
         }
     }
-    for v in volumes {
-        let names = v.path(&["configMap", "name"]).into_iter().chain(
-            v.path(&["projected", "sources"])
-                .map_or(&[][..], Node::as_seq)
-                .iter()
-                .filter_map(|s| s.path(&["configMap", "name"])),
-        );
-        for name in names.filter_map(Node::as_nonempty_str) {
-            let Some(data) = script(res.namespace.as_deref(), name) else { continue };
-            for (_, value) in data.as_map() {
-                let Some(text) = value.as_str() else { continue };
-                texts.push(text);
-                if let Some(tool) = find_tool(text) {
-                    note(tool, value.span);
-                }
+    for name in config_map_volumes(volumes) {
+        let Some(data) = script(res.namespace.as_deref(), name) else { continue };
+        for (_, value) in data.as_map() {
+            let Some(text) = value.as_str() else { continue };
+            texts.push(text);
+            if let Some(tool) = find_tool(text) {
+                note(tool, value.span);
             }
         }
     }
@@ -227,6 +219,22 @@ pub fn read<'m>(
         dump,
         offsite,
         mounts,
+    })
+}
+
+/// The ConfigMaps a pod's `volumes` mount (as a `configMap` volume or in a
+/// `projected` one): where its scripts come from.
+pub(super) fn config_map_volumes(volumes: &[Node]) -> impl Iterator<Item = &str> {
+    volumes.iter().flat_map(|v| {
+        v.path(&["configMap", "name"])
+            .into_iter()
+            .chain(
+                v.path(&["projected", "sources"])
+                    .map_or(&[][..], Node::as_seq)
+                    .iter()
+                    .filter_map(|s| s.path(&["configMap", "name"])),
+            )
+            .filter_map(Node::as_nonempty_str)
     })
 }
 

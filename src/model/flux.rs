@@ -162,10 +162,15 @@ fn is_artifact(kind: Option<&str>) -> bool {
 /// The `instance.sync` of a HelmRelease of the flux-operator's
 /// `flux-instance` chart: the FluxInstance it makes syncs that path.
 fn instance_sync(r: &Resource) -> Option<&Node> {
-    if !r.is("helm.toolkit.fluxcd.io", "HelmRelease") {
-        return None;
-    }
-    r.root.path(&["spec", "values", "instance", "sync"]).filter(|s| s.get("path").and_then(Node::as_str).is_some())
+    release_instance_sync(&r.root).filter(|s| s.get("path").and_then(Node::as_str).is_some())
+}
+
+/// `spec.values.instance.sync` of a HelmRelease document (with or without a
+/// path).
+fn release_instance_sync(root: &Node) -> Option<&Node> {
+    let group = str_at(Some(root), &["apiVersion"]).and_then(|a| a.rsplit_once('/')).map(|(g, _)| g);
+    let release = group == Some("helm.toolkit.fluxcd.io") && str_at(Some(root), &["kind"]) == Some("HelmRelease");
+    root.path(&["spec", "values", "instance", "sync"]).filter(|_| release)
 }
 
 /// Directory names that say what a directory holds, not which cluster it is
@@ -548,11 +553,7 @@ impl Builder<'_> {
             .or_else(|| self.document_text("FluxInstance", "flux", &["spec", "sync", "url"]))
             .or_else(|| {
                 self.sources.documents.iter().find_map(|d| {
-                    let r = &d.root;
-                    let release = str_at(Some(r), &["apiVersion"])
-                        .is_some_and(|a| a.starts_with("helm.toolkit.fluxcd.io"))
-                        && str_at(Some(r), &["kind"]) == Some("HelmRelease");
-                    let sync = r.path(&["spec", "values", "instance", "sync"]).filter(|_| release)?;
+                    let sync = release_instance_sync(&d.root)?;
                     str_at(Some(sync), &["url"]).filter(|u| !super::is_unresolved(u)).map(str::to_string)
                 })
             })

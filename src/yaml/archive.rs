@@ -13,9 +13,8 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use super::files::{display_path, SourceFile, Sources};
+use super::files::{display_path, Sources};
 use super::load::load_str;
-use super::tree::FileId;
 
 /// At most this many entries are looked at in one archive.
 const MAX_ENTRIES: usize = 4096;
@@ -89,17 +88,18 @@ impl Sources {
             match read_chart_archive(path) {
                 Ok(files) => {
                     for f in files {
-                        let id = FileId::try_from(self.files.len()).unwrap_or(FileId::MAX);
+                        let id = self.add(&f.path, f.text);
+                        let Some(file) = self.files.get_mut(id as usize) else { continue };
+                        file.display = f.display;
                         if f.template {
                             self.templates.push(id);
                         } else {
-                            let loaded = load_str(id, &f.text);
+                            let loaded = load_str(id, &file.text);
                             self.documents.extend(loaded.documents);
                             if let Some(error) = loaded.error {
                                 self.errors.push((id, error));
                             }
                         }
-                        self.files.push(SourceFile { path: f.path, display: f.display, text: f.text });
                     }
                 }
                 Err(why) => failed.push((path.clone(), why)),

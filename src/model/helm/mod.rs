@@ -71,11 +71,7 @@ pub fn is_chart_dir(by_path: &HashMap<PathBuf, FileId>, dir: &Path) -> bool {
 /// the chart's.
 pub fn render(files: &ChartFiles, dir: &Path, release: &Release, user: Option<&Value>) -> Rendered {
     let mut out = Rendered::default();
-    let mut defaults = yaml_value(files, &dir.join("values.yaml")).unwrap_or(Value::Map(Map::new()));
-    if let Some(user) = user {
-        value::coalesce(&mut defaults, user);
-    }
-    let Some(chart) = load(files, dir, defaults, 0, &mut out) else { return out };
+    let Some(chart) = load_over(files, dir, user, 0, &mut out) else { return out };
     out.chart = chart.name.clone();
     // One set of named templates for the chart and all its subcharts.
     let mut parsed = Vec::new();
@@ -151,6 +147,16 @@ fn is_manifest(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".tpl") && !name.contains("/_")
 }
 
+/// Load the chart in `dir` with its `values.yaml`, and `over` (the
+/// release's or the parent's values for it) coalesced over them.
+fn load_over(files: &ChartFiles, dir: &Path, over: Option<&Value>, depth: usize, out: &mut Rendered) -> Option<Chart> {
+    let mut values = yaml_value(files, &dir.join("values.yaml")).unwrap_or(Value::Map(Map::new()));
+    if let Some(over) = over {
+        value::coalesce(&mut values, over);
+    }
+    load(files, dir, values, depth, out)
+}
+
 fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut Rendered) -> Option<Chart> {
     let meta_node = ["Chart.yaml", "Chart.yml"]
         .iter()
@@ -200,9 +206,7 @@ fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut R
         match local {
             Some(sub_dir) if !seen_dirs.contains(&sub_dir) || alias != dep_name => {
                 seen_dirs.push(sub_dir.clone());
-                let mut defaults = yaml_value(files, &sub_dir.join("values.yaml")).unwrap_or(Value::Map(Map::new()));
-                value::coalesce(&mut defaults, &sub_values);
-                if let Some(mut sub) = load(files, &sub_dir, defaults, depth + 1, out) {
+                if let Some(mut sub) = load_over(files, &sub_dir, Some(&sub_values), depth + 1, out) {
                     // A subchart's templates see its alias as `.Chart.Name`.
                     if let Value::Map(m) = &mut sub.meta {
                         m.insert("Name".into(), Value::Str(alias.clone()));
@@ -242,9 +246,7 @@ fn load(files: &ChartFiles, dir: &Path, values: Value, depth: usize, out: &mut R
             continue;
         }
         let sub_values = sub_values(&chart.values, &chart_name);
-        let mut defaults = yaml_value(files, &sub_dir.join("values.yaml")).unwrap_or(Value::Map(Map::new()));
-        value::coalesce(&mut defaults, &sub_values);
-        if let Some(sub) = load(files, &sub_dir, defaults, depth + 1, out) {
+        if let Some(sub) = load_over(files, &sub_dir, Some(&sub_values), depth + 1, out) {
             chart.subcharts.push(sub);
         }
     }
