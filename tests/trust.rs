@@ -269,3 +269,54 @@ fn a_claim_one_release_makes_and_another_mounts_is_one_item() {
     let report = json_report(Path::new(tree), &[]);
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(1), "{}", report["findings"]);
 }
+
+const KYVERNO: &str = "fixtures/trust/kyverno-generate";
+
+/// Kyverno generate rules make one backup object per claim they match:
+/// those claims are protected by what the policy generates, under the
+/// names it gives; a claim the rule does not match (a missing label, an
+/// excluded namespace) is not; a rule whose object lifeboat cannot name
+/// is said in a note and credits nothing.
+#[test]
+fn what_kyverno_policies_generate_for_a_claim_protects_it() {
+    let report = json_report(Path::new(KYVERNO), &[]);
+    assert_eq!(
+        finding_keys(&report),
+        pairs(&[
+            ("pvc-unprotected", "apps/wiki-data"),
+            ("pvc-unprotected", "media/sonarr-config"),
+            ("pvc-unprotected", "scratch/tmp-data"),
+        ])
+    );
+    let notes: Vec<&str> =
+        report["notes"].as_array().into_iter().flatten().filter_map(|n| n["message"].as_str()).collect();
+    assert_eq!(
+        notes,
+        vec![
+            "Kyverno ClusterPolicy `from-the-api` rule `lookup` names its object with `{{ prefix }}`, which lifeboat \
+             cannot read: what it generates is not modelled, so nothing counts as protected by it"
+        ]
+    );
+    let out = run(&["inventory", KYVERNO, "--format", "json"]);
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inventory JSON");
+    let protection = |name: &str| -> String {
+        inv["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["name"] == name)
+            .and_then(|i| i["protection"].as_array())
+            .map(|p| p.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; "))
+            .unwrap_or_default()
+    };
+    assert!(protection("jellyfin-config").contains("CronJob `jellyfin-jellyfin-config-snapshot`"), "{inv}");
+    assert!(protection("paperless-data").contains("ReplicationSource `paperless-data-backup`"), "{inv}");
+    // The `||` fallback gave the schedule.
+    assert!(protection("paperless-data").contains("0 2 * * *"), "{inv}");
+    assert_eq!(protection("sonarr-config"), "");
+    insta::assert_snapshot!(
+        "kyverno-generate.check",
+        stdout(&run(&["check", KYVERNO, "--fail-on", "never", "--verbose"]))
+    );
+    insta::assert_snapshot!("kyverno-generate.inventory", stdout(&run(&["inventory", KYVERNO])));
+}

@@ -26,6 +26,7 @@ pub mod kustomize;
 pub mod operators;
 pub mod patch;
 mod plugins;
+mod policies;
 mod replace;
 mod resource;
 mod resourceset;
@@ -423,6 +424,7 @@ impl<'s> Builder<'s> {
         self.render_helm_releases();
         self.catalogue_releases();
         self.operator_objects();
+        self.policy_objects();
         self.model.unmodelled_storage = operators::unmodelled_storage(&self.model.resources);
         // With entry points, a note on a kustomization none of them builds
         // is about a file that is not deployed (an archive, a commented-out
