@@ -245,21 +245,17 @@ impl Variables<'_> {
 
     /// A copy of `node` with its scalars filled. Each scalar's own span is
     /// kept (a finding on the generated object points into the policy). A
-    /// value lifeboat cannot read stays as written, and is listed in `gaps`.
-    fn fill_node(&self, node: &Node, gaps: &mut Vec<String>) -> Node {
+    /// value lifeboat cannot read stays as written: its `{{ … }}` text names
+    /// nothing (a claim name it cannot read covers no claim).
+    fn fill_node(&self, node: &Node) -> Node {
         let value = match &node.value {
             Value::Scalar { text, .. } if text.contains("{{") => match self.fill(text) {
                 Ok(t) => Value::Scalar { text: t.into(), plain: false },
-                Err(expr) => {
-                    gaps.push(expr);
-                    node.value.clone()
-                }
+                Err(_) => node.value.clone(),
             },
             Value::Scalar { .. } => node.value.clone(),
-            Value::Seq(items) => Value::Seq(items.iter().map(|n| self.fill_node(n, gaps)).collect()),
-            Value::Map(entries) => {
-                Value::Map(entries.iter().map(|(k, v)| (k.clone(), self.fill_node(v, gaps))).collect())
-            }
+            Value::Seq(items) => Value::Seq(items.iter().map(|n| self.fill_node(n)).collect()),
+            Value::Map(entries) => Value::Map(entries.iter().map(|(k, v)| (k.clone(), self.fill_node(v))).collect()),
         };
         Node { value, span: node.span }
     }
@@ -341,10 +337,7 @@ fn context<'a>(rule: &Node, object: &'a Resource) -> Variables<'a> {
             let read = if let Some(path) = v.get("jmesPath").and_then(Node::as_str) {
                 vars.eval(path.trim().trim_start_matches("{{").trim_end_matches("}}"))
             } else {
-                v.get("value").map(|n| {
-                    let mut gaps = Vec::new();
-                    vars.fill_node(n, &mut gaps)
-                })
+                v.get("value").map(|n| vars.fill_node(n))
             };
             read.filter(|n| !n.is_null()).or_else(|| v.get("default").cloned())
         });
@@ -395,7 +388,9 @@ impl Builder<'_> {
                     continue;
                 };
                 let Some(filter) = rule.get("match") else { continue };
-                let mut gaps: Vec<String> = Vec::new();
+                // The first expression lifeboat could not read in an
+                // object's name or namespace.
+                let mut unnamed: Option<String> = None;
                 let mut unevaluated = false;
                 for object in resources.iter() {
                     if object.cluster != policy.cluster
@@ -420,18 +415,17 @@ impl Builder<'_> {
                     }
                     // The object's name and namespace must be known: one
                     // lifeboat made up would protect nothing real, or the
-                    // wrong thing. Another field it cannot read keeps its
-                    // `{{ … }}` text, a value that names nothing (a claim
-                    // name it cannot read covers no claim).
-                    let field = |key: &str, gaps: &mut Vec<String>| match generate.get(key).and_then(Node::as_str) {
-                        Some(t) => vars.fill(t).map(Some).map_err(|e| gaps.push(e)),
-                        None => Ok(None),
+                    // wrong thing.
+                    let field = |key: &str| generate.get(key).and_then(Node::as_str).map(|t| vars.fill(t)).transpose();
+                    let (name, namespace) = match (field("name"), field("namespace")) {
+                        (Ok(Some(name)), Ok(namespace)) => (name, namespace),
+                        (Err(expr), _) | (_, Err(expr)) => {
+                            unnamed.get_or_insert(expr);
+                            continue;
+                        }
+                        (Ok(None), _) => continue,
                     };
-                    let (Ok(Some(name)), Ok(namespace)) = (field("name", &mut gaps), field("namespace", &mut gaps))
-                    else {
-                        continue;
-                    };
-                    let filled = vars.fill_node(data, &mut Vec::new());
+                    let filled = vars.fill_node(data);
                     let (Some(api_version), Some(kind)) = (
                         generate.get("apiVersion").and_then(Node::as_str),
                         generate.get("kind").and_then(Node::as_str),
@@ -467,7 +461,7 @@ impl Builder<'_> {
                         made.push(m);
                     }
                 }
-                if let Some(expr) = gaps.first() {
+                if let Some(expr) = &unnamed {
                     say(&mut notes, format!("names its object with `{{{{ {expr} }}}}`, which lifeboat cannot read"));
                 }
                 if unevaluated {
