@@ -74,6 +74,8 @@ rule_tests! {
     exclusion_missing_reason => "exclusion-missing-reason",
     exclusion_unused => "exclusion-unused",
     flux_substitution_undefined => "flux-substitution-undefined",
+    pgo_no_backup_repo => "pgo-no-backup-repo",
+    pgo_no_scheduled_backup => "pgo-no-scheduled-backup",
     pvc_backup_source_missing => "pvc-backup-source-missing",
     pvc_external_storage => "pvc-external-storage",
     pvc_unprotected => "pvc-unprotected",
@@ -105,7 +107,8 @@ fn every_registered_rule_is_tested_and_documented() {
             "cronjob",
             "exclusion",
             "yaml",
-            "flux"
+            "flux",
+            "pgo"
         ]
         .contains(&g)));
     }

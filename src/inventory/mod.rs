@@ -9,6 +9,7 @@ pub mod dumps;
 pub mod exclusions;
 pub mod external;
 pub mod jobs;
+pub mod pgo;
 pub mod schedules;
 pub mod secrets;
 pub mod stateful;
@@ -43,6 +44,8 @@ pub struct Inventory<'m> {
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
     pub object_stores: Vec<ObjectStore<'m>>,
     pub dump_jobs: Vec<DumpJob<'m>>,
+    /// Crunchy PGO `PostgresCluster`s.
+    pub pgo_clusters: Vec<pgo::PgoCluster<'m>>,
     /// What holds data (besides CNPG Clusters).
     pub items: Vec<StatefulItem<'m>>,
     pub replication_sources: Vec<ReplicationSource<'m>>,
@@ -90,6 +93,7 @@ impl<'m> Inventory<'m> {
             scheduled_backups: Vec::new(),
             object_stores: Vec::new(),
             dump_jobs: Vec::new(),
+            pgo_clusters: Vec::new(),
             items: Vec::new(),
             replication_sources: Vec::new(),
             backup_jobs: Vec::new(),
@@ -118,6 +122,7 @@ impl<'m> Inventory<'m> {
                 (CNPG_GROUP, "ScheduledBackup") => inv.scheduled_backups.push(ScheduledBackup::read(i, r)),
                 (BARMAN_CLOUD_GROUP, "ObjectStore") => inv.object_stores.push(ObjectStore::read(i, r)),
                 (VOLSYNC_GROUP, "ReplicationSource") => inv.replication_sources.push(ReplicationSource::read(i, r)),
+                (pgo::PGO_GROUP, "PostgresCluster") => inv.pgo_clusters.push(pgo::PgoCluster::read(i, r)),
                 _ => {
                     if let Some(job) = dumps::read(i, r, &script) {
                         inv.dump_jobs.push(job);
@@ -303,6 +308,16 @@ impl<'m> Inventory<'m> {
                     .any(|(ns, name)| same_namespace(ns.as_deref(), cluster.namespace()) && name == cluster.name())
                     && j.res.cluster == cluster.res.cluster
             })
+            .collect()
+    }
+
+    /// pg_dump CronJobs that connect to a PGO cluster's services.
+    pub fn dump_jobs_for_pgo(&self, cluster: &pgo::PgoCluster) -> Vec<&DumpJob<'m>> {
+        let services = cluster.services();
+        self.dump_jobs
+            .iter()
+            .filter(|j| j.postgres() && j.res.cluster == cluster.res.cluster)
+            .filter(|j| services.iter().any(|s| j.reads(cluster.namespace(), s)))
             .collect()
     }
 

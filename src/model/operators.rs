@@ -158,12 +158,44 @@ fn make(r: &Resource) -> Option<(Node, String, &'static str)> {
     Some((root, from, maker.operator))
 }
 
+/// The PVCs Crunchy PGO makes for a `PostgresCluster`'s pgBackRest
+/// repositories of type `volume`: `<cluster>-<repo>` (PGO
+/// `naming.PGBackRestRepoVolume`), labelled as PGO labels them.
+fn pgo_repo_volumes(r: &Resource) -> Vec<(Node, String, &'static str)> {
+    if !r.is("postgres-operator.crunchydata.com", "PostgresCluster") {
+        return Vec::new();
+    }
+    let repos = r.spec().and_then(|s| s.path(&["backups", "pgbackrest", "repos"])).map_or(&[][..], Node::as_seq);
+    let mut out = Vec::new();
+    for (i, repo) in repos.iter().enumerate() {
+        let (Some(name), Some(volume)) = (str_at(Some(repo), &["name"]), repo.get("volume")) else { continue };
+        let span = repo.key_node("volume").map_or(volume.span, |k| k.span);
+        let claim = volume.get("volumeClaimSpec").unwrap_or(volume);
+        let labels = vec![
+            (s("postgres-operator.crunchydata.com/cluster", span), s(&r.name, span)),
+            (s("postgres-operator.crunchydata.com/pgbackrest-repo", span), s(name, span)),
+            (s("postgres-operator.crunchydata.com/pgbackrest-volume", span), s("", span)),
+        ];
+        let meta = metadata(&format!("{}-{name}", r.name), span, Some(Node::mapping(labels, span)), None);
+        out.push((
+            object_with("v1", "PersistentVolumeClaim", meta, claim_spec(claim)),
+            format!("spec.backups.pgbackrest.repos[{i}].volume"),
+            "Crunchy Postgres operator (PGO)",
+        ));
+    }
+    out
+}
+
 impl Builder<'_> {
     /// Add what operators make from the custom resources deployed.
     pub(super) fn operator_objects(&mut self) {
         let mut made = Vec::new();
-        for r in &self.model.resources {
-            let Some((root, from, operator)) = make(r) else { continue };
+        for (root, from, operator, r) in self
+            .model
+            .resources
+            .iter()
+            .flat_map(|r| make(r).into_iter().chain(pgo_repo_volumes(r)).map(move |(a, b, c)| (a, b, c, r)))
+        {
             let index = usize::MAX / 4 - made.len() % (usize::MAX / 8);
             let via = Via {
                 span: r.name_span(),
@@ -229,6 +261,9 @@ const NOT_APP_STORAGE: &[&str] = &[
     "helm.cattle.io",
     "upgrade.cattle.io",
     "kustomize.config.k8s.io",
+    // Crunchy PGO: read by the inventory (`inventory::pgo`), its repository
+    // volumes made below.
+    "postgres-operator.crunchydata.com",
 ];
 
 /// Keys whose value is a claim (or claims) an operator makes.
@@ -248,7 +283,6 @@ const STATEFUL_BY_DEFAULT: &[(&str, &str)] = &[
     ("mongodbcommunity.mongodb.com", "MongoDBCommunity"),
     ("rabbitmq.com", "RabbitmqCluster"),
     ("acid.zalan.do", "postgresql"),
-    ("postgres-operator.crunchydata.com", "PostgresCluster"),
     ("elasticsearch.k8s.elastic.co", "Elasticsearch"),
     ("k8s.mariadb.com", "MariaDB"),
     ("k8s.mariadb.com", "MaxScale"),

@@ -195,6 +195,20 @@ impl Builder<'_> {
                     continue;
                 };
                 let mut failures = Vec::new();
+                // What it removes is said: a finding about a field that is
+                // not there can point at the patch that took it out.
+                let removed: Vec<&str> = doc
+                    .as_seq()
+                    .iter()
+                    .filter(|op| op.get("op").and_then(Node::as_str) == Some("remove"))
+                    .filter_map(|op| op.get("path").and_then(Node::as_str))
+                    .collect();
+                let message: Arc<str> = if removed.is_empty() {
+                    label.clone()
+                } else {
+                    let paths: Vec<String> = removed.iter().map(|p| format!("`{p}`")).collect();
+                    format!("{label} (removes {})", paths.join(", ")).into()
+                };
                 for r in acc.iter_mut() {
                     if !self.selects(target, r) {
                         continue;
@@ -202,7 +216,7 @@ impl Builder<'_> {
                     match json6902(Arc::make_mut(&mut r.root), &doc) {
                         Ok(()) => {
                             refresh_identity(r);
-                            r.via.push(Via { span: p.span, message: label.clone(), shown: true, patch: extent });
+                            r.via.push(Via { span: p.span, message: message.clone(), shown: true, patch: extent });
                         }
                         Err(e) => failures.push(format!("patch not applied to {} `{}`: {e}", r.kind, r.name)),
                     }

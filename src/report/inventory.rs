@@ -8,6 +8,7 @@ use crate::cron;
 use std::collections::HashMap;
 
 use crate::inventory::cnpg::{Archiver, Cluster};
+use crate::inventory::pgo::PgoCluster;
 use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::inventory::Inventory;
 use crate::model::Resource;
@@ -367,6 +368,70 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     }
 }
 
+/// A Crunchy PGO PostgresCluster: its pgBackRest repositories, their
+/// schedules and retention, and pg_dump jobs.
+fn pgo_row(inv: &Inventory, c: &PgoCluster, files: &Sources, apps: &Apps) -> Row {
+    let mut protection = Vec::new();
+    let mut running = c.standby;
+    if c.standby {
+        protection.push("standby cluster (replays its source's archive or stream)".to_string());
+    }
+    for repo in &c.repos {
+        let retention = repo.retention.as_deref().unwrap_or("default retention");
+        let schedules: Vec<String> = repo
+            .schedules
+            .iter()
+            .map(|s| {
+                let text = s.text();
+                let when = if crate::model::is_unresolved(text) {
+                    "set by substitution".to_string()
+                } else {
+                    cron::parse_standard(text)
+                        .map(|(sched, _)| cron::describe(&sched, false))
+                        .unwrap_or_else(|_| "invalid schedule — does not run".into())
+                };
+                format!("{} \"{text}\" ({when})", s.kind)
+            })
+            .collect();
+        running |= repo.runs();
+        let backups = if schedules.is_empty() {
+            "no scheduled backups".to_string()
+        } else {
+            format!("backups {}", schedules.join(", "))
+        };
+        protection.push(format!("pgBackRest {}: WAL archive, {backups}; {retention}", repo.describe()));
+    }
+    for d in inv.dump_jobs_for_pgo(c) {
+        let schedule = d.res.spec().and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
+        let off = d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
+        let suspended = if off { ", SUSPENDED — does not run" } else { "" };
+        running |= !off && (crate::model::is_unresolved(schedule) || cron::parse_standard(schedule).is_ok());
+        protection.push(format!("pg_dump (logical only): CronJob {} \"{schedule}\"{suspended}", d.res.name));
+    }
+    let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
+    let first = c.res.spec().and_then(|s| s.get("instances")).and_then(|i| i.as_seq().first());
+    let text = |path: &[&str]| str_at(first, path).unwrap_or("").to_string();
+    Row {
+        cluster: c.res.cluster.as_deref().map(str::to_string),
+        app: apps.app(chart_release(c.res), c.res.deployed_by.as_deref(), &file),
+        unmounted: false,
+        kind: "PGO PostgresCluster".into(),
+        namespace: c.namespace().unwrap_or("").to_string(),
+        name: c.name().to_string(),
+        size: text(&["dataVolumeClaimSpec", "resources", "requests", "storage"]),
+        storage_class: text(&["dataVolumeClaimSpec", "storageClassName"]),
+        protection,
+        protected: running,
+        external: None,
+        unseen: None,
+        excluded: inv.exclusions.exclusion(c.index).map(|e| e.describe()),
+        restored_from: None,
+        possible: Vec::new(),
+        file,
+        line: c.res.name_span().start.line,
+    }
+}
+
 fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, apps: &Apps) -> Row {
     let file = files.file(item.span.file).map(|f| f.display.clone()).unwrap_or_default();
     let (app, unmounted) = match item.kind {
@@ -413,6 +478,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     let inv = Inventory::build(&model, &sources.errors, &config);
     let apps = Apps::new(&inv, &sources);
     let mut rows: Vec<Row> = inv.clusters.iter().map(|c| cluster_row(&inv, c, &sources, &apps)).collect();
+    rows.extend(inv.pgo_clusters.iter().map(|c| pgo_row(&inv, c, &sources, &apps)));
     rows.extend(inv.items.iter().enumerate().map(|(i, item)| item_row(&inv, i, item, &sources, &apps)));
     rows.sort_by(|a, b| {
         (&a.cluster, &a.app, &a.namespace, &a.kind, &a.name).cmp(&(&b.cluster, &b.app, &b.namespace, &b.kind, &b.name))

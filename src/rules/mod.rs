@@ -24,6 +24,8 @@ mod cronjob_writable_mount;
 mod exclusion_missing_reason;
 mod exclusion_unused;
 mod flux_substitution_undefined;
+mod pgo_no_backup_repo;
+mod pgo_no_scheduled_backup;
 mod pvc_backup_source_missing;
 mod pvc_external_storage;
 mod pvc_unprotected;
@@ -107,6 +109,8 @@ pub static RULES: &[Rule] = &[
     exclusion_missing_reason::RULE,
     exclusion_unused::RULE,
     flux_substitution_undefined::RULE,
+    pgo_no_backup_repo::RULE,
+    pgo_no_scheduled_backup::RULE,
     pvc_backup_source_missing::RULE,
     pvc_external_storage::RULE,
     pvc_unprotected::RULE,
