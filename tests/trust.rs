@@ -320,3 +320,26 @@ fn what_kyverno_policies_generate_for_a_claim_protects_it() {
     );
     insta::assert_snapshot!("kyverno-generate.inventory", stdout(&run(&["inventory", KYVERNO])));
 }
+
+#[test]
+fn a_finding_on_removed_pgo_backups_names_the_patch_that_removed_them() {
+    let tree = "fixtures/trust/pgo-backups-removed";
+    let report = json_report(Path::new(tree), &[]);
+    let finding = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "pgo-no-backup-repo")
+        .cloned()
+        .unwrap_or_default();
+    assert!(finding["message"].as_str().is_some_and(|m| m.contains("a patch removes its `spec.backups`")), "{finding}");
+    let related: Vec<(&str, u64)> = finding["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["message"].as_str()?, r["line"].as_u64()?)))
+        .collect();
+    assert!(related.contains(&("this patch removes its backups", 8)), "{related:?}");
+    let human = stdout(&run(&["check", tree, "--fail-on", "never"]));
+    assert!(human.contains("this patch removes its backups"), "the human report shows the patch:\n{human}");
+}
