@@ -8,6 +8,7 @@ use crate::cron;
 use std::collections::HashMap;
 
 use crate::inventory::cnpg::{Archiver, Cluster};
+use crate::inventory::dumps::DumpJob;
 use crate::inventory::pgo::PgoCluster;
 use crate::inventory::stateful::{ItemKind, StatefulItem};
 use crate::inventory::Inventory;
@@ -339,32 +340,51 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
         running |= !off && cron::parse_cnpg(schedule).is_ok();
         protection.push(format!("base backups: ScheduledBackup {} \"{schedule}\" ({when}{suspended})", sb.res.name));
     }
-    for d in inv.dump_jobs_for(c) {
+    running |= dump_protection(&inv.dump_jobs_for(c), &mut protection);
+    Row {
+        size: text(&["storage", "size"]),
+        storage_class: text(&["storage", "storageClass"]),
+        protection,
+        protected: running,
+        ..database_row(inv, c.index, c.res, "CNPG Cluster", files, apps)
+    }
+}
+
+/// pg_dump CronJobs as protection entries; whether one of them runs.
+fn dump_protection(dumps: &[&DumpJob], protection: &mut Vec<String>) -> bool {
+    let mut running = false;
+    for d in dumps {
         let schedule = d.res.spec().and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
         let off = d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
         let suspended = if off { ", SUSPENDED — does not run" } else { "" };
         running |= !off && (crate::model::is_unresolved(schedule) || cron::parse_standard(schedule).is_ok());
         protection.push(format!("pg_dump (logical only): CronJob {} \"{schedule}\"{suspended}", d.res.name));
     }
-    let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
+    running
+}
+
+/// The row of a database resource (a CNPG Cluster, a PGO PostgresCluster)
+/// without its size, class or protection, which the caller fills.
+fn database_row(inv: &Inventory, index: usize, res: &Resource, kind: &str, files: &Sources, apps: &Apps) -> Row {
+    let file = files.file(res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
-        cluster: c.res.cluster.as_deref().map(str::to_string),
-        app: apps.app(chart_release(c.res), c.res.deployed_by.as_deref(), &file),
+        cluster: res.cluster.as_deref().map(str::to_string),
+        app: apps.app(chart_release(res), res.deployed_by.as_deref(), &file),
         unmounted: false,
-        kind: "CNPG Cluster".into(),
-        namespace: c.namespace().unwrap_or("").to_string(),
-        name: c.name().to_string(),
-        size: text(&["storage", "size"]),
-        storage_class: text(&["storage", "storageClass"]),
-        protection,
-        protected: running,
+        kind: kind.into(),
+        namespace: res.namespace.clone().unwrap_or_default(),
+        name: res.name.clone(),
+        size: String::new(),
+        storage_class: String::new(),
+        protection: Vec::new(),
+        protected: false,
         external: None,
         unseen: None,
-        excluded: inv.exclusions.exclusion(c.index).map(|e| e.describe()),
+        excluded: inv.exclusions.exclusion(index).map(|e| e.describe()),
         restored_from: None,
         possible: Vec::new(),
         file,
-        line: c.res.name_span().start.line,
+        line: res.name_span().start.line,
     }
 }
 
@@ -401,34 +421,15 @@ fn pgo_row(inv: &Inventory, c: &PgoCluster, files: &Sources, apps: &Apps) -> Row
         };
         protection.push(format!("pgBackRest {}: WAL archive, {backups}; {retention}", repo.describe()));
     }
-    for d in inv.dump_jobs_for_pgo(c) {
-        let schedule = d.res.spec().and_then(|s| s.get("schedule")).and_then(Node::as_str).unwrap_or("");
-        let off = d.res.spec().and_then(|s| s.get("suspend")).and_then(Node::as_bool) == Some(true);
-        let suspended = if off { ", SUSPENDED — does not run" } else { "" };
-        running |= !off && (crate::model::is_unresolved(schedule) || cron::parse_standard(schedule).is_ok());
-        protection.push(format!("pg_dump (logical only): CronJob {} \"{schedule}\"{suspended}", d.res.name));
-    }
-    let file = files.file(c.res.file).map(|f| f.display.clone()).unwrap_or_default();
+    running |= dump_protection(&inv.dump_jobs_for_pgo(c), &mut protection);
     let first = c.res.spec().and_then(|s| s.get("instances")).and_then(|i| i.as_seq().first());
     let text = |path: &[&str]| str_at(first, path).unwrap_or("").to_string();
     Row {
-        cluster: c.res.cluster.as_deref().map(str::to_string),
-        app: apps.app(chart_release(c.res), c.res.deployed_by.as_deref(), &file),
-        unmounted: false,
-        kind: "PGO PostgresCluster".into(),
-        namespace: c.namespace().unwrap_or("").to_string(),
-        name: c.name().to_string(),
         size: text(&["dataVolumeClaimSpec", "resources", "requests", "storage"]),
         storage_class: text(&["dataVolumeClaimSpec", "storageClassName"]),
         protection,
         protected: running,
-        external: None,
-        unseen: None,
-        excluded: inv.exclusions.exclusion(c.index).map(|e| e.describe()),
-        restored_from: None,
-        possible: Vec::new(),
-        file,
-        line: c.res.name_span().start.line,
+        ..database_row(inv, c.index, c.res, "PGO PostgresCluster", files, apps)
     }
 }
 

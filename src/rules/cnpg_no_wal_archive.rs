@@ -22,17 +22,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             named("Cluster", cluster.res)
         );
         let mut finding = RULE.meta.finding(String::new(), cluster.res.name_span(), "archives no WAL");
-        let dumps = inv.dump_jobs_for(cluster);
-        if !dumps.is_empty() {
-            let names: Vec<_> = dumps.iter().map(|d| format!("`{}`", d.res.name)).collect();
-            message.push_str(&format!(
-                "; CronJob {} dumps it with pg_dump, which restores only to the moment of the last dump",
-                names.join(", ")
-            ));
-            for d in &dumps {
-                finding = finding.related(d.span, "pg_dump: a logical dump, no point-in-time recovery");
-            }
-        }
+        finding = super::mention_dumps(&inv.dump_jobs_for(cluster), &mut message, finding);
         if let Some(snap) = cluster.volume_snapshot {
             message.push_str("; `spec.backup.volumeSnapshot` takes volume snapshots, which without a WAL archive restore only to the snapshot");
             finding = finding.related(snap.span, "volume snapshots without WAL");

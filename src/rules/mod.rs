@@ -136,6 +136,26 @@ pub fn doc_url(id: &str) -> String {
     format!("{}/{id}.md", crate::DOCS_BASE_URL)
 }
 
+/// Say, on a finding that a database is not archived, which pg_dump
+/// CronJobs dump it: a copy as of the last dump, no point-in-time recovery.
+pub fn mention_dumps(
+    dumps: &[&crate::inventory::dumps::DumpJob],
+    message: &mut String,
+    mut finding: Finding,
+) -> Finding {
+    if !dumps.is_empty() {
+        let names: Vec<_> = dumps.iter().map(|d| format!("`{}`", d.res.name)).collect();
+        message.push_str(&format!(
+            "; CronJob {} dumps it with pg_dump, which restores only to the moment of the last dump",
+            names.join(", ")
+        ));
+        for d in dumps {
+            finding = finding.related(d.span, "pg_dump: a logical dump, no point-in-time recovery");
+        }
+    }
+    finding
+}
+
 /// "Cluster `ns/name`": how messages name a resource.
 pub fn named(kind: &str, r: &crate::model::Resource) -> String {
     format!("{kind} `{}`", r.qualified_name())

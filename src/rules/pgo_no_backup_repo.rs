@@ -18,9 +18,10 @@ pub const RULE: Rule = Rule {
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
     for cluster in inv.pgo_clusters.iter().filter(|c| c.repos.is_empty() && !c.standby) {
+        let removed_by = cluster.backups_removed_by();
         let what = if cluster.backups_key.is_some() {
             "its `spec.backups` lists no pgBackRest repository"
-        } else if cluster.backups_removed_by().is_some() {
+        } else if removed_by.is_some() {
             "a patch removes its `spec.backups` (PGO 5.7 and later then run it without backups)"
         } else {
             "it has no `spec.backups` (PGO 5.7 and later then run it without backups)"
@@ -30,20 +31,10 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             named("PostgresCluster", cluster.res)
         );
         let mut finding = RULE.meta.finding(String::new(), cluster.backups_span(), "no pgBackRest repository");
-        if let Some(patch) = cluster.backups_removed_by() {
+        if let Some(patch) = removed_by {
             finding = finding.related(patch, "this patch removes its backups");
         }
-        let dumps = inv.dump_jobs_for_pgo(cluster);
-        if !dumps.is_empty() {
-            let names: Vec<_> = dumps.iter().map(|d| format!("`{}`", d.res.name)).collect();
-            message.push_str(&format!(
-                "; CronJob {} dumps it with pg_dump, which restores only to the moment of the last dump",
-                names.join(", ")
-            ));
-            for d in &dumps {
-                finding = finding.related(d.span, "pg_dump: a logical dump, no point-in-time recovery");
-            }
-        }
+        finding = super::mention_dumps(&inv.dump_jobs_for_pgo(cluster), &mut message, finding);
         finding.message = message;
         out.push(
             finding
