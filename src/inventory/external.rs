@@ -24,12 +24,89 @@ const FILE_SERVER_PROVISIONERS: &[&str] = &[
     "csi.trident.netapp.io/nfs",
 ];
 
+/// The Ceph clusters a cluster's repository runs with Rook: whether one
+/// holds its data on the cluster's own disks (`CephCluster` without
+/// `spec.external.enable`), whether one only connects to a Ceph cluster
+/// elsewhere (Rook's external mode).
+#[derive(Debug, Default, Clone, Copy)]
+struct RookClusters {
+    in_cluster: bool,
+    external: bool,
+}
+
+impl RookClusters {
+    /// Whether a static volume of this Ceph CSI driver points into a Ceph
+    /// cluster outside Kubernetes. The plain ceph-csi driver names
+    /// (`cephfs.csi.ceph.com`, `rbd.csi.ceph.com`) are the standalone
+    /// ceph-csi charts', which connect to an existing Ceph cluster (a
+    /// Proxmox one, say); Rook's drivers are prefixed with its operator's
+    /// namespace (`rook-ceph.cephfs.csi.ceph.com`) and are external only
+    /// in Rook's external mode. A repository that runs a Ceph cluster of
+    /// its own keeps any static volume's data on the cluster's disks.
+    fn external(self, driver: &str) -> bool {
+        if self.in_cluster {
+            return false;
+        }
+        let plain =
+            matches!(driver, "cephfs.csi.ceph.com" | "rbd.csi.ceph.com" | "kubernetes.io/cephfs" | "kubernetes.io/rbd");
+        plain || self.external
+    }
+}
+
+/// A static Ceph volume's place (`CephFS cephfs:/k8s/media`), when it lies
+/// in a Ceph cluster outside Kubernetes.
+fn ceph_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> {
+    let at = |path: &[&str]| str_at(spec, path);
+    let monitors = |source: &str| {
+        let list: Vec<&str> = spec
+            .and_then(|s| s.path(&[source, "monitors"]))
+            .map_or(&[][..], Node::as_seq)
+            .iter()
+            .filter_map(Node::as_str)
+            .collect();
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!(" on monitors {}", list.join(", "))
+        }
+    };
+    if let Some(cephfs) = spec.and_then(|s| s.get("cephfs")).filter(|_| rook.external("kubernetes.io/cephfs")) {
+        let path = cephfs.get("path").and_then(Node::as_nonempty_str).unwrap_or("/");
+        return Some(format!("CephFS {path}{}", monitors("cephfs")));
+    }
+    if spec.and_then(|s| s.get("rbd")).is_some() && rook.external("kubernetes.io/rbd") {
+        let pool = at(&["rbd", "pool"]).unwrap_or("rbd");
+        return Some(format!("Ceph RBD image {pool}/{}{}", at(&["rbd", "image"]).unwrap_or("?"), monitors("rbd")));
+    }
+    let driver = at(&["csi", "driver"])?;
+    let attr = |k: &str| at(&["csi", "volumeAttributes", k]);
+    // A static volume names existing data (`staticVolume: "true"`, a
+    // CephFS `rootPath`); a provisioned one's attributes say neither.
+    let fixed = attr("staticVolume") == Some("true") || attr("rootPath").is_some();
+    if !fixed || !rook.external(driver) {
+        return None;
+    }
+    let cluster = attr("clusterID").map(|id| format!(" on Ceph cluster {id}")).unwrap_or_default();
+    if driver.ends_with("cephfs.csi.ceph.com") {
+        let fs = attr("fsName").map(|f| format!("{f}:")).unwrap_or_default();
+        return Some(format!("CephFS {fs}{}{cluster}", attr("rootPath").unwrap_or("/")));
+    }
+    if driver.ends_with("rbd.csi.ceph.com") {
+        let pool = attr("pool").unwrap_or("?");
+        return Some(format!("Ceph RBD image {pool}/{}{cluster}", at(&["csi", "volumeHandle"]).unwrap_or("?")));
+    }
+    None
+}
+
 /// Where a PersistentVolume's data lives, when that is outside the cluster's
 /// own volumes (`nfs nas.lan:/export/media`).
-fn persistent_volume(spec: Option<&Node>) -> Option<String> {
+fn persistent_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> {
     let at = |path: &[&str]| str_at(spec, path);
     if let Some(server) = at(&["nfs", "server"]) {
         return Some(format!("NFS {server}:{}", at(&["nfs", "path"]).unwrap_or("/")));
+    }
+    if let Some(place) = ceph_volume(spec, rook) {
+        return Some(place);
     }
     if let Some(driver) = at(&["csi", "driver"]) {
         let attr = |k: &str| at(&["csi", "volumeAttributes", k]);
@@ -86,6 +163,18 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
     // Static volumes no claim is reserved for, by class: Kubernetes binds a
     // claim of that class (and matching selector) to one of them.
     let mut unclaimed: HashMap<(Option<&str>, &str), Vec<&Resource>> = HashMap::new();
+    let mut rook: HashMap<Option<&str>, RookClusters> = HashMap::new();
+    for r in resources {
+        let cluster = r.cluster.as_deref();
+        if r.is("ceph.rook.io", "CephCluster") {
+            let entry = rook.entry(cluster).or_default();
+            if r.root.path(&["spec", "external", "enable"]).and_then(Node::as_bool) == Some(true) {
+                entry.external = true;
+            } else {
+                entry.in_cluster = true;
+            }
+        }
+    }
     for r in resources {
         let cluster = r.cluster.as_deref();
         if r.kind == "PersistentVolume" && r.api_version == "v1" {
@@ -112,12 +201,14 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
                 let volume = str_at(item.res.spec(), &["volumeName"]).and_then(|v| by_name.get(&(cluster, v)));
                 let bound = volume.or_else(|| by_claim.get(&(cluster, item.namespace(), item.res.name.as_str())));
                 if let Some(pv) = bound {
-                    if let Some(place) = persistent_volume(pv.spec()) {
+                    let rook = rook.get(&cluster).copied().unwrap_or_default();
+                    if let Some(place) = persistent_volume(pv.spec(), rook) {
                         return Some(format!("{place} (PersistentVolume `{}`)", pv.name));
                     }
                 }
             }
-            if let Some(place) = bound_by_class(item, &unclaimed) {
+            let rook = rook.get(&cluster).copied().unwrap_or_default();
+            if let Some(place) = bound_by_class(item, &unclaimed, rook) {
                 return Some(place);
             }
             let class = item.storage_class.as_deref()?;
@@ -130,7 +221,11 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
 /// when every static volume it can bind to by class (and by
 /// `selector.matchLabels`) is external storage. A StatefulSet's claims bind
 /// the same way.
-fn bound_by_class(item: &StatefulItem, unclaimed: &HashMap<(Option<&str>, &str), Vec<&Resource>>) -> Option<String> {
+fn bound_by_class(
+    item: &StatefulItem,
+    unclaimed: &HashMap<(Option<&str>, &str), Vec<&Resource>>,
+    rook: RookClusters,
+) -> Option<String> {
     let pvc = item.kind == ItemKind::Pvc;
     if pvc && str_at(item.res.spec(), &["volumeName"]).is_some() {
         return None;
@@ -149,7 +244,7 @@ fn bound_by_class(item: &StatefulItem, unclaimed: &HashMap<(Option<&str>, &str),
             })
         })
         .collect();
-    let places: Vec<String> = candidates.iter().map(|pv| persistent_volume(pv.spec())).collect::<Option<_>>()?;
+    let places: Vec<String> = candidates.iter().map(|pv| persistent_volume(pv.spec(), rook)).collect::<Option<_>>()?;
     match (candidates.as_slice(), places.as_slice()) {
         ([pv], [place]) => Some(format!("{place} (PersistentVolume `{}`, bound by class `{class}`)", pv.name)),
         ([], _) => None,

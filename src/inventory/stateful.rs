@@ -591,6 +591,16 @@ fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
     if read_only {
         return None;
     }
+    // `type: custom` carries a Kubernetes volume source as it is
+    // (`volumeSpec: {nfs: {server, path}}`, `{hostPath: {path, type}}`).
+    let custom = |source: &str| entry.path(&["volumeSpec", source]).filter(|_| kind == "custom");
+    let (kind, entry, host_path, host_path_type) = if let Some(nfs) = custom("nfs") {
+        ("nfs", nfs, "", "")
+    } else if let Some(host) = custom("hostPath") {
+        ("hostPath", host, "path", "type")
+    } else {
+        (kind, entry, "hostPath", "hostPathType")
+    };
     match kind {
         "nfs" => {
             let server = entry.get("server").and_then(Node::as_nonempty_str)?;
@@ -598,9 +608,9 @@ fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
             Some(format!("NFS {server}:{path}"))
         }
         "hostPath" => {
-            let path = entry.get("hostPath").and_then(Node::as_nonempty_str)?;
+            let path = entry.get(host_path).and_then(Node::as_nonempty_str)?;
             let special = entry
-                .get("hostPathType")
+                .get(host_path_type)
                 .and_then(Node::as_str)
                 .is_some_and(|t| matches!(t, "CharDevice" | "BlockDevice" | "Socket"));
             const SYSTEM: &[&str] = &[
