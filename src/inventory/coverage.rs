@@ -137,6 +137,11 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
             }
         }
     }
+    for (i, r) in inv.replicators.iter().enumerate() {
+        for (c, claim) in r.claims.iter().enumerate() {
+            by_claim.entry(claim.name.as_str()).or_default().push(Named::Replicator(i, c));
+        }
+    }
     let mut selecting = Vec::new();
     for (i, s) in inv.schedules.iter().enumerate() {
         match &s.selector {
@@ -198,6 +203,27 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                             resource: job.index,
                             span: mount.claim.span,
                         });
+                    }
+                    Named::Replicator(i, c) => {
+                        let Some(r) = inv.replicators.get(i) else { continue };
+                        let Some(claim) = r.claims.get(c) else { continue };
+                        if same_namespace(r.res.namespace.as_deref(), ns) && r.res.cluster == item.res.cluster {
+                            let what = match claim.databases.as_slice() {
+                                [] => {
+                                    "the SQLite databases its configuration, not in the repository, names".to_string()
+                                }
+                                dbs => dbs.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", "),
+                            };
+                            out.push(Protection {
+                                not_running: None,
+                                what: format!(
+                                    "{} sidecar `{}` of {} `{}` (streams {what}; not the other files on it)",
+                                    r.tool, r.container, r.res.kind, r.res.name
+                                ),
+                                resource: r.index,
+                                span: claim.span,
+                            });
+                        }
                     }
                     Named::Schedule(i) => {
                         if let Some(s) = inv.schedules.get(i).filter(|s| {
@@ -286,6 +312,8 @@ enum Named {
     Source(usize),
     /// Backup job, and which of its source mounts.
     Job(usize, usize),
+    /// Replicator, and which of its claims.
+    Replicator(usize, usize),
     Schedule(usize),
 }
 

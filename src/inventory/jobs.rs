@@ -195,8 +195,11 @@ pub fn read<'m>(
     }
     for name in config_map_volumes(volumes) {
         let Some(data) = script(res.namespace.as_deref(), name) else { continue };
-        for (_, value) in data.as_map() {
+        for (key, value) in data.as_map() {
             let Some(text) = value.as_str() else { continue };
+            if !shell_script(key.as_str().unwrap_or(""), text) {
+                continue;
+            }
             texts.push(text);
             if let Some(tool) = find_tool(text) {
                 note(tool, value.span);
@@ -220,6 +223,30 @@ pub fn read<'m>(
         offsite,
         mounts,
     })
+}
+
+/// Whether a ConfigMap entry can be a shell script its commands run: not
+/// a program of another language or a data file (`generate.py`,
+/// `mkdocs.yml`: a Python `tar = tarfile.open(…)` runs no `tar`), by its
+/// name's extension or its `#!` line.
+fn shell_script(key: &str, text: &str) -> bool {
+    const NOT_SHELL: &[&str] = &[
+        "py", "js", "mjs", "ts", "rb", "pl", "lua", "go", "php", "yaml", "yml", "json", "toml", "ini", "conf", "cfg",
+        "xml", "html", "md", "txt", "css", "csv", "tpl", "j2",
+    ];
+    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    if extension.is_some_and(|e| NOT_SHELL.contains(&e.as_str())) {
+        return false;
+    }
+    match text.trim_start().strip_prefix("#!") {
+        Some(rest) => {
+            let line = rest.lines().next().unwrap_or("");
+            ["sh", "bash", "ash", "dash", "zsh", "ksh"]
+                .iter()
+                .any(|shell| line.split(['/', ' ', '\t']).any(|word| word == *shell))
+        }
+        None => true,
+    }
 }
 
 /// The ConfigMaps a pod's `volumes` mount (as a `configMap` volume or in a
@@ -440,7 +467,7 @@ fn tar_created_file<'a>(args: &[&'a str]) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_tool, image_tool, sends_offsite, write_targets};
+    use super::{find_tool, image_tool, sends_offsite, shell_script, write_targets};
 
     #[test]
     fn where_a_local_copy_is_written() {
@@ -490,6 +517,17 @@ mod tests {
         assert_eq!(find_tool("echo started; sleep 10"), None);
         assert_eq!(find_tool("tarball"), None);
         assert_eq!(find_tool("--target=/data"), None);
+    }
+
+    #[test]
+    fn scripts_are_shell_scripts_only() {
+        assert!(shell_script("backup.sh", "tar czf /backup/x.tgz /data"));
+        assert!(shell_script("run", "#!/usr/bin/env bash\nrestic backup /data"));
+        assert!(shell_script("run", "restic backup /data"));
+        // A Python program's `tar = tarfile.open(…)` runs no tar; data files run nothing.
+        assert!(!shell_script("generate.py", "tar = tarfile.open(fileobj=f)"));
+        assert!(!shell_script("gen", "#!/usr/bin/env python3\ntar = tarfile.open(fileobj=f)"));
+        assert!(!shell_script("mkdocs.yml", "plugins: [tar]"));
     }
 
     #[test]

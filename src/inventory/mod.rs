@@ -10,6 +10,7 @@ pub mod exclusions;
 pub mod external;
 pub mod jobs;
 pub mod pgo;
+pub mod replicators;
 pub mod schedules;
 pub mod secrets;
 pub mod stateful;
@@ -52,6 +53,8 @@ pub struct Inventory<'m> {
     pub backup_jobs: Vec<BackupJob<'m>>,
     /// CronJobs that mount PVCs read-only and run no tool lifeboat knows.
     pub possible_backups: Vec<jobs::PossibleBackup<'m>>,
+    /// Sidecars that replicate what they mount as it changes (Litestream).
+    pub replicators: Vec<replicators::Replicator<'m>>,
     /// K8up, Velero, Longhorn and kopiur schedules.
     pub schedules: Vec<BackupSchedule<'m>>,
     /// For each of `items`, what protects it.
@@ -98,6 +101,7 @@ impl<'m> Inventory<'m> {
             replication_sources: Vec::new(),
             backup_jobs: Vec::new(),
             possible_backups: Vec::new(),
+            replicators: Vec::new(),
             schedules: Vec::new(),
             coverage: Vec::new(),
             external: Vec::new(),
@@ -131,6 +135,9 @@ impl<'m> Inventory<'m> {
                         inv.backup_jobs.push(job);
                     } else if let Some(job) = jobs::possible(i, r) {
                         inv.possible_backups.push(job);
+                    }
+                    if let Some(replicator) = replicators::read(i, r, &script) {
+                        inv.replicators.push(replicator);
                     }
                     if let Some(schedule) = schedules::read(i, r) {
                         inv.schedules.push(schedule);

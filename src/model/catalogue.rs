@@ -970,6 +970,8 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
     match entry.shape {
         Some(Shape::AppTemplate) => {
             out.extend(app_template_cronjobs(values, &ctx));
+            out.extend(app_template_workloads(values, &ctx));
+            out.extend(app_template_config_maps(values, &ctx));
             out.extend(app_template_statefulsets(values, &ctx));
         }
         Some(Shape::CnpgCluster) => out.extend(cnpg_cluster(values, &ctx, fallback)),
@@ -1082,7 +1084,6 @@ fn manifests(values: &Node, key: &str) -> Vec<Made> {
 /// templates/classes/_statefulset.tpl), named as the controllers are.
 fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
     let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
-    let enabled = |n: &Node| n.get("enabled").and_then(Node::as_bool) != Some(false);
     let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
     let mut out = Vec::new();
     for (id_node, c) in controllers {
@@ -1091,13 +1092,14 @@ fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
             continue;
         }
         let templates = c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq);
-        let name = c
-            .get("forceRename")
-            .and_then(Node::as_nonempty_str)
-            .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
-            .unwrap_or_else(|| controller_name(&ctx.fullname, id, count));
-        let from = format!("controllers.{id}.statefulset.volumeClaimTemplates");
-        out.extend(claim_template_statefulset(templates, &name, id_node.span, from, ctx));
+        let name = app_template_controller_name(c, id, count, ctx);
+        let from = if templates.is_empty() {
+            format!("controllers.{id}")
+        } else {
+            format!("controllers.{id}.statefulset.volumeClaimTemplates")
+        };
+        let pod = app_template_pod(values, c, id, id_node.span, ctx);
+        out.extend(claim_template_statefulset(templates, &name, id_node.span, from, ctx, Some(pod)));
     }
     // app-template 1.x (common 1.x): one controller, `controller.type:
     // statefulset`, and the templates at the top (`volumeClaimTemplates:
@@ -1108,14 +1110,29 @@ fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
     {
         let templates = values.get("volumeClaimTemplates").map_or(&[][..], Node::as_seq);
         let span = values.key_node("volumeClaimTemplates").map_or(values.span, |k| k.span);
-        out.extend(claim_template_statefulset(templates, &ctx.fullname, span, "volumeClaimTemplates".into(), ctx));
+        out.extend(claim_template_statefulset(
+            templates,
+            &ctx.fullname,
+            span,
+            "volumeClaimTemplates".into(),
+            ctx,
+            None,
+        ));
     }
     out
 }
 
 /// A StatefulSet `name` with app-template's claim templates (`name`,
-/// `size`, `storageClass`, `labels`, `annotations` each); none without any.
-fn claim_template_statefulset(templates: &[Node], name: &str, span: Span, from: String, ctx: &Ctx) -> Option<Made> {
+/// `size`, `storageClass`, `labels`, `annotations` each) and its pod, when
+/// it is known; none without either.
+fn claim_template_statefulset(
+    templates: &[Node],
+    name: &str,
+    span: Span,
+    from: String,
+    ctx: &Ctx,
+    pod: Option<Node>,
+) -> Option<Made> {
     let vcts: Vec<Node> = templates
         .iter()
         .filter_map(|t| {
@@ -1135,18 +1152,155 @@ fn claim_template_statefulset(templates: &[Node], name: &str, span: Span, from: 
             Some(map(vec![("metadata", meta), ("spec", map(spec, span))], span))
         })
         .collect();
-    if vcts.is_empty() {
+    if vcts.is_empty() && pod.is_none() {
         return None;
     }
     let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
-    let spec = map(vec![("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span })], span);
+    let mut spec = Vec::new();
+    if !vcts.is_empty() {
+        spec.push(("volumeClaimTemplates", Node { value: crate::yaml::Value::Seq(vcts), span }));
+    }
+    if let Some(pod) = pod {
+        spec.push(("template", map(vec![("spec", pod)], span)));
+    }
+    let spec = map(spec, span);
     Some(Made { written: false, root: object("apps/v1", "StatefulSet", name, span, Some(instance), spec), from })
 }
 
 fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
     let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
-    let enabled = |n: &Node| n.get("enabled").and_then(Node::as_bool) != Some(false);
     let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
+    let mut out = Vec::new();
+    for (id_node, c) in controllers {
+        let Some(id) = id_node.as_str() else { continue };
+        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("cronjob") {
+            continue;
+        }
+        let span = id_node.span;
+        let name = app_template_controller_name(c, id, count, ctx);
+        let template = map(vec![("spec", app_template_pod(values, c, id, span, ctx))], span);
+        let job = map(vec![("template", template)], span);
+        let mut spec = vec![("jobTemplate", map(vec![("spec", job)], span))];
+        if let Some(schedule) = c.path(&["cronjob", "schedule"]) {
+            spec.push(("schedule", schedule.clone()));
+        }
+        if let Some(suspend) = c.path(&["cronjob", "suspend"]) {
+            spec.push(("suspend", suspend.clone()));
+        }
+        out.push(Made {
+            written: false,
+            root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
+            from: format!("controllers.{id}"),
+        });
+    }
+    out
+}
+
+/// The Deployments and DaemonSets of app-template's long-running
+/// controllers (`type: deployment`, the default, and `daemonset`), with
+/// their pods: what a sidecar of theirs does to the persistence they mount
+/// (a Litestream replica) is read as for a workload written here. A
+/// `statefulset` controller's pod joins its StatefulSet
+/// ([`app_template_statefulsets`]).
+fn app_template_workloads(values: &Node, ctx: &Ctx) -> Vec<Made> {
+    let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
+    let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
+    let mut out = Vec::new();
+    for (id_node, c) in controllers {
+        let Some(id) = id_node.as_str() else { continue };
+        let kind = match c.get("type").and_then(Node::as_str).unwrap_or("deployment") {
+            "deployment" => "Deployment",
+            "daemonset" => "DaemonSet",
+            _ => continue,
+        };
+        if !enabled(c) {
+            continue;
+        }
+        let span = id_node.span;
+        let name = app_template_controller_name(c, id, count, ctx);
+        let template = map(vec![("spec", app_template_pod(values, c, id, span, ctx))], span);
+        let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
+        out.push(Made {
+            written: false,
+            root: object("apps/v1", kind, &name, span, Some(instance), map(vec![("template", template)], span)),
+            from: format!("controllers.{id}"),
+        });
+    }
+    out
+}
+
+/// The ConfigMaps of app-template's `configMaps.<id>` (with their
+/// `data`), named as common names them: what the pods' `type: configMap`
+/// persistence mounts (a sidecar's configuration, a job's script).
+fn app_template_config_maps(values: &Node, ctx: &Ctx) -> Vec<Made> {
+    let maps = values.get("configMaps").map_or(&[][..], Node::as_map);
+    let count = maps.iter().filter(|(_, c)| enabled(c)).count();
+    let mut out = Vec::new();
+    for (id_node, c) in maps {
+        let (Some(id), Some(data)) = (id_node.as_str(), c.get("data").filter(|d| d.is_map())) else { continue };
+        if !enabled(c) {
+            continue;
+        }
+        let name = app_template_controller_name(c, id, count, ctx);
+        let meta = metadata(&name, id_node.span, None, None);
+        let span = id_node.span;
+        let root = map(
+            vec![
+                ("apiVersion", s("v1", span)),
+                ("kind", s("ConfigMap", span)),
+                ("metadata", meta),
+                ("data", data.clone()),
+            ],
+            span,
+        );
+        out.push(Made { written: false, root, from: format!("configMaps.{id}") });
+    }
+    out
+}
+
+/// The ConfigMap a `type: configMap` persistence entry mounts: its `name`,
+/// or the chart's own `configMaps.<identifier>`.
+/// A `name` that is the chart's own map under another version's naming
+/// (`<release>-<id>` where common 4 names a sole map `<release>`) is that
+/// map.
+fn app_template_config_map_name(values: &Node, entry: &Node, ctx: &Ctx) -> Option<String> {
+    let maps = values.get("configMaps").map_or(&[][..], Node::as_map);
+    let count = maps.iter().filter(|(_, c)| enabled(c)).count();
+    let made = |id: &str| {
+        let (_, c) = maps.iter().find(|(k, c)| k.as_str() == Some(id) && enabled(c))?;
+        Some(app_template_controller_name(c, id, count, ctx))
+    };
+    if let Some(name) = entry.get("name").and_then(Node::as_nonempty_str) {
+        let name = name.replace("{{ .Release.Name }}", ctx.release);
+        let own = maps
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .find(|id| name == format!("{}-{id}", ctx.fullname) || (count == 1 && name == ctx.fullname));
+        return Some(own.and_then(made).unwrap_or(name));
+    }
+    made(entry.get("identifier").and_then(Node::as_nonempty_str)?)
+}
+
+fn enabled(n: &Node) -> bool {
+    n.get("enabled").and_then(Node::as_bool) != Some(false)
+}
+
+/// The name common gives controller `id`: its `forceRename`, else the
+/// release's fullname with the id as a suffix when there are several.
+fn app_template_controller_name(c: &Node, id: &str, count: usize, ctx: &Ctx) -> String {
+    c.get("forceRename")
+        .and_then(Node::as_nonempty_str)
+        .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
+        .unwrap_or_else(|| controller_name(&ctx.fullname, id, count))
+}
+
+/// The pod spec of app-template controller `id`: its init containers and
+/// containers (image, command, args) with the persistence entries each
+/// mounts (`advancedMounts.<controller>.<container>`, else `globalMounts`,
+/// else everywhere at `/<entry>`), and a `persistentVolumeClaim` volume
+/// for each claim entry (the chart's claim, named as common names it, or
+/// its `existingClaim`), read-only when every mount of it is.
+fn app_template_pod(values: &Node, c: &Node, id: &str, span: Span, ctx: &Ctx) -> Node {
     let persistence = values.get("persistence").map_or(&[][..], Node::as_map);
     let pvc_entries: Vec<&str> = persistence
         .iter()
@@ -1155,28 +1309,18 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
         .filter(|(_, p)| p.get("existingClaim").is_none())
         .filter_map(|(k, _)| k.as_str())
         .collect();
-    let mut out = Vec::new();
-    for (id_node, c) in controllers {
-        let Some(id) = id_node.as_str() else { continue };
-        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("cronjob") {
-            continue;
-        }
-        let span = id_node.span;
-        let name = c
-            .get("forceRename")
-            .and_then(Node::as_nonempty_str)
-            .map(|n| n.replace("{{ .Release.Name }}", ctx.release))
-            .unwrap_or_else(|| controller_name(&ctx.fullname, id, count));
+    let mut volumes: Vec<Node> = Vec::new();
+    let mut pod = Vec::new();
+    for list in ["initContainers", "containers"] {
         let mut containers = Vec::new();
-        let mut volumes: Vec<Node> = Vec::new();
-        for (cid_node, container) in c.get("containers").map_or(&[][..], Node::as_map) {
+        for (cid_node, container) in c.get(list).map_or(&[][..], Node::as_map) {
             let Some(cid) = cid_node.as_str() else { continue };
             let repo = str_at(Some(container), &["image", "repository"]).unwrap_or("");
             let tag = str_at(Some(container), &["image", "tag"]).unwrap_or("");
             let image_span = container.path(&["image", "repository"]).map_or(cid_node.span, |n| n.span);
             let image = if tag.is_empty() { repo.to_string() } else { format!("{repo}:{tag}") };
             let mut fields = vec![("name", s(cid, cid_node.span)), ("image", s(&image, image_span))];
-            for key in ["command", "args"] {
+            for key in ["command", "args", "restartPolicy"] {
                 if let Some(n) = container.get(key) {
                     fields.push((key, n.clone()));
                 }
@@ -1209,7 +1353,19 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
                     mounts.push(map(mount, pid_node.span));
                 }
                 let kind = p.get("type").and_then(Node::as_str).unwrap_or("persistentVolumeClaim");
-                if !is_claim_type(kind) || volumes.iter().any(|v| v.get("name").and_then(Node::as_str) == Some(pid)) {
+                if volumes.iter().any(|v| v.get("name").and_then(Node::as_str) == Some(pid)) {
+                    continue;
+                }
+                // A ConfigMap entry: what a container reads its scripts
+                // and configuration from.
+                if kind == "configMap" {
+                    if let Some(cm) = app_template_config_map_name(values, p, ctx) {
+                        let source = map(vec![("name", s(&cm, pid_node.span))], pid_node.span);
+                        volumes.push(map(vec![("name", s(pid, pid_node.span)), ("configMap", source)], pid_node.span));
+                    }
+                    continue;
+                }
+                if !is_claim_type(kind) {
                     continue;
                 }
                 let claim = match p.get("existingClaim") {
@@ -1237,29 +1393,12 @@ fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
             }
             containers.push(map(fields, cid_node.span));
         }
-        let pod = map(
-            vec![
-                ("containers", Node { value: crate::yaml::Value::Seq(containers), span }),
-                ("volumes", Node { value: crate::yaml::Value::Seq(volumes), span }),
-            ],
-            span,
-        );
-        let template = map(vec![("spec", pod)], span);
-        let job = map(vec![("template", template)], span);
-        let mut spec = vec![("jobTemplate", map(vec![("spec", job)], span))];
-        if let Some(schedule) = c.path(&["cronjob", "schedule"]) {
-            spec.push(("schedule", schedule.clone()));
+        if list == "containers" || !containers.is_empty() {
+            pod.push((list, Node { value: crate::yaml::Value::Seq(containers), span }));
         }
-        if let Some(suspend) = c.path(&["cronjob", "suspend"]) {
-            spec.push(("suspend", suspend.clone()));
-        }
-        out.push(Made {
-            written: false,
-            root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
-            from: format!("controllers.{id}"),
-        });
     }
-    out
+    pod.push(("volumes", Node { value: crate::yaml::Value::Seq(volumes), span }));
+    map(pod, span)
 }
 
 /// The CloudNativePG `cluster` chart: a Cluster named by the standard
