@@ -32,19 +32,37 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                 })
                 .unwrap_or_default();
             let what = if method == "recovery" { "restores" } else { "clones" };
+            // Recovering from the archive it writes itself: a deliberate
+            // "rebuild restores itself" pattern, whose risk is different.
+            let own = method == "recovery"
+                && value.get("source").and_then(Node::as_str).and_then(|s| cluster.external(s)).is_some_and(|e| {
+                    let source = inv.source_archive_id(cluster, e);
+                    source.is_some() && inv.archive_id(cluster).map(|(id, _)| id) == source
+                });
+            let (message, help) = if own {
+                (
+                    format!(
+                        "Cluster `{}` keeps `bootstrap.recovery` in Git, recovering from the archive it writes itself (external cluster `{}`): whenever it is re-created (namespace wipe, prune, rebuild) CNPG silently restores the archive's latest state instead of keeping its current data — and if archiving had stopped unnoticed, the rebuild loses everything since",
+                        cluster.res.qualified_name(),
+                        value.get("source").and_then(Node::as_str).unwrap_or("")
+                    ),
+                    "If restoring itself on a rebuild is deliberate, alert on failed WAL archiving (the `cnpg_pg_stat_archiver_failed_count` metric, the ScheduledBackups' status) and say so with `ignore-check.lifeboat.dev/cnpg-recovery-left-in: \"<reason>\"`; otherwise replace it with `initdb` once the recovery has completed.".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "Cluster `{}` keeps `bootstrap.{method}` in Git: whenever it is re-created (namespace wipe, prune, rebuild) CNPG silently {what} it{source} instead of keeping its current data",
+                        cluster.res.qualified_name()
+                    ),
+                    format!(
+                        "Once the {method} has completed, replace it with `initdb` (or remove `bootstrap`). If the stanza is kept on purpose for rebuilds, guard the Cluster against deletion and say why with `ignore-check.lifeboat.dev/cnpg-recovery-left-in: \"<reason>\"`."
+                    ),
+                )
+            };
             out.push(
                 RULE.meta
-                    .finding(
-                        format!(
-                            "Cluster `{}` keeps `bootstrap.{method}` in Git: whenever it is re-created (namespace wipe, prune, rebuild) CNPG silently {what} it{source} instead of keeping its current data",
-                            cluster.res.qualified_name()
-                        ),
-                        key.span,
-                        format!("{what}{source} on every re-creation"),
-                    )
-                    .help(format!(
-                        "Once the {method} has completed, replace it with `initdb` (or remove `bootstrap`). If the stanza is kept on purpose for rebuilds, guard the Cluster against deletion and say why with `ignore-check.lifeboat.dev/cnpg-recovery-left-in: \"<reason>\"`."
-                    ))
+                    .finding(message, key.span, format!("{what}{source} on every re-creation"))
+                    .help(help)
                     .key(method)
                     .on(cluster.index, cluster.res),
             );
