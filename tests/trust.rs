@@ -343,3 +343,24 @@ fn a_finding_on_removed_pgo_backups_names_the_patch_that_removed_them() {
     let human = stdout(&run(&["check", tree, "--fail-on", "never"]));
     assert!(human.contains("this patch removes its backups"), "the human report shows the patch:\n{human}");
 }
+
+/// A values file that Flux's substitution changes (`${MAIN_SC}` filled in)
+/// keeps its positions: the finding is on the persistence entry's line,
+/// in every format, not at the top of the file.
+#[test]
+fn a_substituted_values_file_keeps_its_lines() {
+    let tree = "fixtures/trust/substituted-values";
+    let report = json_report(Path::new(tree), &[]);
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    assert_eq!(f["rule"], "pvc-unprotected");
+    assert_eq!(f["file"], "apps/media/tautulli/values.yaml");
+    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(12), Some(3)), "{f}");
+    // The substitution did happen: the claim is on the class it names.
+    let inventory = run(&["inventory", tree]);
+    assert!(stdout(&inventory).contains("iscsi-delete"), "{}", stdout(&inventory));
+    // The snippet shows that line, its key underlined.
+    let human = run(&["check", tree, "--fail-on", "never"]);
+    let text = stdout(&human);
+    assert!(text.contains("values.yaml:12:3]") && text.contains("12 │   config:"), "{text}");
+}

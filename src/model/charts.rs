@@ -87,9 +87,16 @@ pub fn values_from(res: &Resource, config_maps: &ConfigMaps) -> Option<Node> {
         let Some(src) = text.as_str() else { continue };
         let loaded = crate::yaml::load_str(text.span.file, src);
         let whole_file = text.span.start.offset == 0 && text.span.end.byte() == src.len();
+        // A whole file that Flux's substitution changed (`${MAIN_SC}` filled
+        // in) but whose lines are still the file's: its nodes keep their
+        // lines and columns, which the reports place them by.
+        let same_lines = text.span.start.offset == 0
+            && text.span.start.line == 1
+            && u32::try_from(src.matches('\n').count())
+                .is_ok_and(|n| n == text.span.end.line || n + 1 == text.span.end.line);
         for doc in &loaded.documents {
             let mut values = (*doc.root).clone();
-            if !whole_file {
+            if !whole_file && !same_lines {
                 values.map_spans(&mut |_| text.span);
             }
             match &mut merged {

@@ -71,6 +71,12 @@ impl Texts<'_> {
         let name = run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
         NamedSource::new(name, text).with_language("yaml")
     }
+
+    fn anchored(&mut self, span: Span) -> Span {
+        let run = self.run;
+        let text = self.cache.entry(span.file).or_insert_with(|| masked_text(run, span.file));
+        super::anchored(text, span)
+    }
 }
 
 fn label(span: Span, text: &str, primary: bool) -> LabeledSpan {
@@ -86,11 +92,11 @@ fn label(span: Span, text: &str, primary: bool) -> LabeledSpan {
 
 fn shown(f: &Finding, texts: &mut Texts) -> Shown {
     let file = f.primary.span.file;
-    let mut labels = vec![label(f.primary.span, &f.primary.message, true)];
+    let mut labels = vec![label(texts.anchored(f.primary.span), &f.primary.message, true)];
     let mut related = Vec::new();
     for r in f.related.iter().filter(|r| !f.human_hidden.contains(&r.span)) {
         if r.span.file == file {
-            labels.push(label(r.span, &r.message, false));
+            labels.push(label(texts.anchored(r.span), &r.message, false));
         } else {
             related.push(Shown {
                 message: r.message.clone(),
@@ -99,7 +105,7 @@ fn shown(f: &Finding, texts: &mut Texts) -> Shown {
                 severity: miette::Severity::Advice,
                 help: None,
                 source: texts.source(r.span.file),
-                labels: vec![label(r.span, "", true)],
+                labels: vec![label(texts.anchored(r.span), "", true)],
                 related: Vec::new(),
             });
         }

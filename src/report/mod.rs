@@ -78,14 +78,42 @@ pub fn masked_text(run: &Run, file: crate::yaml::FileId) -> String {
     };
     let mut bytes = source.text.clone().into_bytes();
     for span in run.sensitive.iter().filter(|s| s.file == file) {
-        let end = span.end.byte().min(bytes.len());
-        if let Some(range) = bytes.get_mut(span.start.byte()..end) {
-            for b in range.iter_mut().filter(|b| !b.is_ascii_whitespace()) {
-                *b = b'*';
+        // Both offsets: the span's own and where its line and column are
+        // (a value of a substituted file), so no byte of it is left shown.
+        let anchored = anchored(&source.text, *span);
+        for span in [*span, anchored] {
+            let end = span.end.byte().min(bytes.len());
+            if let Some(range) = bytes.get_mut(span.start.byte()..end) {
+                for b in range.iter_mut().filter(|b| !b.is_ascii_whitespace()) {
+                    *b = b'*';
+                }
             }
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `span` with its byte offsets taken from its line and column in `text`.
+/// They agree but for a node read from text that substitution changed (a
+/// values file with `${VAR}`s filled in): its line and column are the
+/// file's, its offsets the substituted text's.
+pub(crate) fn anchored(text: &str, span: crate::yaml::Span) -> crate::yaml::Span {
+    let start = (|| {
+        let line = usize::try_from(span.start.line).ok()?.checked_sub(1)?;
+        let line_start = if line == 0 { 0 } else { text.match_indices('\n').nth(line - 1)?.0 + 1 };
+        let rest = text.get(line_start..)?;
+        let line_text = rest.split('\n').next().unwrap_or(rest);
+        let col = usize::try_from(span.start.col).ok()?.saturating_sub(1);
+        let within = line_text.char_indices().nth(col).map_or(line_text.len(), |(i, _)| i);
+        Some(line_start + within)
+    })();
+    let Some(start) = start.filter(|&s| s != span.start.byte()) else { return span };
+    let len = span.end.byte().saturating_sub(span.start.byte());
+    let end = (start + len).min(text.len());
+    let mut out = span;
+    out.start.offset = u32::try_from(start).unwrap_or(u32::MAX);
+    out.end.offset = u32::try_from(end).unwrap_or(u32::MAX);
+    out
 }
 
 /// How a report for people is shown.
@@ -275,4 +303,29 @@ pub fn write_streamed(
         w.write_all(indent.as_bytes())?;
     }
     w.write_all(tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anchored;
+    use crate::yaml::{Pos, Span};
+
+    fn span(offset: usize, line: u32, col: u32, len: usize) -> Span {
+        Span { file: 0, start: Pos::at(offset, line, col), end: Pos::at(offset + len, line, col + 6) }
+    }
+
+    #[test]
+    fn offsets_follow_line_and_column() {
+        let text = "a: 1\nkey: ${VAR}\n  config: x\n";
+        // Consistent: unchanged.
+        let right = span(19, 3, 3, 6);
+        assert_eq!(anchored(text, right), right);
+        // Offsets of the substituted text (two bytes further): moved back.
+        let moved = anchored(text, span(21, 3, 3, 6));
+        assert_eq!((moved.start.byte(), moved.end.byte()), (19, 25));
+        assert_eq!(text.get(moved.start.byte()..moved.end.byte()), Some("config"));
+        // A line the text does not have: left alone, never out of range.
+        let beyond = span(3, 40, 1, 2);
+        assert_eq!(anchored(text, beyond), beyond);
+    }
 }
