@@ -356,3 +356,28 @@ fn a_depends_on_that_no_entry_point_deploys_is_said() {
     // Said once, on the one unmet entry.
     assert_eq!(notes.matches("which this entry point does not deploy").count(), 1, "{notes}");
 }
+
+#[test]
+fn an_entry_point_whose_sync_path_is_missing_is_named_when_roots_are_guessed() {
+    let tree = "fixtures/roots/flux-instance-path-missing";
+    let s = summary(tree);
+    assert_eq!(s["roots_from"], "guessed", "{s}");
+    let human = stdout(&run(&["check", tree, "--fail-on", "never"]));
+    assert!(
+        human.contains("Roots guessed: the Flux entry point, HelmRelease `flux-instance`")
+            && human.contains("path `kubernetes/flux/cluster` is not a directory lifeboat read"),
+        "{human}"
+    );
+    assert!(!human.contains("no Flux entry point found"), "{human}");
+}
+
+#[test]
+fn a_file_a_flux_included_component_does_not_list_is_not_listed() {
+    let u = unreached("fixtures/roots/flux-component-unlisted");
+    let secret: Vec<&String> = u.iter().filter(|u| u.contains("volsync-backup")).collect();
+    assert!(
+        matches!(secret.as_slice(), [one] if one.contains("not listed by kubernetes/components/volsync/kustomization.yaml")),
+        "{u:?}"
+    );
+    assert!(!u.iter().any(|u| u.contains("that no kustomization includes")), "{u:?}");
+}

@@ -994,6 +994,17 @@ impl Builder<'_> {
                     "{}: a Flux entry point that deploys nothing lifeboat read; every Flux Kustomization that no other deploys is taken as a root instead",
                     first.0
                 );
+                let prefix = format!("{}: ", first.0);
+                let why = self
+                    .model
+                    .notes
+                    .iter()
+                    .find(|n| n.span == first.1 && n.message.contains("is not a directory lifeboat read"))
+                    .map(|n| n.message.strip_prefix(&prefix).unwrap_or(&n.message).to_string());
+                self.model.idle_entry = Some(match why {
+                    Some(why) => format!("{} deploys nothing lifeboat read ({why})", first.0),
+                    None => format!("{} deploys nothing lifeboat read", first.0),
+                });
                 self.note(first.1, message);
             }
             starts.clear();
@@ -1045,6 +1056,7 @@ impl Builder<'_> {
 
         let reached: HashSet<FileId> = expanded.resources.iter().map(|r| r.file).collect();
         self.model.unreached.retain(|u| !reached.contains(&u.file));
+        self.reword_included_components(&reached);
         // Several clusters: each entry point says whose it is.
         let clusters: HashSet<&str> = expanded.entries.iter().map(|e| e.cluster.as_str()).collect();
         let entry_points: Vec<String> = expanded

@@ -65,6 +65,31 @@ pub struct Unreached {
     pub source_pvc: Option<String>,
 }
 
+/// The start of the reason a file of a Component nothing includes is not
+/// deployed.
+const COMPONENT_NOT_INCLUDED: &str = "in a kustomize Component";
+
+impl Builder<'_> {
+    /// A Component a Flux Kustomization includes (`spec.components`) is
+    /// included after all: a file of it that is not deployed is one its
+    /// kustomization does not list.
+    pub(super) fn reword_included_components(&mut self, reached: &HashSet<FileId>) {
+        let dir_of =
+            |sources: &Sources, file: FileId| sources.file(file).and_then(|f| f.path.parent().map(Path::to_path_buf));
+        let reached_dirs: HashSet<PathBuf> = reached.iter().filter_map(|&f| dir_of(self.sources, f)).collect();
+        for u in &mut self.model.unreached {
+            let Some(rest) = u.reason.strip_prefix(COMPONENT_NOT_INCLUDED) else { continue };
+            let Some(kfile) = rest.trim_start().strip_prefix('(').and_then(|r| r.split_once(')')).map(|(k, _)| k)
+            else {
+                continue;
+            };
+            if dir_of(self.sources, u.file).is_some_and(|d| reached_dirs.contains(&d)) {
+                u.reason = format!("not listed by {kfile}");
+            }
+        }
+    }
+}
+
 impl Unreached {
     pub fn of(r: Resource, reason: String) -> Unreached {
         let source_pvc = (r.is("volsync.backube", "ReplicationSource"))
@@ -97,6 +122,10 @@ pub struct Model {
     /// The entry points the model started from, and how they were chosen.
     pub entries: Vec<Entry>,
     pub entry_source: EntrySource,
+    /// The Flux entry point that was found but deploys nothing lifeboat
+    /// read, and why (its sync path is not in the repository): roots were
+    /// guessed instead.
+    pub idle_entry: Option<String>,
     /// Roots lifeboat took without anything in the repository deploying
     /// them (a chart of Argo CD Applications installed by hand), as shown.
     pub guessed_roots: Vec<String>,
@@ -393,7 +422,7 @@ impl<'s> Builder<'s> {
                     let kfile = self.sources.file(kid).map_or(String::new(), |f| f.display.clone());
                     let reason = match self.kustomizations.get(&kid) {
                         Some(k) if k.is_component && !included.contains(&kid) => {
-                            format!("in a kustomize Component ({kfile}) that no kustomization includes")
+                            format!("{COMPONENT_NOT_INCLUDED} ({kfile}) that no kustomization includes")
                         }
                         _ => format!("not listed by {kfile}"),
                     };

@@ -184,8 +184,12 @@ pub fn guess_lines(run: &Run) -> Vec<String> {
         labels.dedup();
         let shown: Vec<String> = labels.iter().take(5).map(|l| l.to_string()).collect();
         let more = labels.len().saturating_sub(shown.len());
+        let why = match &run.model.idle_entry {
+            Some(idle) => format!("the Flux entry point, {idle}"),
+            None => "no Flux entry point found (a Kustomization that deploys itself, a FluxInstance, a flux-instance HelmRelease)".to_string(),
+        };
         out.push(format!(
-            "Roots guessed: no Flux entry point found (a Kustomization that deploys itself, a FluxInstance, a flux-instance HelmRelease), so {} that nothing deploys {} linted as {}: {}{}. Name the real ones with `roots:` in .lifeboat.yaml.",
+            "Roots guessed: {why}, so {} that nothing deploys {} linted as {}: {}{}. Name the real ones with `roots:` in .lifeboat.yaml.",
             if labels.len() == 1 { "the one Flux Kustomization".to_string() } else { format!("the {} Flux Kustomizations", labels.len()) },
             if labels.len() == 1 { "is" } else { "are" },
             if labels.len() == 1 { "the root" } else { "roots" },
