@@ -128,15 +128,31 @@ pub struct UnknownChart {
     /// Items read from its values by the common `persistence` shape alone
     /// (0: none): what else the chart makes is unknown all the same.
     pub generic_items: usize,
+    /// The clusters it is deployed to, when the repository has several
+    /// (one entry for a release every cluster deploys alike).
+    pub clusters: Vec<String>,
 }
 
 impl UnknownChart {
+    /// The release, with the clusters it is deployed to.
+    fn release_text(&self) -> String {
+        match self.clusters.as_slice() {
+            [] => self.release.clone(),
+            [one] => format!("{} [cluster `{one}`]", self.release),
+            many => format!(
+                "{} [clusters {}]",
+                self.release,
+                many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
     fn text(&self) -> String {
         if self.generic_items > 0 {
             let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
             return format!(
                 "{}: chart `{}`{version}: contents partly unknown (not in lifeboat's chart catalogue: its values were read by the common `persistence` shape alone, {} item{}; the claim names are guesses and what else it makes is unknown; describe it under `charts:` in .lifeboat.yaml) ({}:{})",
-                self.release,
+                self.release_text(),
                 self.chart,
                 self.generic_items,
                 if self.generic_items == 1 { "" } else { "s" },
@@ -153,7 +169,10 @@ impl UnknownChart {
         let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
         format!(
             "{}: chart `{}`{version}: contents unknown ({why}) ({}:{})",
-            self.release, self.chart, self.file, self.line
+            self.release_text(),
+            self.chart,
+            self.file,
+            self.line
         )
     }
 }
@@ -534,9 +553,25 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             other_versions: r.other_versions.clone(),
             file: sources.file(r.span.file).map(|f| f.display.clone()).unwrap_or_default(),
             line: r.span.start.line,
+            clusters: r.cluster.iter().map(|c| c.to_string()).collect(),
         })
         .filter(|u: &UnknownChart| crate::in_scope(&u.file, &scope))
-        .collect();
+        .fold(Vec::<UnknownChart>::new(), |mut out, u| {
+            // One release written once and deployed to several clusters is
+            // one entry that names them.
+            let same = out.iter_mut().find(|o| {
+                (&o.release, &o.chart, &o.version, &o.file, o.line)
+                    == (&u.release, &u.chart, &u.version, &u.file, u.line)
+            });
+            match same {
+                Some(o) => {
+                    o.clusters.extend(u.clusters);
+                    o.generic_items = o.generic_items.max(u.generic_items);
+                }
+                None => out.push(u),
+            }
+            out
+        });
     let unmodelled = model
         .unmodelled_storage
         .iter()
@@ -753,6 +788,9 @@ impl InventoryReport {
             .iter()
             .map(|u| {
                 let mut j = json!({ "release": u.release, "chart": u.chart, "file": u.file, "line": u.line });
+                if !u.clusters.is_empty() {
+                    j["clusters"] = json!(u.clusters);
+                }
                 if !u.version.is_empty() {
                     j["version"] = json!(u.version);
                 }
