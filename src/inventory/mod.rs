@@ -304,6 +304,36 @@ impl<'m> Inventory<'m> {
         }
     }
 
+    /// The archive a Cluster recovers from when it is the one it writes to
+    /// itself (through `spec.backup` or a barman plugin entry, enabled or
+    /// not): what to call it and the place that writes it. Known by the
+    /// archive's identity when every part of it is resolved; otherwise by
+    /// the plugin entries naming one ObjectStore with one serverName (a
+    /// bucket filled in by substitution is the same bucket for both).
+    pub fn own_recovery_archive(&self, cluster: &Cluster<'m>, external: &External<'m>) -> Option<(String, Span)> {
+        if let Some(source) = self.source_archive_id(cluster, external) {
+            let mut own = Vec::new();
+            own.extend(self.archive_id(cluster));
+            own.extend(self.plugin_archive_ids(cluster));
+            return own.into_iter().find(|(id, _)| *id == source).map(|(id, span)| (format!("`{id}`"), span));
+        }
+        let reads = external.plugin.as_ref()?;
+        let (store, _) = self.plugin_store(cluster.namespace(), reads)?;
+        fn server<'a>(p: &cnpg::Plugin<'a>, cluster: &'a Cluster<'a>) -> &'a str {
+            p.server_name.and_then(Node::as_nonempty_str).unwrap_or(cluster.name())
+        }
+        let read_server = server(reads, cluster);
+        cluster
+            .plugins
+            .iter()
+            .filter(|p| {
+                self.plugin_store(cluster.namespace(), p).is_some_and(|(s, _)| std::ptr::eq(s, store))
+                    && server(p, cluster) == read_server
+            })
+            .map(|p| (format!("ObjectStore `{}` (serverName `{read_server}`)", store.res.name), p.node.span))
+            .next()
+    }
+
     /// pg_dump CronJobs that target this Cluster.
     pub fn dump_jobs_for(&self, cluster: &Cluster) -> Vec<&DumpJob<'m>> {
         self.dump_jobs

@@ -35,10 +35,12 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             // Recovering from the archive it writes itself: a deliberate
             // "rebuild restores itself" pattern, whose risk is different.
             let own = method == "recovery"
-                && value.get("source").and_then(Node::as_str).and_then(|s| cluster.external(s)).is_some_and(|e| {
-                    let source = inv.source_archive_id(cluster, e);
-                    source.is_some() && inv.archive_id(cluster).map(|(id, _)| id) == source
-                });
+                && value
+                    .get("source")
+                    .and_then(Node::as_str)
+                    .and_then(|s| cluster.external(s))
+                    .and_then(|e| inv.own_recovery_archive(cluster, e))
+                    .is_some();
             let (message, help) = if own {
                 (
                     format!(

@@ -36,15 +36,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         let Some(external) = source_node.as_str().and_then(|s| cluster.external(s)) else {
             continue;
         };
-        let Some(source_id) = inv.source_archive_id(cluster, external) else {
-            continue;
-        };
-        let mut own = Vec::new();
-        if let Some(active) = inv.archive_id(cluster) {
-            own.push(active);
-        }
-        own.extend(inv.plugin_archive_ids(cluster));
-        let Some((_, own_span)) = own.into_iter().find(|(id, _)| *id == source_id) else {
+        let Some((source_id, own_span)) = inv.own_recovery_archive(cluster, external) else {
             continue;
         };
         let server = external
@@ -59,7 +51,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             RULE.meta
                 .finding(
                     format!(
-                        "Cluster `{}` recovers from `{source_id}`, the archive it also writes to{implicit}: the restore stops with \"Expected empty archive\", and skipping that check mixes the new timeline into the backup it came from",
+                        "Cluster `{}` recovers from {source_id}, the archive it also writes to{implicit}: the restore stops with \"Expected empty archive\", and skipping that check mixes the new timeline into the backup it came from",
                         cluster.res.qualified_name()
                     ),
                     source_node.span,
