@@ -208,7 +208,7 @@ fn secret_values_are_never_printed() {
 fn github_annotations_are_escaped_workflow_commands() {
     let out = stdout(&run(&["check", DEMO, "--format", "github"]));
     let (annotations, summary) = out.trim_end().rsplit_once('\n').expect("annotations, then a summary line");
-    assert!(summary.starts_with("lifeboat: 24 errors, 10 warnings, 1 info in "), "{summary}");
+    assert!(summary.starts_with("lifeboat: 25 errors, 10 warnings, 1 info in "), "{summary}");
     for line in annotations.lines() {
         let multi_line = line.contains(",endLine=");
         assert!(!(multi_line && line.contains(",col=")), "no columns on a finding over several lines: {line}");

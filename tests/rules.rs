@@ -78,6 +78,7 @@ rule_tests! {
     pgo_no_scheduled_backup => "pgo-no-scheduled-backup",
     pvc_backup_source_missing => "pvc-backup-source-missing",
     pvc_external_storage => "pvc-external-storage",
+    pvc_restore_source_missing => "pvc-restore-source-missing",
     pvc_unprotected => "pvc-unprotected",
     volsync_no_retention => "volsync-no-retention",
     volsync_manual_trigger => "volsync-manual-trigger",

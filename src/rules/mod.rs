@@ -28,6 +28,7 @@ mod pgo_no_backup_repo;
 mod pgo_no_scheduled_backup;
 mod pvc_backup_source_missing;
 mod pvc_external_storage;
+mod pvc_restore_source_missing;
 mod pvc_unprotected;
 mod volsync_manual_trigger;
 mod volsync_no_retention;
@@ -113,6 +114,7 @@ pub static RULES: &[Rule] = &[
     pgo_no_scheduled_backup::RULE,
     pvc_backup_source_missing::RULE,
     pvc_external_storage::RULE,
+    pvc_restore_source_missing::RULE,
     pvc_unprotected::RULE,
     volsync_manual_trigger::RULE,
     volsync_no_retention::RULE,
