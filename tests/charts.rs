@@ -527,3 +527,16 @@ fn helm_charts_additional_values_files_are_merged() {
     let names: Vec<&str> = inv["items"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
     assert_eq!(names, vec!["nfs-uptime-kuma"], "{inv}");
 }
+
+#[test]
+fn a_claim_a_chart_makes_and_the_repository_writes_is_one_item() {
+    let inv = inventory("fixtures/charts/claim-written-twice");
+    let rows: Vec<&serde_json::Value> = inv["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["name"] == "forgejo" && i["namespace"] == "default")
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows.first().map(|r| r["size"].clone()), Some(serde_json::json!("10Gi")), "the written one: {rows:?}");
+}

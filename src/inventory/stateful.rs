@@ -771,6 +771,34 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
             }
         }
     }
+    // One claim written twice: a PVC manifest and the same PVC a chart
+    // makes (the gitea chart's `persistence.claimName`), in one namespace
+    // and cluster. One item, the written one.
+    let made_by_chart = |item: &StatefulItem| {
+        item.res.via.iter().any(|v| v.message.starts_with("made by the ") || v.message.starts_with("made by chart"))
+    };
+    let mut by_name: HashMap<(Option<&str>, Option<&str>, &str), usize> = HashMap::new();
+    for (i, p) in items.iter().enumerate() {
+        let (ItemKind::Pvc, Claim::Exact(name)) = (p.kind, &p.claim) else { continue };
+        let key = (p.res.cluster.as_deref(), p.namespace(), name.as_str());
+        match by_name.get(&key).copied() {
+            None => {
+                by_name.insert(key, i);
+            }
+            Some(first) => {
+                // Keep the written one: drop whichever a chart made.
+                let drop = if items.get(first).is_some_and(&made_by_chart) && !made_by_chart(p) {
+                    by_name.insert(key, i);
+                    first
+                } else {
+                    i
+                };
+                if let Some(m) = merged.get_mut(drop) {
+                    *m = true;
+                }
+            }
+        }
+    }
     let mut flags = merged.into_iter();
     items.retain(|_| !flags.next().unwrap_or(false));
 }
