@@ -381,3 +381,14 @@ fn a_file_a_flux_included_component_does_not_list_is_not_listed() {
     );
     assert!(!u.iter().any(|u| u.contains("that no kustomization includes")), "{u:?}");
 }
+
+#[test]
+fn talos_machine_configuration_is_not_a_kubernetes_document() {
+    let tree = "fixtures/roots/talos-beside";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "media/data")]));
+    let u = unreached(tree);
+    assert!(!u.iter().any(|u| u.contains("HostnameConfig") || u.contains("LinkConfig")), "{u:?}");
+    let inventory = run(&["check", tree, "--format", "json", "--fail-on", "never"]);
+    let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).expect("json");
+    assert_eq!(report["summary"]["resources"], 1, "{}", report["summary"]);
+}

@@ -95,6 +95,13 @@ impl Resource {
     pub fn from_document(doc: &Document) -> Option<Resource> {
         let root = &doc.root;
         let api_version = root.get("apiVersion")?.as_str()?.to_string();
+        // A Kubernetes object's apiVersion is `v1` or `<group>/<version>`
+        // (kustomize's own generators say `builtin`); a bare `v1alpha1` is
+        // another tool's document (Talos' machine
+        // configuration: `HostnameConfig`, `LinkConfig` …), not one to deploy.
+        if api_version != "v1" && is_bare_version(&api_version) {
+            return None;
+        }
         let kind = root.get("kind")?.as_str()?.to_string();
         let metadata = root.get("metadata");
         let name = metadata.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("").to_string();
@@ -398,6 +405,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bare_versions_are_not_kubernetes_api_versions() {
+        for bare in ["v1alpha1", "v1beta2", "v2", "v1alpha"] {
+            assert!(is_bare_version(bare), "{bare}");
+        }
+        for api in ["apps/v1", "builtin", "v1x", "kustomize.config.k8s.io/v1beta1", "", "v"] {
+            assert!(!is_bare_version(api), "{api}");
+        }
+    }
+
+    #[test]
     fn unresolved_values_are_named() {
         assert_eq!(unresolved_refs("s3://${BUCKET}/db at {{ .Values.host }}"), vec!["${BUCKET}", "{{ .Values.host }}"]);
         assert_eq!(unresolved_refs("${CLAIM:-${APP}}-data"), vec!["${CLAIM:-${APP}}"]);
@@ -406,4 +423,13 @@ mod tests {
         say_unresolved(&mut t);
         assert_eq!(t, "s3://${BUCKET}/db (`${BUCKET}` unresolved)");
     }
+}
+
+/// `v1alpha1`, `v2beta3`, `v3`: a version with no API group.
+fn is_bare_version(api_version: &str) -> bool {
+    let Some(rest) = api_version.strip_prefix('v') else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(tail) = rest.get(digits..) else { return false };
+    let level = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta")).unwrap_or(tail);
+    digits > 0 && level.bytes().all(|b| b.is_ascii_digit()) && (level.is_empty() || level != tail)
 }
