@@ -400,6 +400,15 @@ pub fn made_secret(group: &str, kind: &str, name: &str, root: &Node) -> Option<(
     })
 }
 
+/// `v1alpha1`, `v2beta3`, `v3`: a version with no API group.
+fn is_bare_version(api_version: &str) -> bool {
+    let Some(rest) = api_version.strip_prefix('v') else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(tail) = rest.get(digits..) else { return false };
+    let level = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta")).unwrap_or(tail);
+    digits > 0 && level.bytes().all(|b| b.is_ascii_digit()) && (level.is_empty() || level != tail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,13 +432,4 @@ mod tests {
         say_unresolved(&mut t);
         assert_eq!(t, "s3://${BUCKET}/db (`${BUCKET}` unresolved)");
     }
-}
-
-/// `v1alpha1`, `v2beta3`, `v3`: a version with no API group.
-fn is_bare_version(api_version: &str) -> bool {
-    let Some(rest) = api_version.strip_prefix('v') else { return false };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let Some(tail) = rest.get(digits..) else { return false };
-    let level = tail.strip_prefix("alpha").or_else(|| tail.strip_prefix("beta")).unwrap_or(tail);
-    digits > 0 && level.bytes().all(|b| b.is_ascii_digit()) && (level.is_empty() || level != tail)
 }
