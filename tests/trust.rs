@@ -364,3 +364,15 @@ fn a_substituted_values_file_keeps_its_lines() {
     let text = stdout(&human);
     assert!(text.contains("values.yaml:12:3]") && text.contains("12 │   config:"), "{text}");
 }
+
+/// The help proposes the backup the repository already uses.
+#[test]
+fn the_help_proposes_the_mechanism_the_repository_uses() {
+    let report = json_report(Path::new("fixtures/trust/kopiur-help"), &[]);
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    assert_eq!(f["resource"]["name"], "slskd");
+    let help = f["help"].as_str().unwrap_or("");
+    assert!(help.contains("kopiur SnapshotPolicy") && help.contains("{pvc: {name: slskd}}"), "{help}");
+    assert!(!help.contains("ReplicationSource"), "{help}");
+}

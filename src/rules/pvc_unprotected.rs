@@ -18,6 +18,14 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(inv: &Inventory, out: &mut Vec<Finding>) {
+    // The help proposes the mechanism the repository already uses: kopiur
+    // when it writes more SnapshotPolicies than ReplicationSources.
+    let kopiur = inv
+        .schedules
+        .iter()
+        .filter(|s| matches!(s.selector, crate::inventory::schedules::Selector::Kopiur { .. }))
+        .count();
+    let kopiur_first = kopiur > inv.replication_sources.len();
     for (i, item) in inv.items.iter().enumerate() {
         // Data on an NFS share or a node's disk is pvc-external-storage's.
         // Made by a chart lifeboat could not fully render: the inventory says
@@ -37,19 +45,25 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             message.push_str(&hint);
         }
         let claim = item.claim.likely_name();
-        let source = match &item.claim {
+        let source = match (&item.claim, kopiur_first) {
             // lifeboat does not know how the chart names a component's claim.
-            Claim::Component { release, component } => {
-                format!("`sourcePVC:` the claim release `{release}` makes for `{component}.persistence`")
+            (Claim::Component { release, component }, false) => {
+                format!("a VolSync ReplicationSource with `sourcePVC:` the claim release `{release}` makes for `{component}.persistence`")
             }
-            _ => format!("`sourcePVC: {claim}`"),
+            (Claim::Component { release, component }, true) => format!(
+                "a kopiur SnapshotPolicy, as this repository's other claims have, with `sources: [{{pvc: {{name: …}}}}]` the claim release `{release}` makes for `{component}.persistence`"
+            ),
+            (_, false) => format!("a VolSync ReplicationSource with `sourcePVC: {claim}`"),
+            (_, true) => format!(
+                "a kopiur SnapshotPolicy, as this repository's other claims have, with `sources: [{{pvc: {{name: {claim}}}}}]`"
+            ),
         };
         let excluded = inv.item_exclusion(i).is_some();
         out.push(
             RULE.meta
                 .finding(message, item.span, "not backed up")
                 .help(format!(
-                    "Back it up (e.g. a VolSync ReplicationSource with {source}), or, if losing it is fine (a cache, re-downloadable media), say so: annotate the resource `lifeboat.dev/exclude: \"<reason>\"` or add an `exclude:` entry with a `reason` to `.lifeboat.yaml`."
+                    "Back it up (e.g. {source}), or, if losing it is fine (a cache, re-downloadable media), say so: annotate the resource `lifeboat.dev/exclude: \"<reason>\"` or add an `exclude:` entry with a `reason` to `.lifeboat.yaml`."
                 ))
                 .on(item.index, item.res)
                 .key(claim)
