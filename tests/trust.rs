@@ -376,3 +376,10 @@ fn the_help_proposes_the_mechanism_the_repository_uses() {
     assert!(help.contains("kopiur SnapshotPolicy") && help.contains("{pvc: {name: slskd}}"), "{help}");
     assert!(!help.contains("ReplicationSource"), "{help}");
 }
+
+/// A static Ceph volume of the Ceph cluster Rook's chart runs here is
+/// cluster data: unprotected, not external storage.
+#[test]
+fn a_static_volume_of_the_repositorys_own_ceph_is_cluster_storage() {
+    assert_eq!(keys("fixtures/trust/rook-chart-static-pv", &[]), pairs(&[("pvc-unprotected", "media/media")]));
+}

@@ -166,13 +166,23 @@ pub fn find(resources: &[Resource], items: &[StatefulItem]) -> Vec<Option<String
     let mut rook: HashMap<Option<&str>, RookClusters> = HashMap::new();
     for r in resources {
         let cluster = r.cluster.as_deref();
-        if r.is("ceph.rook.io", "CephCluster") {
-            let entry = rook.entry(cluster).or_default();
-            if r.root.path(&["spec", "external", "enable"]).and_then(Node::as_bool) == Some(true) {
-                entry.external = true;
-            } else {
-                entry.in_cluster = true;
-            }
+        // A CephCluster, or the rook-ceph-cluster chart's release, which
+        // makes one from `cephClusterSpec`.
+        let chart_release = r.is("helm.toolkit.fluxcd.io", "HelmRelease")
+            && (str_at(r.spec(), &["chart", "spec", "chart"]) == Some("rook-ceph-cluster")
+                || (r.name == "rook-ceph-cluster" && r.spec().is_some_and(|s| s.get("chartRef").is_some())));
+        let external_path: &[&str] = if r.is("ceph.rook.io", "CephCluster") {
+            &["external", "enable"]
+        } else if chart_release {
+            &["values", "cephClusterSpec", "external", "enable"]
+        } else {
+            continue;
+        };
+        let entry = rook.entry(cluster).or_default();
+        if r.spec().and_then(|s| s.path(external_path)).and_then(Node::as_bool) == Some(true) {
+            entry.external = true;
+        } else {
+            entry.in_cluster = true;
         }
     }
     for r in resources {
