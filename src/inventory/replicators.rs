@@ -69,8 +69,9 @@ fn runs_litestream(container: &Node) -> bool {
 /// The SQLite databases a Litestream container replicates: the database
 /// path its `replicate` arguments name (`replicate /data/db.sqlite3
 /// s3://…`), and the `dbs[].path` of the configuration files of the
-/// ConfigMaps the pod mounts. `None` when it says none lifeboat can read
-/// (its configuration is not in the repository).
+/// ConfigMaps the pod mounts, but for a database whose every replica is a
+/// local file. `None` when it says none lifeboat can read (its
+/// configuration is not in the repository).
 fn databases<'m>(
     container: &'m Node,
     volumes: &'m [Node],
@@ -84,6 +85,9 @@ fn databases<'m>(
         .flat_map(str::split_whitespace)
         .collect();
     let mut out = Vec::new();
+    // Whether a configuration says which databases (even none off the
+    // cluster).
+    let mut configured = false;
     if let Some(at) = args.iter().position(|a| *a == "replicate") {
         let mut rest = args.iter().skip(at + 1);
         while let Some(a) = rest.next() {
@@ -103,7 +107,22 @@ fn databases<'m>(
             let Some(text) = value.as_str().filter(|t| t.contains("dbs")) else { continue };
             let loaded = crate::yaml::load_str(value.span.file, text);
             for doc in &loaded.documents {
+                configured |= doc.root.get("dbs").is_some();
                 for db in doc.root.get("dbs").map_or(&[][..], Node::as_seq) {
+                    // A database whose every replica is a local file copy
+                    // (`type: file`, a `file://` URL) stays on the cluster.
+                    let replicas: Vec<&Node> =
+                        db.get("replicas").map_or(&[][..], Node::as_seq).iter().chain(db.get("replica")).collect();
+                    let local = |r: &&Node| {
+                        let url = r.get("url").and_then(Node::as_str).unwrap_or("");
+                        match r.get("type").and_then(Node::as_str) {
+                            Some(t) => t == "file",
+                            None => url.starts_with("file://") || (url.is_empty() && r.get("path").is_some()),
+                        }
+                    };
+                    if !replicas.is_empty() && replicas.iter().all(local) {
+                        continue;
+                    }
                     if let Some(path) = db.get("path").and_then(Node::as_nonempty_str) {
                         out.push(path.to_string());
                     }
@@ -113,7 +132,7 @@ fn databases<'m>(
     }
     out.sort();
     out.dedup();
-    (!out.is_empty()).then_some(out)
+    (configured || !out.is_empty()).then_some(out)
 }
 
 /// Whether `db` lies under the mount point `mount`.
