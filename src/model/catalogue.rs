@@ -1388,6 +1388,20 @@ fn app_template_pod(values: &Node, c: &Node, id: &str, span: Span, ctx: &Ctx) ->
                     pid_node.span,
                 ));
             }
+            // A `statefulset` controller's claim templates, mounted as its
+            // persistence is (`advancedMounts.<controller>.<container>`, else
+            // `globalMounts`); a StatefulSet mounts them by name, no volume.
+            for t in c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq) {
+                let Some(tname) = t.get("name").and_then(Node::as_str) else { continue };
+                let list = t
+                    .path(&["advancedMounts", id, cid])
+                    .or_else(|| t.get("globalMounts"))
+                    .map_or(&[][..], Node::as_seq);
+                for m in list {
+                    let path = m.get("path").cloned().unwrap_or_else(|| s(&format!("/{tname}"), t.span));
+                    mounts.push(map(vec![("name", s(tname, t.span)), ("mountPath", path)], t.span));
+                }
+            }
             if !mounts.is_empty() {
                 fields.push(("volumeMounts", Node { value: crate::yaml::Value::Seq(mounts), span: cid_node.span }));
             }
