@@ -383,3 +383,16 @@ fn the_help_proposes_the_mechanism_the_repository_uses() {
 fn a_static_volume_of_the_repositorys_own_ceph_is_cluster_storage() {
     assert_eq!(keys("fixtures/trust/rook-chart-static-pv", &[]), pairs(&[("pvc-unprotected", "media/media")]));
 }
+
+/// A variable whose value is in a SOPS-encrypted Secret is said to be
+/// there, in the finding and the inventory, not only "unresolved".
+#[test]
+fn an_unreadable_variable_says_where_its_value_is() {
+    let tree = "fixtures/trust/hidden-variable";
+    let report = json_report(Path::new(tree), &[]);
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    let said = "`${NFS_SERVER}`: its value is in Secret `cluster-secrets`, which lifeboat cannot read";
+    assert!(f["message"].as_str().is_some_and(|m| m.contains(said)), "{f}");
+    assert!(stdout(&run(&["inventory", tree])).contains(said));
+}

@@ -40,6 +40,8 @@ pub struct Inventory<'m> {
     pub substitution_gaps: &'m [model::SubstitutionGap],
     /// Documents of the repository nothing deploys.
     pub unreached: &'m [model::Unreached],
+    /// Substitution variables whose value is in a source lifeboat cannot read.
+    pub hidden_variables: &'m std::collections::BTreeMap<String, String>,
     pub load_errors: &'m [(FileId, LoadError)],
     pub clusters: Vec<Cluster<'m>>,
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
@@ -91,6 +93,7 @@ impl<'m> Inventory<'m> {
             resources,
             substitution_gaps: &model.substitution_gaps,
             unreached: &model.unreached,
+            hidden_variables: &model.hidden_variables,
             load_errors,
             clusters: Vec::new(),
             scheduled_backups: Vec::new(),

@@ -293,6 +293,27 @@ impl Builder<'_> {
         Some(vars)
     }
 
+    /// Where each variable whose value lifeboat cannot read comes from (a
+    /// key of a SOPS-encrypted Secret a Flux Kustomization substitutes
+    /// from), for the reports to say so: "`${NFS_SERVER}`: its value is in
+    /// Secret `cluster-secrets`, which lifeboat cannot read".
+    fn record_hidden_variables(&mut self) {
+        let mut hidden: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        for r in self.model.resources.iter().filter(|r| r.is("kustomize.toolkit.fluxcd.io", "Kustomization")) {
+            let sources = r.spec().and_then(|s| s.path(&["postBuild", "substituteFrom"])).map_or(&[][..], Node::as_seq);
+            for source in sources {
+                let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+                let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
+                if let Some(Found { data, hidden: true, .. }) = self.find_config(kind, name, r.namespace.as_deref()) {
+                    for k in data.as_map().iter().filter_map(|(k, _)| k.as_str()) {
+                        hidden.entry(k.to_string()).or_insert_with(|| format!("{kind} `{name}`"));
+                    }
+                }
+            }
+        }
+        self.model.hidden_variables = hidden;
+    }
+
     /// The documents of a ConfigMap, Secret, GitRepository or FluxInstance named `name`
     /// anywhere in the repository, those in `namespace` first (then file order).
     fn find_documents(&self, kind: &str, name: &str, namespace: Option<&str>) -> Vec<&crate::yaml::Document> {
@@ -1057,6 +1078,7 @@ impl Builder<'_> {
         let reached: HashSet<FileId> = expanded.resources.iter().map(|r| r.file).collect();
         self.model.unreached.retain(|u| !reached.contains(&u.file));
         self.reword_included_components(&reached);
+        self.record_hidden_variables();
         // Several clusters: each entry point says whose it is.
         let clusters: HashSet<&str> = expanded.entries.iter().map(|e| e.cluster.as_str()).collect();
         let entry_points: Vec<String> = expanded

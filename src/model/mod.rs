@@ -39,8 +39,8 @@ use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{
-    is_cluster_scoped, is_unresolved, made_secret, say_unresolved, unresolved_refs, RenderedChart, Resource, Via,
-    NO_VOLUME_DATA_ANNOTATION, OFFSITE_COPY_ANNOTATION, REBUILT_ANNOTATION,
+    is_cluster_scoped, is_unresolved, made_secret, say_unresolved, say_unresolved_with, unresolved_refs, RenderedChart,
+    Resource, Via, NO_VOLUME_DATA_ANNOTATION, OFFSITE_COPY_ANNOTATION, REBUILT_ANNOTATION,
 };
 pub use resourceset::Unrendered;
 
@@ -126,6 +126,9 @@ pub struct Model {
     /// read, and why (its sync path is not in the repository): roots were
     /// guessed instead.
     pub idle_entry: Option<String>,
+    /// Substitution variables whose value is in a source lifeboat cannot
+    /// read (a SOPS-encrypted Secret), and that source (`Secret \`x\``).
+    pub hidden_variables: std::collections::BTreeMap<String, String>,
     /// Roots lifeboat took without anything in the repository deploying
     /// them (a chart of Argo CD Applications installed by hand), as shown.
     pub guessed_roots: Vec<String>,

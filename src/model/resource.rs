@@ -351,6 +351,27 @@ pub fn say_unresolved(text: &mut String) {
     }
 }
 
+/// As [`say_unresolved`], saying where a variable's value is when it is in
+/// a source lifeboat cannot read (`hidden`: variable → "Secret `x`").
+pub fn say_unresolved_with(text: &mut String, hidden: &std::collections::BTreeMap<String, String>) {
+    let refs = unresolved_refs(text);
+    let name_of = |r: &str| -> String {
+        r.strip_prefix("${").unwrap_or("").chars().take_while(|c| *c == '_' || c.is_ascii_alphanumeric()).collect()
+    };
+    if !refs.iter().any(|r| hidden.contains_key(&name_of(r))) {
+        say_unresolved(text);
+        return;
+    }
+    let said: Vec<String> = refs
+        .iter()
+        .map(|r| match hidden.get(&name_of(r)) {
+            Some(source) => format!("`{r}`: its value is in {source}, which lifeboat cannot read"),
+            None => format!("`{r}` unresolved"),
+        })
+        .collect();
+    text.push_str(&format!(" ({})", said.join("; ")));
+}
+
 /// True when `text` still holds a Flux `${VAR}` placeholder or a template
 /// expression (`{{ … }}` of Helm or an ApplicationSet): a value that is
 /// unknown until rendering and so never equal to anything.

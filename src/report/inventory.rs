@@ -512,7 +512,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     // said to be unresolved.
     for r in &mut rows {
         for text in r.protection.iter_mut().chain(&mut r.external).chain([&mut r.size, &mut r.storage_class]) {
-            crate::model::say_unresolved(text);
+            crate::model::say_unresolved_with(text, &model.hidden_variables);
         }
     }
     // The whole repository is modelled; the PATH arguments choose the rows.

@@ -30,7 +30,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         }
         let excluded = inv.item_exclusion(i).is_some();
         let mut place = place.clone();
-        crate::model::say_unresolved(&mut place);
+        crate::model::say_unresolved_with(&mut place, inv.hidden_variables);
         out.push(
             RULE.meta
                 .finding(
