@@ -12,6 +12,15 @@ fn keys(tree: &str, extra: &[&str]) -> Vec<(String, String)> {
     finding_keys(&json_report(Path::new(tree), extra))
 }
 
+/// The one finding of the real binary on `tree` (failing when there are
+/// more or none).
+fn only_finding(tree: &str) -> serde_json::Value {
+    let report = json_report(Path::new(tree), &[]);
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    f.clone()
+}
+
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = expected.iter().map(|(r, n)| (r.to_string(), n.to_string())).collect();
     v.sort();
@@ -350,9 +359,7 @@ fn a_finding_on_removed_pgo_backups_names_the_patch_that_removed_them() {
 #[test]
 fn a_substituted_values_file_keeps_its_lines() {
     let tree = "fixtures/trust/substituted-values";
-    let report = json_report(Path::new(tree), &[]);
-    let findings = report["findings"].as_array().cloned().unwrap_or_default();
-    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    let f = only_finding(tree);
     assert_eq!(f["rule"], "pvc-unprotected");
     assert_eq!(f["file"], "apps/media/tautulli/values.yaml");
     assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(12), Some(3)), "{f}");
@@ -368,9 +375,7 @@ fn a_substituted_values_file_keeps_its_lines() {
 /// The help proposes the backup the repository already uses.
 #[test]
 fn the_help_proposes_the_mechanism_the_repository_uses() {
-    let report = json_report(Path::new("fixtures/trust/kopiur-help"), &[]);
-    let findings = report["findings"].as_array().cloned().unwrap_or_default();
-    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    let f = only_finding("fixtures/trust/kopiur-help");
     assert_eq!(f["resource"]["name"], "slskd");
     let help = f["help"].as_str().unwrap_or("");
     assert!(help.contains("kopiur SnapshotPolicy") && help.contains("{pvc: {name: slskd}}"), "{help}");
@@ -389,9 +394,7 @@ fn a_static_volume_of_the_repositorys_own_ceph_is_cluster_storage() {
 #[test]
 fn an_unreadable_variable_says_where_its_value_is() {
     let tree = "fixtures/trust/hidden-variable";
-    let report = json_report(Path::new(tree), &[]);
-    let findings = report["findings"].as_array().cloned().unwrap_or_default();
-    let [f] = findings.as_slice() else { panic!("one finding: {findings:?}") };
+    let f = only_finding(tree);
     let said = "`${NFS_SERVER}`: its value is in Secret `cluster-secrets`, which lifeboat cannot read";
     assert!(f["message"].as_str().is_some_and(|m| m.contains(said)), "{f}");
     assert!(stdout(&run(&["inventory", tree])).contains(said));

@@ -16,7 +16,6 @@ pub struct Replicator<'m> {
     pub tool: &'static str,
     /// The container that replicates.
     pub container: &'m str,
-    pub span: Span,
     /// The claims it replicates databases of.
     pub claims: Vec<ReplicatedClaim>,
 }
@@ -192,8 +191,7 @@ pub fn read<'m>(
         }
     }
     let name = container.get("name").and_then(Node::as_str).unwrap_or("litestream");
-    let span = container.get("image").or_else(|| container.get("name")).map_or(container.span, |n| n.span);
-    Some(Replicator { index, res, tool: "Litestream", container: name, span, claims })
+    Some(Replicator { index, res, tool: "Litestream", container: name, claims })
 }
 
 #[cfg(test)]

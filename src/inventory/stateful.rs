@@ -774,9 +774,7 @@ pub fn merge_existing_claims(items: &mut Vec<StatefulItem>) {
     // One claim written twice: a PVC manifest and the same PVC a chart
     // makes (the gitea chart's `persistence.claimName`), in one namespace
     // and cluster. One item, the written one.
-    let made_by_chart = |item: &StatefulItem| {
-        item.res.via.iter().any(|v| v.message.starts_with("made by the ") || v.message.starts_with("made by chart"))
-    };
+    let made_by_chart = |item: &StatefulItem| item.res.made_by_chart_or_operator();
     let mut by_name: HashMap<(Option<&str>, Option<&str>, &str), usize> = HashMap::new();
     for (i, p) in items.iter().enumerate() {
         let (ItemKind::Pvc, Claim::Exact(name)) = (p.kind, &p.claim) else { continue };

@@ -969,10 +969,9 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
     }
     match entry.shape {
         Some(Shape::AppTemplate) => {
-            out.extend(app_template_cronjobs(values, &ctx));
-            out.extend(app_template_workloads(values, &ctx));
+            out.extend(app_template_controllers(values, &ctx));
+            out.extend(app_template_v1_statefulset(values, &ctx));
             out.extend(app_template_config_maps(values, &ctx));
-            out.extend(app_template_statefulsets(values, &ctx));
         }
         Some(Shape::CnpgCluster) => out.extend(cnpg_cluster(values, &ctx, fallback)),
         None => {}
@@ -1073,53 +1072,85 @@ fn manifests(values: &Node, key: &str) -> Vec<Made> {
     out
 }
 
-/// bjw-s app-template: `controllers.<id>` of `type: cronjob` are CronJobs
-/// (named as the common library names them: the release, with the id as a
-/// suffix when there are several controllers), with their containers and
-/// the persistence entries they mount (`globalMounts`, or
+/// bjw-s app-template's `controllers.<id>`, each the workload its `type`
+/// makes, named as the common library names them (the release, with the
+/// id as a suffix when there are several controllers), with its pod: its
+/// containers and the persistence entries they mount (`globalMounts`, or
 /// `advancedMounts.<controller>.<container>`).
-/// The StatefulSets of app-template's `type: statefulset` controllers with
-/// their `statefulset.volumeClaimTemplates` (each named as written, so the
-/// claims are `<template>-<statefulset>-N`; the common library's
-/// templates/classes/_statefulset.tpl), named as the controllers are.
-fn app_template_statefulsets(values: &Node, ctx: &Ctx) -> Vec<Made> {
+/// - `cronjob`: a CronJob with `cronjob.schedule` and `cronjob.suspend`;
+/// - `deployment` (the default) and `daemonset`: what a sidecar of theirs
+///   does to the persistence they mount (a Litestream replica) is read as
+///   for a workload written here;
+/// - `statefulset`: with its `statefulset.volumeClaimTemplates` (each named
+///   as written, so the claims are `<template>-<statefulset>-N`; the common
+///   library's templates/classes/_statefulset.tpl).
+fn app_template_controllers(values: &Node, ctx: &Ctx) -> Vec<Made> {
     let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
     let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
     let mut out = Vec::new();
     for (id_node, c) in controllers {
         let Some(id) = id_node.as_str() else { continue };
-        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("statefulset") {
+        if !enabled(c) {
             continue;
         }
-        let templates = c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq);
+        let span = id_node.span;
         let name = app_template_controller_name(c, id, count, ctx);
-        let from = if templates.is_empty() {
-            format!("controllers.{id}")
-        } else {
-            format!("controllers.{id}.statefulset.volumeClaimTemplates")
-        };
-        let pod = app_template_pod(values, c, id, id_node.span, ctx);
-        out.extend(claim_template_statefulset(templates, &name, id_node.span, from, ctx, Some(pod)));
-    }
-    // app-template 1.x (common 1.x): one controller, `controller.type:
-    // statefulset`, and the templates at the top (`volumeClaimTemplates:
-    // [{name, size, storageClass, accessMode, mountPath}]`), the StatefulSet
-    // named as the release (templates/_statefulset.tpl).
-    if values.path(&["controller", "type"]).and_then(Node::as_str) == Some("statefulset")
-        && values.path(&["controller", "enabled"]).and_then(Node::as_bool) != Some(false)
-    {
-        let templates = values.get("volumeClaimTemplates").map_or(&[][..], Node::as_seq);
-        let span = values.key_node("volumeClaimTemplates").map_or(values.span, |k| k.span);
-        out.extend(claim_template_statefulset(
-            templates,
-            &ctx.fullname,
-            span,
-            "volumeClaimTemplates".into(),
-            ctx,
-            None,
-        ));
+        let pod = || app_template_pod(values, c, id, span, ctx);
+        match c.get("type").and_then(Node::as_str).unwrap_or("deployment") {
+            "cronjob" => {
+                let template = map(vec![("spec", pod())], span);
+                let job = map(vec![("template", template)], span);
+                let mut spec = vec![("jobTemplate", map(vec![("spec", job)], span))];
+                if let Some(schedule) = c.path(&["cronjob", "schedule"]) {
+                    spec.push(("schedule", schedule.clone()));
+                }
+                if let Some(suspend) = c.path(&["cronjob", "suspend"]) {
+                    spec.push(("suspend", suspend.clone()));
+                }
+                out.push(Made {
+                    written: false,
+                    root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
+                    from: format!("controllers.{id}"),
+                });
+            }
+            "statefulset" => {
+                let templates = c.path(&["statefulset", "volumeClaimTemplates"]).map_or(&[][..], Node::as_seq);
+                let from = if templates.is_empty() {
+                    format!("controllers.{id}")
+                } else {
+                    format!("controllers.{id}.statefulset.volumeClaimTemplates")
+                };
+                out.extend(claim_template_statefulset(templates, &name, span, from, ctx, Some(pod())));
+            }
+            kind @ ("deployment" | "daemonset") => {
+                let kind = if kind == "deployment" { "Deployment" } else { "DaemonSet" };
+                let template = map(vec![("spec", pod())], span);
+                let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
+                out.push(Made {
+                    written: false,
+                    root: object("apps/v1", kind, &name, span, Some(instance), map(vec![("template", template)], span)),
+                    from: format!("controllers.{id}"),
+                });
+            }
+            _ => {}
+        }
     }
     out
+}
+
+/// app-template 1.x (common 1.x): one controller, `controller.type:
+/// statefulset`, and the claim templates at the top (`volumeClaimTemplates:
+/// [{name, size, storageClass, accessMode, mountPath}]`), the StatefulSet
+/// named as the release (templates/_statefulset.tpl).
+fn app_template_v1_statefulset(values: &Node, ctx: &Ctx) -> Option<Made> {
+    let statefulset = values.path(&["controller", "type"]).and_then(Node::as_str) == Some("statefulset")
+        && values.path(&["controller", "enabled"]).and_then(Node::as_bool) != Some(false);
+    if !statefulset {
+        return None;
+    }
+    let templates = values.get("volumeClaimTemplates").map_or(&[][..], Node::as_seq);
+    let span = values.key_node("volumeClaimTemplates").map_or(values.span, |k| k.span);
+    claim_template_statefulset(templates, &ctx.fullname, span, "volumeClaimTemplates".into(), ctx, None)
 }
 
 /// A StatefulSet `name` with app-template's claim templates (`name`,
@@ -1165,68 +1196,6 @@ fn claim_template_statefulset(
     }
     let spec = map(spec, span);
     Some(Made { written: false, root: object("apps/v1", "StatefulSet", name, span, Some(instance), spec), from })
-}
-
-fn app_template_cronjobs(values: &Node, ctx: &Ctx) -> Vec<Made> {
-    let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
-    let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
-    let mut out = Vec::new();
-    for (id_node, c) in controllers {
-        let Some(id) = id_node.as_str() else { continue };
-        if !enabled(c) || c.get("type").and_then(Node::as_str) != Some("cronjob") {
-            continue;
-        }
-        let span = id_node.span;
-        let name = app_template_controller_name(c, id, count, ctx);
-        let template = map(vec![("spec", app_template_pod(values, c, id, span, ctx))], span);
-        let job = map(vec![("template", template)], span);
-        let mut spec = vec![("jobTemplate", map(vec![("spec", job)], span))];
-        if let Some(schedule) = c.path(&["cronjob", "schedule"]) {
-            spec.push(("schedule", schedule.clone()));
-        }
-        if let Some(suspend) = c.path(&["cronjob", "suspend"]) {
-            spec.push(("suspend", suspend.clone()));
-        }
-        out.push(Made {
-            written: false,
-            root: object("batch/v1", "CronJob", &name, span, None, map(spec, span)),
-            from: format!("controllers.{id}"),
-        });
-    }
-    out
-}
-
-/// The Deployments and DaemonSets of app-template's long-running
-/// controllers (`type: deployment`, the default, and `daemonset`), with
-/// their pods: what a sidecar of theirs does to the persistence they mount
-/// (a Litestream replica) is read as for a workload written here. A
-/// `statefulset` controller's pod joins its StatefulSet
-/// ([`app_template_statefulsets`]).
-fn app_template_workloads(values: &Node, ctx: &Ctx) -> Vec<Made> {
-    let controllers = values.get("controllers").map_or(&[][..], Node::as_map);
-    let count = controllers.iter().filter(|(_, c)| enabled(c)).count();
-    let mut out = Vec::new();
-    for (id_node, c) in controllers {
-        let Some(id) = id_node.as_str() else { continue };
-        let kind = match c.get("type").and_then(Node::as_str).unwrap_or("deployment") {
-            "deployment" => "Deployment",
-            "daemonset" => "DaemonSet",
-            _ => continue,
-        };
-        if !enabled(c) {
-            continue;
-        }
-        let span = id_node.span;
-        let name = app_template_controller_name(c, id, count, ctx);
-        let template = map(vec![("spec", app_template_pod(values, c, id, span, ctx))], span);
-        let instance = map(vec![("app.kubernetes.io/instance", s(ctx.release, span))], span);
-        out.push(Made {
-            written: false,
-            root: object("apps/v1", kind, &name, span, Some(instance), map(vec![("template", template)], span)),
-            from: format!("controllers.{id}"),
-        });
-    }
-    out
 }
 
 /// The ConfigMaps of app-template's `configMaps.<id>` (with their

@@ -209,6 +209,12 @@ impl Resource {
         self.root.key_node("spec").map_or(self.kind_span(), |k| k.span)
     }
 
+    /// Made by an operator or by a chart for what it runs (not a manifest
+    /// a chart only writes out): its `via` says so.
+    pub fn made_by_chart_or_operator(&self) -> bool {
+        self.via.iter().any(|v| v.message.starts_with("made by the ") || v.message.starts_with("made by chart"))
+    }
+
     /// `namespace/name`, or `name` when the namespace is unknown.
     pub fn qualified_name(&self) -> String {
         match &self.namespace {

@@ -299,14 +299,7 @@ impl<'a> Apps<'a> {
             // run (the VMSingle's Deployment, konflate's own Deployment), not
             // by a workload written here; one a chart only writes out (a
             // manifest chart's values) is like one written here.
-            None => {
-                let made = item
-                    .res
-                    .via
-                    .iter()
-                    .any(|v| v.message.starts_with("made by the ") || v.message.starts_with("made by chart"));
-                (self.app(None, item.res.deployed_by.as_deref(), file), !made)
-            }
+            None => (self.app(None, item.res.deployed_by.as_deref(), file), !item.res.made_by_chart_or_operator()),
         }
     }
 }
