@@ -74,18 +74,20 @@ impl Builder<'_> {
     /// included after all: a file of it that is not deployed is one its
     /// kustomization does not list.
     pub(super) fn reword_included_components(&mut self, reached: &HashSet<FileId>) {
-        let dir_of =
-            |sources: &Sources, file: FileId| sources.file(file).and_then(|f| f.path.parent().map(Path::to_path_buf));
+        let dir_of = |sources: &Sources, file: FileId| {
+            sources.file(file).map(|f| kustomize::normalize(f.path.parent().unwrap_or(Path::new(""))))
+        };
         let reached_dirs: HashSet<PathBuf> = reached.iter().filter_map(|&f| dir_of(self.sources, f)).collect();
         for u in &mut self.model.unreached {
-            let Some(rest) = u.reason.strip_prefix(COMPONENT_NOT_INCLUDED) else { continue };
-            let Some(kfile) = rest.trim_start().strip_prefix('(').and_then(|r| r.split_once(')')).map(|(k, _)| k)
-            else {
+            if !u.reason.starts_with(COMPONENT_NOT_INCLUDED) {
+                continue;
+            }
+            // The Component's kustomization, as the reason was made from.
+            let Some(dir) = dir_of(self.sources, u.file).filter(|d| reached_dirs.contains(d)) else { continue };
+            let Some(kfile) = self.index.kustomization_dirs.get(&dir).and_then(|&k| self.sources.file(k)) else {
                 continue;
             };
-            if dir_of(self.sources, u.file).is_some_and(|d| reached_dirs.contains(&d)) {
-                u.reason = format!("not listed by {kfile}");
-            }
+            u.reason = format!("not listed by {}", kfile.display);
         }
     }
 }
