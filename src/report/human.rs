@@ -61,21 +61,29 @@ impl Diagnostic for Shown {
 
 struct Texts<'r> {
     run: &'r Run,
-    cache: HashMap<FileId, String>,
+    /// Each file's masked text and where its lines start.
+    cache: HashMap<FileId, (String, super::LineStarts)>,
 }
 
 impl Texts<'_> {
-    fn source(&mut self, file: FileId) -> NamedSource<String> {
+    fn text(&mut self, file: FileId) -> &(String, super::LineStarts) {
         let run = self.run;
-        let text = self.cache.entry(file).or_insert_with(|| masked_text(run, file)).clone();
-        let name = run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
+        self.cache.entry(file).or_insert_with(|| {
+            let text = masked_text(run, file);
+            let lines = super::LineStarts::new(&text);
+            (text, lines)
+        })
+    }
+
+    fn source(&mut self, file: FileId) -> NamedSource<String> {
+        let text = self.text(file).0.clone();
+        let name = self.run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
         NamedSource::new(name, text).with_language("yaml")
     }
 
     fn anchored(&mut self, span: Span) -> Span {
-        let run = self.run;
-        let text = self.cache.entry(span.file).or_insert_with(|| masked_text(run, span.file));
-        super::anchored(text, span)
+        let (text, lines) = self.text(span.file);
+        lines.anchored(text, span)
     }
 }
 

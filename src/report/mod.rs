@@ -77,10 +77,11 @@ pub fn masked_text(run: &Run, file: crate::yaml::FileId) -> String {
         return String::new();
     };
     let mut bytes = source.text.clone().into_bytes();
+    let lines = LineStarts::new(&source.text);
     for span in run.sensitive.iter().filter(|s| s.file == file) {
         // Both offsets: the span's own and where its line and column are
         // (a value of a substituted file), so no byte of it is left shown.
-        let anchored = anchored(&source.text, *span);
+        let anchored = lines.anchored(&source.text, *span);
         for span in [*span, anchored] {
             let end = span.end.byte().min(bytes.len());
             if let Some(range) = bytes.get_mut(span.start.byte()..end) {
@@ -93,27 +94,37 @@ pub fn masked_text(run: &Run, file: crate::yaml::FileId) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// `span` with its byte offsets taken from its line and column in `text`.
-/// They agree but for a node read from text that substitution changed (a
-/// values file with `${VAR}`s filled in): its line and column are the
-/// file's, its offsets the substituted text's.
-pub(crate) fn anchored(text: &str, span: crate::yaml::Span) -> crate::yaml::Span {
-    let start = (|| {
-        let line = usize::try_from(span.start.line).ok()?.checked_sub(1)?;
-        let line_start = if line == 0 { 0 } else { text.match_indices('\n').nth(line - 1)?.0 + 1 };
-        let rest = text.get(line_start..)?;
-        let line_text = rest.split('\n').next().unwrap_or(rest);
-        let col = usize::try_from(span.start.col).ok()?.saturating_sub(1);
-        let within = line_text.char_indices().nth(col).map_or(line_text.len(), |(i, _)| i);
-        Some(line_start + within)
-    })();
-    let Some(start) = start.filter(|&s| s != span.start.byte()) else { return span };
-    let len = span.end.byte().saturating_sub(span.start.byte());
-    let end = (start + len).min(text.len());
-    let mut out = span;
-    out.start.offset = u32::try_from(start).unwrap_or(u32::MAX);
-    out.end.offset = u32::try_from(end).unwrap_or(u32::MAX);
-    out
+/// Where each line of a text starts: a line and column placed in O(1).
+pub(crate) struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub(crate) fn new(text: &str) -> LineStarts {
+        LineStarts(std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+    }
+
+    /// `span` with its byte offsets taken from its line and column in
+    /// `text` (the text these line starts are of). They agree but for a
+    /// node read from text that substitution changed (a values file with
+    /// `${VAR}`s filled in): its line and column are the file's, its
+    /// offsets the substituted text's.
+    pub(crate) fn anchored(&self, text: &str, span: crate::yaml::Span) -> crate::yaml::Span {
+        let start = (|| {
+            let line = usize::try_from(span.start.line).ok()?.checked_sub(1)?;
+            let line_start = *self.0.get(line)?;
+            let rest = text.get(line_start..)?;
+            let line_text = rest.split('\n').next().unwrap_or(rest);
+            let col = usize::try_from(span.start.col).ok()?.saturating_sub(1);
+            let within = line_text.char_indices().nth(col).map_or(line_text.len(), |(i, _)| i);
+            Some(line_start + within)
+        })();
+        let Some(start) = start.filter(|&s| s != span.start.byte()) else { return span };
+        let len = span.end.byte().saturating_sub(span.start.byte());
+        let end = (start + len).min(text.len());
+        let mut out = span;
+        out.start.offset = u32::try_from(start).unwrap_or(u32::MAX);
+        out.end.offset = u32::try_from(end).unwrap_or(u32::MAX);
+        out
+    }
 }
 
 /// How a report for people is shown.
@@ -311,8 +322,12 @@ pub fn write_streamed(
 
 #[cfg(test)]
 mod tests {
-    use super::anchored;
+    use super::LineStarts;
     use crate::yaml::{Pos, Span};
+
+    fn anchored(text: &str, span: Span) -> Span {
+        LineStarts::new(text).anchored(text, span)
+    }
 
     fn span(offset: usize, line: u32, col: u32, len: usize) -> Span {
         Span { file: 0, start: Pos::at(offset, line, col), end: Pos::at(offset + len, line, col + 6) }
