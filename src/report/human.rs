@@ -19,7 +19,7 @@ struct Shown {
     url: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<String>,
+    source: NamedSource<std::sync::Arc<str>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Shown>,
 }
@@ -62,21 +62,22 @@ impl Diagnostic for Shown {
 struct Texts<'r> {
     run: &'r Run,
     /// Each file's masked text and where its lines start.
-    cache: HashMap<FileId, (String, super::LineStarts)>,
+    cache: HashMap<FileId, (std::sync::Arc<str>, super::LineStarts)>,
 }
 
 impl Texts<'_> {
-    fn text(&mut self, file: FileId) -> &(String, super::LineStarts) {
+    fn text(&mut self, file: FileId) -> &(std::sync::Arc<str>, super::LineStarts) {
         let run = self.run;
         self.cache.entry(file).or_insert_with(|| {
             let text = masked_text(run, file);
             let lines = super::LineStarts::new(&text);
-            (text, lines)
+            (std::sync::Arc::from(text), lines)
         })
     }
 
-    fn source(&mut self, file: FileId) -> NamedSource<String> {
-        let text = self.text(file).0.clone();
+    /// The file's text, shared by every finding that shows it (not copied).
+    fn source(&mut self, file: FileId) -> NamedSource<std::sync::Arc<str>> {
+        let text = std::sync::Arc::clone(&self.text(file).0);
         let name = self.run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
         NamedSource::new(name, text).with_language("yaml")
     }
