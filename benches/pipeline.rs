@@ -8,7 +8,9 @@
 //! report. `LIFEBOAT_BENCH_APPS` sets N (default 1000, i.e. 3,000+ files).
 //!
 //! Each repo gets a stage table (walk, read, parse, model, inventory,
-//! rules, report, and the whole check), best and median of several runs.
+//! rules, the JSON and the human report, and the whole check), best and
+//! median of several runs; then one file of 4×N unprotected PVCs times both
+//! reports of its findings.
 //! A scale table then generates Flux-style repos of about 1k, 10k and 100k
 //! files (`LIFEBOAT_BENCH_SCALE=1000,10000,100000` to choose) and checks
 //! each in a child process of this bench, printing its wall time and peak
@@ -242,9 +244,33 @@ fn stages(root: &Path, runs: usize) -> lifeboat::Run {
     let run = lifeboat::run(&opts).expect("run");
     let (b, m, len) = measure(runs, || lifeboat::report::json::render(&run).len());
     row("report", b, m, &format!("JSON, {len} bytes"));
+    let (b, m, len) = measure(runs, || lifeboat::report::human::render(&run, false, false).len());
+    row("human", b, m, &format!("the default report, {len} bytes"));
     let (b, m, run) = measure(runs, || lifeboat::run(&opts).expect("run"));
     row("check", b, m, &format!("whole pipeline, {} findings", run.findings.len()));
     run
+}
+
+/// The human report of many findings in one large file: each snippet is
+/// read from where its lines start, so this grows with the findings, not
+/// with findings × file size.
+fn one_file(pvcs: usize, runs: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::new();
+    for i in 0..pvcs {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data-{i}\n  namespace: apps\n\
+             spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
+        ));
+    }
+    write(&dir.path().join("pvcs.yaml"), &text);
+    let opts = lifeboat::Options { paths: vec![dir.path().to_path_buf()], ..lifeboat::Options::default() };
+    let run = lifeboat::run(&opts).expect("run");
+    println!("\nOne file of {pvcs} unprotected PVCs ({} bytes), {} findings", text.len(), run.findings.len());
+    let (b, m, len) = measure(runs, || lifeboat::report::json::render(&run).len());
+    row("json", b, m, &format!("{len} bytes"));
+    let (b, m, len) = measure(runs, || lifeboat::report::human::render(&run, false, false).len());
+    row("human", b, m, &format!("{len} bytes"));
 }
 
 /// Child mode of the scale table: check the repo at `dir`, write the JSON
@@ -347,6 +373,8 @@ fn main() {
     let run = stages(&root, runs);
     let clusters = run.model.resources.iter().filter(|r| r.kind == "Cluster").count();
     assert_eq!(clusters, apps, "every app's component Cluster is instantiated");
+
+    one_file(4 * apps, runs);
 
     scale_table();
 }

@@ -4,7 +4,12 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
+    SourceSpan, SpanContents,
+};
 
 use super::masked_text;
 use crate::finding::{Finding, Severity};
@@ -19,7 +24,7 @@ struct Shown {
     url: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<std::sync::Arc<str>>,
+    source: FileText,
     labels: Vec<LabeledSpan>,
     related: Vec<Shown>,
 }
@@ -59,32 +64,101 @@ impl Diagnostic for Shown {
     }
 }
 
+/// A file's masked text as miette reads it, shared by every finding that
+/// shows it (not copied). A snippet is found from where the file's lines
+/// start, not by scanning from the top of the file for each one (which made
+/// the report quadratic in findings × file size).
+#[derive(Clone)]
+struct FileText {
+    name: Arc<str>,
+    text: Arc<str>,
+    /// Where each line starts, with miette's line breaks (`\n`, `\r\n`
+    /// and a lone `\r`), so its line numbers are the ones miette counts.
+    breaks: Arc<[usize]>,
+}
+
+impl FileText {
+    fn new(name: &str, text: String) -> FileText {
+        let bytes = text.as_bytes();
+        let breaks = std::iter::once(0)
+            .chain(bytes.iter().enumerate().filter_map(|(i, &b)| {
+                let lone_cr = b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+                (b == b'\n' || lone_cr).then_some(i + 1)
+            }))
+            .collect();
+        FileText { name: Arc::from(name), text: Arc::from(text), breaks }
+    }
+}
+
+impl fmt::Debug for FileText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileText").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl SourceCode for FileText {
+    /// miette's own reading of a text, begun at the first line it shows
+    /// (`before` lines above the span's) instead of at the top of the file;
+    /// lines and offsets are then moved back to the whole file's.
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        // The line of the byte before the span: miette's reading of a span
+        // of no length at a line start depends on the line break before it.
+        let before_span = span.offset().saturating_sub(1);
+        let line = self.breaks.partition_point(|&start| start <= before_span).saturating_sub(1);
+        let first = line.saturating_sub(before);
+        let base = self.breaks.get(first).copied().unwrap_or(0);
+        // Past the end, miette's own reading slices out of range (a panic).
+        if span.offset() > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let rest = self.text.as_bytes().get(base..).ok_or(MietteError::OutOfBounds)?;
+        let within =
+            SourceSpan::new(span.offset().checked_sub(base).ok_or(MietteError::OutOfBounds)?.into(), span.len());
+        let read = <[u8] as SourceCode>::read_span(rest, &within, before, after)?;
+        let shown = SourceSpan::new((read.span().offset() + base).into(), read.span().len());
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.to_string(),
+                read.data(),
+                shown,
+                read.line() + first,
+                read.column(),
+                read.line_count() + first,
+            )
+            .with_language("yaml"),
+        ))
+    }
+}
+
 struct Texts<'r> {
     run: &'r Run,
     /// Each file's masked text and where its lines start.
-    cache: HashMap<FileId, (std::sync::Arc<str>, super::LineStarts)>,
+    cache: HashMap<FileId, (FileText, super::LineStarts)>,
 }
 
 impl Texts<'_> {
-    fn text(&mut self, file: FileId) -> &(std::sync::Arc<str>, super::LineStarts) {
+    fn text(&mut self, file: FileId) -> &(FileText, super::LineStarts) {
         let run = self.run;
         self.cache.entry(file).or_insert_with(|| {
             let text = masked_text(run, file);
             let lines = super::LineStarts::new(&text);
-            (std::sync::Arc::from(text), lines)
+            let name = run.sources.file(file).map(|f| f.display.as_str()).unwrap_or_default();
+            (FileText::new(name, text), lines)
         })
     }
 
-    /// The file's text, shared by every finding that shows it (not copied).
-    fn source(&mut self, file: FileId) -> NamedSource<std::sync::Arc<str>> {
-        let text = std::sync::Arc::clone(&self.text(file).0);
-        let name = self.run.sources.file(file).map(|f| f.display.clone()).unwrap_or_default();
-        NamedSource::new(name, text).with_language("yaml")
+    fn source(&mut self, file: FileId) -> FileText {
+        self.text(file).0.clone()
     }
 
     fn anchored(&mut self, span: Span) -> Span {
         let (text, lines) = self.text(span.file);
-        lines.anchored(text, span)
+        lines.anchored(&text.text, span)
     }
 }
 
@@ -319,4 +393,63 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
         out.push_str(&format!("  no longer occurs: {line}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::{SourceCode, SourceSpan, SpanContents};
+
+    use super::FileText;
+
+    type Read = (Vec<u8>, usize, usize, usize, usize, usize, Option<String>);
+
+    fn facts(read: &dyn SpanContents<'_>) -> Read {
+        let span = read.span();
+        (
+            read.data().to_vec(),
+            span.offset(),
+            span.len(),
+            read.line(),
+            read.column(),
+            read.line_count(),
+            read.name().map(str::to_string),
+        )
+    }
+
+    /// Every span of a text with every kind of line break (and a
+    /// multi-byte character) reads as miette reads the whole text.
+    #[test]
+    fn snippets_read_as_miette_reads_the_whole_text() {
+        let text = "a: 1\nkey: ü\r\nlone: x\rlast: y\n\n  deep:\n    - z\nend";
+        let file = FileText::new("f.yaml", text.to_string());
+        let mut compared = 0;
+        for offset in 0..=text.len() {
+            for len in [0, 1, 3, 9, 40] {
+                for context in [0, 1, 2, 5] {
+                    let span = SourceSpan::new(offset.into(), len);
+                    let whole = text.read_span(&span, context, context);
+                    let ours = file.read_span(&span, context, context);
+                    match (whole, ours) {
+                        (Ok(whole), Ok(ours)) => {
+                            let mut expected = facts(whole.as_ref());
+                            expected.6 = Some("f.yaml".to_string());
+                            assert_eq!(facts(ours.as_ref()), expected, "offset {offset} len {len} context {context}");
+                            assert_eq!(ours.language(), Some("yaml"));
+                            compared += 1;
+                        }
+                        (Err(_), Err(_)) => {}
+                        (whole, ours) => {
+                            panic!("offset {offset} len {len}: miette {:?}, ours {:?}", whole.is_ok(), ours.is_ok())
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 500, "{compared} spans compared");
+        // Past the end of the text: an error, where miette's own reading
+        // of the whole text slices out of range.
+        for offset in [text.len() + 1, text.len() + 40, usize::MAX / 2] {
+            assert!(file.read_span(&SourceSpan::new(offset.into(), 1), 2, 2).is_err());
+        }
+    }
 }
