@@ -19,9 +19,12 @@ pub const FILES: &[(&str, &str)] = &[
     ("backstage.yaml", include_str!("../../charts/backstage.yaml")),
     ("bitnami-mariadb.yaml", include_str!("../../charts/bitnami-mariadb.yaml")),
     ("bitnami-mongodb.yaml", include_str!("../../charts/bitnami-mongodb.yaml")),
+    ("bitnami-postgresql-ha.yaml", include_str!("../../charts/bitnami-postgresql-ha.yaml")),
     ("bitnami-postgresql.yaml", include_str!("../../charts/bitnami-postgresql.yaml")),
+    ("bitnami-redis-cluster.yaml", include_str!("../../charts/bitnami-redis-cluster.yaml")),
     ("bitnami-redis.yaml", include_str!("../../charts/bitnami-redis.yaml")),
     ("bitnami-thanos.yaml", include_str!("../../charts/bitnami-thanos.yaml")),
+    ("bitnami-valkey-cluster.yaml", include_str!("../../charts/bitnami-valkey-cluster.yaml")),
     ("bitnami-valkey.yaml", include_str!("../../charts/bitnami-valkey.yaml")),
     ("bitnami-wordpress.yaml", include_str!("../../charts/bitnami-wordpress.yaml")),
     ("cnpg-cluster.yaml", include_str!("../../charts/cnpg-cluster.yaml")),
@@ -29,6 +32,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("csi-driver-nfs.yaml", include_str!("../../charts/csi-driver-nfs.yaml")),
     ("democratic-csi.yaml", include_str!("../../charts/democratic-csi.yaml")),
     ("emqx.yaml", include_str!("../../charts/emqx.yaml")),
+    ("forgejo-13.yaml", include_str!("../../charts/forgejo-13.yaml")),
+    ("forgejo-6.yaml", include_str!("../../charts/forgejo-6.yaml")),
+    ("forgejo.yaml", include_str!("../../charts/forgejo.yaml")),
+    ("gitea-10.yaml", include_str!("../../charts/gitea-10.yaml")),
     ("gitea.yaml", include_str!("../../charts/gitea.yaml")),
     ("grafana.yaml", include_str!("../../charts/grafana.yaml")),
     ("harbor.yaml", include_str!("../../charts/harbor.yaml")),
@@ -260,6 +267,12 @@ pub struct Dependency {
     /// Its `condition`, and whether it holds when the values do not say.
     condition: Option<Vec<String>>,
     enabled_default: bool,
+    /// The values the parent chart's own values.yaml gives the subchart
+    /// (gitea sets `valkey.architecture: standalone`): under the release's.
+    values: Option<Node>,
+    /// Losing what it stores loses nothing: the parent rebuilds it (a
+    /// cache, sessions and queues). Its claims are excluded with this reason.
+    rebuilt: Option<String>,
 }
 
 static CATALOGUE: LazyLock<Vec<Entry>> =
@@ -446,6 +459,8 @@ fn dependencies_of(chart: &str, root: &Node) -> Result<Vec<Dependency>, String> 
             version: text("version").unwrap_or_default(),
             condition: text("condition").map(|c| path_of(&c)),
             enabled_default: d.get("enabled").and_then(Node::as_bool).unwrap_or(true),
+            values: d.get("values").filter(|v| v.is_map()).cloned(),
+            rebuilt: text("rebuilt"),
             chart: dep_chart,
         });
     }
@@ -1019,16 +1034,54 @@ fn make_dependency(d: &Dependency, release: &Release, values: &Node, fallback: S
     if !on || entry.stateless || entry.shape.is_some() {
         return Vec::new();
     }
-    let sub_values = values.get(&d.key).filter(|v| v.is_map()).unwrap_or(&EMPTY);
+    let user = values.get(&d.key).filter(|v| v.is_map());
     let span = key_span(values, std::slice::from_ref(&d.key)).unwrap_or(fallback);
+    // The parent's defaults for the subchart, under what the release sets.
+    let merged;
+    let sub_values = match (&d.values, user) {
+        (Some(defaults), user) => {
+            let mut base = defaults.clone();
+            base.map_spans(&mut |_| span);
+            if let Some(user) = user {
+                super::patch::strategic_merge(&mut base, user, false);
+            }
+            merged = base;
+            &merged
+        }
+        (None, Some(user)) => user,
+        (None, None) => &EMPTY,
+    };
     let sub = Release { name: release.name, namespace: release.namespace, chart: &d.chart };
     make_at(entry, &sub, sub_values, span, depth + 1)
         .into_iter()
         .map(|mut m| {
             m.from = format!("{}.{}", d.key, m.from);
+            if let Some(reason) = &d.rebuilt {
+                mark_rebuilt(&mut m.root, reason);
+            }
             m
         })
         .collect()
+}
+
+/// Every claim `made` holds (a PVC, or a StatefulSet's claim templates)
+/// marked as rebuilt by itself with `reason`, unless it says so already.
+fn mark_rebuilt(made: &mut Node, reason: &str) {
+    let claims: Vec<&mut Node> = match made.get("kind").and_then(Node::as_str) {
+        Some("PersistentVolumeClaim") => vec![made],
+        Some("StatefulSet") => match made.get_mut("spec").and_then(|s| s.get_mut("volumeClaimTemplates")) {
+            Some(Node { value: crate::yaml::Value::Seq(templates), .. }) => templates.iter_mut().collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    for claim in claims {
+        let span = claim.span;
+        let Some(annotations) = claim.entry_map("metadata").and_then(|m| m.entry_map("annotations")) else { continue };
+        if annotations.get(super::resource::REBUILT_ANNOTATION).is_none() {
+            annotations.set(super::resource::REBUILT_ANNOTATION, Node::string(reason, span));
+        }
+    }
 }
 
 static EMPTY: LazyLock<Node> = LazyLock::new(|| Node::mapping(Vec::new(), Span::default()));
