@@ -399,3 +399,22 @@ fn an_unreadable_variable_says_where_its_value_is() {
     assert!(f["message"].as_str().is_some_and(|m| m.contains(said)), "{f}");
     assert!(stdout(&run(&["inventory", tree])).contains(said));
 }
+
+/// A claim bound to a static Longhorn volume (by `volumeName` or the
+/// volume's `claimRef`) is Longhorn's whatever its class is called: the
+/// `default` group's RecurringJobs back it up. Another driver's is not.
+#[test]
+fn a_static_longhorn_volume_is_in_the_default_group() {
+    let f = only_finding("fixtures/trust/longhorn-static-volume");
+    assert_eq!(
+        (f["rule"].as_str(), f["resource"]["name"].as_str()),
+        (Some("pvc-unprotected"), Some("lidarr-config-pvc"))
+    );
+    let out = run(&["inventory", "--format", "json", "fixtures/trust/longhorn-static-volume"]);
+    let inv: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_default();
+    for name in ["sonarr-config-pvc", "radarr-config-pvc"] {
+        let item = inv["items"].as_array().into_iter().flatten().find(|i| i["name"] == name);
+        let protection = item.map(|i| i["protection"].to_string()).unwrap_or_default();
+        assert!(protection.contains("weekly-backups"), "{name}: {inv}");
+    }
+}

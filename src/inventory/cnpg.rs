@@ -260,6 +260,16 @@ impl std::fmt::Display for ArchiveId {
 
 /// The `{name, key}` Secret references of a barman store configuration.
 pub fn secret_refs(store: &Node) -> Vec<&Node> {
+    let mut refs = credential_refs(store);
+    if let Some(name) = store.path(&["endpointCA", "name"]) {
+        refs.push(name);
+    }
+    refs
+}
+
+/// The Secret names an object store's credentials are read from (not its
+/// `endpointCA`, which holds a public certificate).
+pub fn credential_refs(store: &Node) -> Vec<&Node> {
     let mut refs = Vec::new();
     for section in ["s3Credentials", "azureCredentials", "googleCredentials"] {
         for (_, value) in store.get(section).map_or(&[][..], Node::as_map) {
@@ -267,9 +277,6 @@ pub fn secret_refs(store: &Node) -> Vec<&Node> {
                 refs.push(name);
             }
         }
-    }
-    if let Some(name) = store.path(&["endpointCA", "name"]) {
-        refs.push(name);
     }
     refs
 }

@@ -99,14 +99,45 @@ fn schedule(s: &BackupSchedule) -> Protection {
     }
 }
 
+/// Longhorn's CSI driver, which provisions its volumes.
+const LONGHORN_DRIVER: &str = "driver.longhorn.io";
+
 /// Link every stateful item of `inv` to what protects it.
 pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
     // Longhorn jobs a StorageClass attaches to its volumes.
     let mut class_jobs: HashMap<&str, Vec<(String, bool)>> = HashMap::new();
     // Longhorn's classes (its CSI driver provisions them), by name.
     let mut longhorn_classes: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    // Static Longhorn volumes (a PersistentVolume of Longhorn's CSI driver):
+    // by name, and by the claim reserved for them.
+    let mut longhorn_volumes: std::collections::HashSet<(Option<&str>, Option<&str>, &str)> =
+        std::collections::HashSet::new();
+    for r in inv.resources.iter().filter(|r| r.kind == "PersistentVolume" && r.api_version == "v1") {
+        if r.root.path(&["spec", "csi", "driver"]).and_then(Node::as_str) == Some(LONGHORN_DRIVER) {
+            let cluster = r.cluster.as_deref();
+            longhorn_volumes.insert((cluster, None, r.name.as_str()));
+            if let Some(claim) = r.root.path(&["spec", "claimRef", "name"]).and_then(Node::as_str) {
+                let ns = r.root.path(&["spec", "claimRef", "namespace"]).and_then(Node::as_str);
+                longhorn_volumes.insert((cluster, Some(ns.unwrap_or("")), claim));
+            }
+        }
+    }
+    // A claim bound to one (by `volumeName`, or the volume's `claimRef`).
+    let on_longhorn_volume = |item: &super::stateful::StatefulItem| {
+        if item.kind != super::stateful::ItemKind::Pvc {
+            return false;
+        }
+        let cluster = item.res.cluster.as_deref();
+        let by_volume = item
+            .res
+            .spec()
+            .and_then(|s| s.get("volumeName"))
+            .and_then(Node::as_str)
+            .is_some_and(|v| longhorn_volumes.contains(&(cluster, None, v)));
+        by_volume || longhorn_volumes.contains(&(cluster, Some(item.namespace().unwrap_or("")), &item.res.name))
+    };
     for r in inv.resources.iter().filter(|r| r.is("storage.k8s.io", "StorageClass")) {
-        if r.root.get("provisioner").and_then(Node::as_str) == Some("driver.longhorn.io") {
+        if r.root.get("provisioner").and_then(Node::as_str) == Some(LONGHORN_DRIVER) {
             longhorn_classes.insert(r.name.as_str());
         }
         let selector = r.root.path(&["parameters", "recurringJobSelector"]).and_then(Node::as_str);
@@ -240,7 +271,8 @@ pub fn link(inv: &Inventory) -> Vec<Vec<Protection>> {
                 let longhorn = item
                     .storage_class
                     .as_deref()
-                    .is_some_and(|c| longhorn_classes.contains(c) || c.contains("longhorn"));
+                    .is_some_and(|c| longhorn_classes.contains(c) || c.contains("longhorn"))
+                    || on_longhorn_volume(item);
                 if s.res.cluster == item.res.cluster && s.covers(item, jobs, longhorn) {
                     out.push(schedule(s));
                 }

@@ -225,6 +225,10 @@ pub struct Entry {
     pub objects: Vec<Object>,
     pub manifests: Vec<String>,
     pub dependencies: Vec<Dependency>,
+    /// Values paths that choose what the chart makes (loki's
+    /// `deploymentMode`), with the values the entry describes: a release
+    /// that sets another is not read with the entry (its contents unknown).
+    pub described: Vec<(Vec<String>, Vec<String>)>,
 }
 
 /// Why a Velero Schedule a release makes copies no volume data, from the
@@ -443,6 +447,30 @@ pub fn entry_of(root: &Node) -> Result<Entry, String> {
         objects,
         manifests: strings(root.get("manifests")),
         dependencies,
+        described: root
+            .get("described")
+            .map_or(&[][..], Node::as_map)
+            .iter()
+            .filter_map(|(k, v)| Some((path_of(k.as_str()?), strings(Some(v)))))
+            .collect(),
+    })
+}
+
+/// Why `entry` cannot read a release of these values: they choose what the
+/// chart makes by a value it does not describe (`deploymentMode:
+/// Monolithic`); `None` when it can.
+pub fn undescribed(entry: &Entry, values: &Node) -> Option<String> {
+    entry.described.iter().find_map(|(path, known)| {
+        let actual = get_path(values, path).and_then(Node::as_str)?;
+        if known.iter().any(|k| k == actual) {
+            return None;
+        }
+        let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        Some(format!(
+            "`{}: {actual}`, which lifeboat's chart catalogue does not describe for it (it reads {})",
+            path.join("."),
+            known.join(", ")
+        ))
     })
 }
 

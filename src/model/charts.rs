@@ -46,6 +46,9 @@ pub struct ChartRelease {
     /// The versions the catalogue's entries of this chart describe, when
     /// none describes this release's.
     pub other_versions: Option<String>,
+    /// The values the catalogue's entry does not describe (a mode of the
+    /// chart it does not know), so it did not read them.
+    pub undescribed: Option<String>,
 }
 
 /// The ConfigMaps of `resources` by namespace and name (and, for a
@@ -164,8 +167,10 @@ impl Builder<'_> {
                     continue;
                 }
                 let lookup = catalogue::find(&extra, &found.chart, &found.repository, &found.version);
-                let entry = lookup.entry();
                 let values = found.values.clone().unwrap_or_else(|| Node::mapping(Vec::new(), found.span));
+                // Values the entry does not describe: not read with it.
+                let undescribed = lookup.entry().and_then(|e| catalogue::undescribed(e, &values));
+                let entry = lookup.entry().filter(|_| undescribed.is_none());
                 known = apply(entry, r, &found, &found.chart, &values, &label, &mut made);
                 releases.extend(unknown_subcharts(entry, &values, r, &found, &label));
                 if known != Known::Unknown
@@ -174,7 +179,9 @@ impl Builder<'_> {
                     // The catalogue replaces the generic reading of its values.
                     catalogued.push((i, Arc::new(RenderedChart::default())));
                 }
-                releases.push(record(r, &found, &found.chart, known, &label, lookup));
+                let mut release = record(r, &found, &found.chart, known, &label, lookup);
+                release.undescribed = undescribed;
+                releases.push(release);
             }
         }
         for (i, left) in catalogued {
@@ -231,6 +238,7 @@ fn record(
         namespace: found.namespace.clone(),
         cluster: r.cluster.clone(),
         release: found.release.clone(),
+        undescribed: None,
     }
 }
 

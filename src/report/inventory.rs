@@ -123,6 +123,8 @@ pub struct UnknownChart {
     pub version: String,
     /// The versions the catalogue describes, when not this one.
     pub other_versions: Option<String>,
+    /// Values the catalogue's entry does not describe (a mode it does not know).
+    pub undescribed: Option<String>,
     pub file: String,
     pub line: u32,
     /// Items read from its values by the common `persistence` shape alone
@@ -148,6 +150,23 @@ impl UnknownChart {
     }
 
     fn text(&self) -> String {
+        if let Some(values) = &self.undescribed {
+            let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
+            let generic = match self.generic_items {
+                0 => String::new(),
+                n => format!(
+                    "; its values were read by the common `persistence` shape alone, {n} item{}",
+                    if n == 1 { "" } else { "s" }
+                ),
+            };
+            return format!(
+                "{}: chart `{}`{version}: contents unknown (it sets {values}{generic}; describe it under `charts:` in .lifeboat.yaml) ({}:{})",
+                self.release_text(),
+                self.chart,
+                self.file,
+                self.line
+            );
+        }
         if self.generic_items > 0 {
             let version = if self.version.is_empty() { String::new() } else { format!(" {}", self.version) };
             return format!(
@@ -544,6 +563,7 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
             chart: r.chart.clone(),
             version: r.version.clone(),
             other_versions: r.other_versions.clone(),
+            undescribed: r.undescribed.clone(),
             file: sources.file(r.span.file).map(|f| f.display.clone()).unwrap_or_default(),
             line: r.span.start.line,
             clusters: r.cluster.iter().map(|c| c.to_string()).collect(),
@@ -789,6 +809,9 @@ impl InventoryReport {
                 }
                 if let Some(range) = &u.other_versions {
                     j["catalogueVersions"] = json!(range);
+                }
+                if let Some(values) = &u.undescribed {
+                    j["undescribedValues"] = json!(values);
                 }
                 if u.generic_items > 0 {
                     j["readByCommonShape"] = json!(u.generic_items);

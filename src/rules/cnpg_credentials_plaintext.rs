@@ -5,7 +5,7 @@
 use super::cnpg_credentials_missing::stores;
 use super::{Check, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::inventory::cnpg::secret_refs;
+use crate::inventory::cnpg::credential_refs;
 use crate::inventory::secrets::SecretSource;
 use crate::inventory::url_credentials;
 use crate::inventory::Inventory;
@@ -49,7 +49,9 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                     .on(index, res),
             );
         }
-        for name_node in secret_refs(store) {
+        // The credentials' Secrets: an `endpointCA` Secret holds the
+        // certificate of the endpoint's CA, which is public.
+        for name_node in credential_refs(store) {
             let Some(name) = name_node.as_nonempty_str() else {
                 continue;
             };
