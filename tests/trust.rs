@@ -418,3 +418,20 @@ fn a_static_longhorn_volume_is_in_the_default_group() {
         assert!(protection.contains("weekly-backups"), "{name}: {inv}");
     }
 }
+
+/// kustomize-mutating-webhook adds the keys of the sources its values name
+/// to every Flux Kustomization's substitution (one without `postBuild`
+/// too); another admission mutation of Kustomizations makes what they
+/// substitute unknown, so no variable is said to be undefined.
+#[test]
+fn what_a_webhook_adds_to_flux_substitution_is_read_or_said_unknown() {
+    let f = only_finding("fixtures/trust/mutating-webhook");
+    assert_eq!(f["rule"], "flux-substitution-undefined");
+    let message = f["message"].as_str().unwrap_or("");
+    assert!(message.starts_with("`${NOPE}` has no value"), "{message}");
+    assert!(
+        message.contains("nor in ConfigMap `cluster-config` (added by HelmRelease `kustomize-mutating-webhook`)"),
+        "{message}"
+    );
+    assert!(keys("fixtures/trust/mutating-policy", &[]).is_empty());
+}

@@ -42,6 +42,8 @@ pub struct Inventory<'m> {
     pub unreached: &'m [model::Unreached],
     /// Substitution variables whose value is in a source lifeboat cannot read.
     pub hidden_variables: &'m std::collections::BTreeMap<String, String>,
+    /// What a webhook adds to every Flux Kustomization's substitution.
+    pub injected_substitution: Option<&'m str>,
     pub load_errors: &'m [(FileId, LoadError)],
     pub clusters: Vec<Cluster<'m>>,
     pub scheduled_backups: Vec<ScheduledBackup<'m>>,
@@ -94,6 +96,7 @@ impl<'m> Inventory<'m> {
             substitution_gaps: &model.substitution_gaps,
             unreached: &model.unreached,
             hidden_variables: &model.hidden_variables,
+            injected_substitution: model.injected_substitution.as_deref(),
             load_errors,
             clusters: Vec::new(),
             scheduled_backups: Vec::new(),

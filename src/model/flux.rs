@@ -240,24 +240,175 @@ pub enum EntrySource {
     Argo,
 }
 
+/// What changes Flux Kustomizations when the cluster admits them, so that
+/// their substitution is not only what the repository writes.
+#[derive(Debug, Default)]
+pub struct Mutators {
+    /// Sources the kustomize-mutating-webhook chart adds to every
+    /// Kustomization's `postBuild.substitute` (kind, name, the release's
+    /// namespace), from its values `configMaps` and `secrets`.
+    pub injected: Vec<(&'static str, String, Option<String>)>,
+    /// What adds them (`HelmRelease \`flux-system/kustomize-mutating-webhook\``).
+    pub injector: Option<String>,
+    /// Another admission mutation of Kustomizations (a webhook, a
+    /// MutatingAdmissionPolicy, a Kyverno mutate rule), as shown: what it
+    /// adds is unknown, so no variable is said to be undefined.
+    pub unknown: Option<String>,
+}
+
+/// Does an admission rule's `apiGroups` and `resources` take in Flux
+/// Kustomizations?
+fn rule_takes_kustomizations(rule: &Node) -> bool {
+    let has = |key: &str, wanted: &str| {
+        rule.get(key)
+            .map_or(&[][..], Node::as_seq)
+            .iter()
+            .any(|v| v.as_str().is_some_and(|v| v == "*" || v == wanted || v.strip_suffix("/*") == Some(wanted)))
+    };
+    has("apiGroups", "kustomize.toolkit.fluxcd.io") && has("resources", "kustomizations")
+}
+
+/// What in these documents changes Flux Kustomizations at admission;
+/// `values_of(name)` is the values a ConfigMap of that name holds (a
+/// HelmRelease's `valuesFrom`).
+fn find_mutators(documents: &[crate::yaml::Document], values_of: impl Fn(&str) -> Option<Node>) -> Mutators {
+    let mut out = Mutators::default();
+    for d in documents {
+        let root = &d.root;
+        let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+        let api = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+        let name = root.path(&["metadata", "name"]).and_then(Node::as_str).unwrap_or("");
+        let spec = root.get("spec");
+        let chart = spec.and_then(|s| s.path(&["chart", "spec", "chart"])).and_then(Node::as_str);
+        let is_webhook_chart = api.starts_with("helm.toolkit.fluxcd.io/")
+            && kind == "HelmRelease"
+            && (chart == Some("kustomize-mutating-webhook")
+                || (chart.is_none() && name == "kustomize-mutating-webhook"));
+        if is_webhook_chart {
+            let namespace = root.path(&["metadata", "namespace"]).and_then(Node::as_str).map(str::to_string);
+            // Its values: inline, then each `valuesFrom` ConfigMap's.
+            let mut values: Vec<Node> = spec.and_then(|s| s.get("values")).into_iter().cloned().collect();
+            let mut unread = false;
+            for source in spec.and_then(|s| s.get("valuesFrom")).map_or(&[][..], Node::as_seq) {
+                let of_kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap") == "ConfigMap";
+                match source.get("name").and_then(Node::as_str).filter(|_| of_kind).and_then(&values_of) {
+                    Some(v) => values.push(v),
+                    None => unread = true,
+                }
+            }
+            let before = out.injected.len();
+            for (key, kind) in [("configMaps", "ConfigMap"), ("secrets", "Secret")] {
+                for source in values.iter().flat_map(|v| v.get(key).map_or(&[][..], Node::as_seq)) {
+                    if let Some(source) = source.get("name").and_then(Node::as_str) {
+                        out.injected.push((kind, source.to_string(), namespace.clone()));
+                    }
+                }
+            }
+            if out.injected.len() > before {
+                let ns = namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default();
+                out.injector.get_or_insert_with(|| format!("HelmRelease `{ns}{name}`"));
+            }
+            // What it adds is not known when its values are not read.
+            if unread && out.injected.len() == before && out.unknown.is_none() {
+                out.unknown = Some(format!("HelmRelease `{name}` (kustomize-mutating-webhook)"));
+            }
+            continue;
+        }
+        let takes = match (api.split('/').next().unwrap_or(""), kind) {
+            ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => root
+                .get("webhooks")
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .flat_map(|w| w.get("rules").map_or(&[][..], Node::as_seq))
+                .any(rule_takes_kustomizations),
+            ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => spec
+                .and_then(|s| s.path(&["matchConstraints", "resourceRules"]))
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .any(rule_takes_kustomizations),
+            ("kyverno.io", "ClusterPolicy" | "Policy") => spec
+                .and_then(|s| s.get("rules"))
+                .map_or(&[][..], Node::as_seq)
+                .iter()
+                .filter(|rule| rule.get("mutate").is_some())
+                .flat_map(|rule| {
+                    let blocks = ["any", "all"].into_iter().flat_map(|k| {
+                        rule.path(&["match", k]).map_or(&[][..], Node::as_seq).iter().filter_map(|m| m.get("resources"))
+                    });
+                    blocks.chain(rule.path(&["match", "resources"])).collect::<Vec<_>>()
+                })
+                .flat_map(|res| res.get("kinds").map_or(&[][..], Node::as_seq))
+                .any(|k| k.as_str().is_some_and(|k| k == "Kustomization" || k.ends_with("/Kustomization"))),
+            _ => false,
+        };
+        if takes && out.unknown.is_none() {
+            out.unknown = Some(format!("{kind} `{name}`"));
+        }
+    }
+    out
+}
+
 impl Builder<'_> {
+    /// What changes Flux Kustomizations at admission (found once).
+    pub(super) fn mutators(&self) -> &Mutators {
+        self.mutators.get_or_init(|| find_mutators(&self.sources.documents, |name| self.config_map_values(name)))
+    }
+
+    /// The Helm values a ConfigMap named `name` holds (its `values.yaml`):
+    /// one in the repository, or one a kustomize `configMapGenerator` makes
+    /// from a file lifeboat read.
+    fn config_map_values(&self, name: &str) -> Option<Node> {
+        let parse = |text: &str, file: FileId| {
+            crate::yaml::load_str(file, text).documents.first().map(|d| (*d.root).clone()).filter(Node::is_map)
+        };
+        if let Some(doc) = self.find_documents("ConfigMap", name, None).first() {
+            let text = doc.root.path(&["data", "values.yaml"]).and_then(Node::as_str);
+            return text.and_then(|t| parse(t, doc.file));
+        }
+        for k in self.kustomizations.values() {
+            let generated = k
+                .generators
+                .iter()
+                .find(|(kind, g)| *kind == "ConfigMap" && g.get("name").and_then(Node::as_str) == Some(name));
+            let Some((_, g)) = generated else { continue };
+            let dir = self.kustomization_dir(k);
+            for entry in g.get("files").map_or(&[][..], Node::as_seq).iter().filter_map(Node::as_str) {
+                let path =
+                    crate::model::kustomize::normalize(&dir.join(crate::model::kustomize::generator_file(entry)));
+                let Some(&id) = self.index.files.get(&path) else { continue };
+                if let Some(text) = self.sources.file(id).map(|f| f.text.as_str()) {
+                    return parse(text, id);
+                }
+            }
+        }
+        None
+    }
+
     /// Variables of a Flux Kustomization's `postBuild` (`None`: no postBuild,
-    /// so Flux substitutes nothing).
+    /// so Flux substitutes nothing — unless a webhook adds one).
     fn flux_vars(&self, r: &Resource) -> Option<Vars> {
-        let post = r.spec().and_then(|s| s.get("postBuild"))?;
+        let mutators = self.mutators();
+        let post = r.spec().and_then(|s| s.get("postBuild"));
+        if post.is_none() && mutators.injected.is_empty() {
+            return None;
+        }
         let mut vars = Vars::default();
-        for (k, v) in post.get("substitute").map_or(&[][..], Node::as_map) {
+        for (k, v) in post.and_then(|p| p.get("substitute")).map_or(&[][..], Node::as_map) {
             if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
                 vars.values.insert(k.to_string(), Binding::Value(v.to_string()));
             }
         }
         // `substituteFrom`: later sources win over earlier ones, and
-        // `substitute` wins over all.
+        // `substitute` wins over all. What a webhook adds comes first.
         let mut from = Vars::default();
-        for source in post.get("substituteFrom").map_or(&[][..], Node::as_seq) {
-            let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
-            let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
-            match self.find_config(kind, name, r.namespace.as_deref()) {
+        let injected = mutators.injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref()));
+        let own =
+            post.and_then(|p| p.get("substituteFrom")).map_or(&[][..], Node::as_seq).iter().filter_map(|source| {
+                let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+                Some((kind, source.get("name").and_then(Node::as_str)?, r.namespace.as_deref()))
+            });
+        for (kind, name, namespace) in injected.chain(own) {
+            match self.find_config(kind, name, namespace) {
                 // Encrypted (SOPS, base64 `data`): its keys are known by
                 // name, their values are not.
                 Some(Found { data, hidden: true, literal, partial }) => {
@@ -289,7 +440,7 @@ impl Builder<'_> {
         for (k, v) in from.values {
             vars.values.entry(k).or_insert(v);
         }
-        vars.incomplete = from.incomplete;
+        vars.incomplete = from.incomplete || mutators.unknown.is_some();
         Some(vars)
     }
 
@@ -299,12 +450,16 @@ impl Builder<'_> {
     /// Secret `cluster-secrets`, which lifeboat cannot read".
     fn record_hidden_variables(&mut self) {
         let mut hidden: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        let injected: Vec<(&str, &str, Option<&str>)> =
+            self.mutators().injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref())).collect();
         for r in self.model.resources.iter().filter(|r| r.is("kustomize.toolkit.fluxcd.io", "Kustomization")) {
             let sources = r.spec().and_then(|s| s.path(&["postBuild", "substituteFrom"])).map_or(&[][..], Node::as_seq);
-            for source in sources {
+            let own = sources.iter().filter_map(|source| {
                 let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
-                let Some(name) = source.get("name").and_then(Node::as_str) else { continue };
-                if let Some(Found { data, hidden: true, .. }) = self.find_config(kind, name, r.namespace.as_deref()) {
+                Some((kind, source.get("name").and_then(Node::as_str)?, r.namespace.as_deref()))
+            });
+            for (kind, name, namespace) in injected.iter().copied().chain(own) {
+                if let Some(Found { data, hidden: true, .. }) = self.find_config(kind, name, namespace) {
                     for k in data.as_map().iter().filter_map(|(k, _)| k.as_str()) {
                         hidden.entry(k.to_string()).or_insert_with(|| format!("{kind} `{name}`"));
                     }
@@ -312,6 +467,11 @@ impl Builder<'_> {
             }
         }
         self.model.hidden_variables = hidden;
+        let m = self.mutators();
+        if let Some(by) = &m.injector {
+            let sources: Vec<String> = m.injected.iter().map(|(kind, name, _)| format!("{kind} `{name}`")).collect();
+            self.model.injected_substitution = Some(format!("{} (added by {by})", sources.join(", ")));
+        }
     }
 
     /// The documents of a ConfigMap, Secret, GitRepository or FluxInstance named `name`

@@ -131,6 +131,9 @@ pub struct Model {
     /// Substitution variables whose value is in a source lifeboat cannot
     /// read (a SOPS-encrypted Secret), and that source (`Secret \`x\``).
     pub hidden_variables: std::collections::BTreeMap<String, String>,
+    /// The substitution sources a webhook adds to every Flux Kustomization
+    /// (`ConfigMap \`cluster-config\``…) and what adds them, as shown.
+    pub injected_substitution: Option<String>,
     /// Roots lifeboat took without anything in the repository deploying
     /// them (a chart of Argo CD Applications installed by hand), as shown.
     pub guessed_roots: Vec<String>,
@@ -209,6 +212,9 @@ struct Builder<'s> {
     /// ConfigMap and Secret documents by (kind, name), in file order, for
     /// `substituteFrom` (built on first use).
     configs: std::cell::OnceCell<HashMap<(String, String), Vec<usize>>>,
+    /// What changes Flux Kustomizations when the cluster admits them (see
+    /// `flux::Mutators`), found on first use.
+    mutators: std::cell::OnceCell<flux::Mutators>,
     /// The URL Flux syncs this repository from (see `own_flux_url`).
     flux_own_url: std::cell::OnceCell<Option<String>>,
     /// Inline patches parsed once, by the span of their text.
@@ -319,6 +325,7 @@ impl<'s> Builder<'s> {
             kustomizations,
             static_notes: 0,
             configs: std::cell::OnceCell::new(),
+            mutators: std::cell::OnceCell::new(),
             flux_own_url: std::cell::OnceCell::new(),
             inline_cache: HashMap::new(),
             argo_own_repository: None,

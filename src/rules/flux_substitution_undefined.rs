@@ -25,18 +25,19 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
             continue;
         }
         let var = &gap.var;
+        let injected = inv.injected_substitution.map(|i| format!(", nor in {i}")).unwrap_or_default();
         out.push(
             RULE.meta
                 .finding(
                     format!(
-                        "`${{{var}}}` has no value: {} defines no `{var}` in `postBuild.substitute` or `substituteFrom`, and the reference has no default; Flux substitutes an empty string (and, with strict substitution, the default since Flux 2.9, fails the reconciliation)",
+                        "`${{{var}}}` has no value: {} defines no `{var}` in `postBuild.substitute` or `substituteFrom`{injected}, and the reference has no default; Flux substitutes an empty string (and, with strict substitution, the default since Flux 2.9, fails the reconciliation)",
                         gap.kustomization
                     ),
                     gap.span,
                     format!("`{var}` is undefined"),
                 )
                 .related(gap.kustomization_span, "the Kustomization that builds it")
-                .help(format!("Add `{var}: <value>` under `spec.postBuild.substitute` of that Kustomization, or give the reference a default: `${{{var}:=<value>}}`."))
+                .help(format!("Add `{var}: <value>` under `spec.postBuild.substitute` of that Kustomization, or give the reference a default: `${{{var}:=<value>}}`. If the text is for the app itself (a Grafana dashboard's `${{{var}}}`), escape it as `$${{{var}}}` or annotate the object `kustomize.toolkit.fluxcd.io/substitute: disabled`."))
                 .key(format!("{var}@{}", gap.kustomization))
                 .about(gap.resource.clone()),
         );
