@@ -312,6 +312,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
     assert_eq!(item("paperless (data)")["externalStorage"], "NFS nas.lan:/tank/documents/paperless", "{inv}");
     assert_eq!(item("paperless (db)")["externalStorage"], "hostPath /tank/k8s/paperless-db on a node", "{inv}");
     assert_eq!(item("paperless (db)")["kind"], "Helm volume", "{inv}");
+    assert_eq!(item("paperless (inbox)")["externalStorage"], "NFS nas.lan:/tank/inbox", "{inv}");
     assert_eq!(item("paperless (db)")["storageClass"], "", "no claim, no class: {inv}");
     for absent in ["paperless (library)", "paperless (usb)", "paperless (localtime)", "paperless (device-plugins)"] {
         assert!(item(absent).is_null(), "{absent} is not data: {inv}");

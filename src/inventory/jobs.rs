@@ -207,6 +207,11 @@ pub fn read<'m>(
         }
     }
     let (tool, tool_span) = found?;
+    // Every copy it makes comes *from* the remote into a local path (`mc
+    // mirror s3/… /config/…`): it fills its volumes, it backs none up.
+    if !dump && downloads_only(&texts) {
+        return None;
+    }
     let offsite = !dump && sends_offsite(&tool, &texts);
     let mut mounts = pvc_mounts(&containers, volumes);
     if !dump && !offsite {
@@ -223,6 +228,61 @@ pub fn read<'m>(
         offsite,
         mounts,
     })
+}
+
+/// Whether every transfer these commands make (`mc cp|mirror`, `aws s3
+/// cp|sync`, `rclone copy|sync|move|copyto`, `gsutil cp|rsync`, `azcopy
+/// copy|sync`, `s3cmd get|sync`) copies from a remote location into a
+/// local path; false when there is none, or one whose direction is not
+/// plain (an argument in a variable).
+fn downloads_only(texts: &[&str]) -> bool {
+    let (mut transfers, mut downloads) = (0, 0);
+    for text in texts {
+        for command in text.split(['\n', ';', '|', '&']) {
+            let words: Vec<&str> = command
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let Some(at) = words.iter().position(|w| {
+                matches!(w.rsplit('/').next(), Some("mc" | "aws" | "rclone" | "gsutil" | "azcopy" | "s3cmd"))
+            }) else {
+                continue;
+            };
+            let program = words.get(at).and_then(|w| w.rsplit('/').next()).unwrap_or("");
+            let rest = words.get(at + 1..).unwrap_or(&[]);
+            let (sub, args) = match (program, rest) {
+                ("aws", [s3, sub, args @ ..]) if *s3 == "s3" => (*sub, args),
+                (_, [sub, args @ ..]) => (*sub, args),
+                _ => continue,
+            };
+            let transfer = match program {
+                "mc" => matches!(sub, "cp" | "mirror"),
+                "aws" => matches!(sub, "cp" | "sync"),
+                "rclone" => matches!(sub, "copy" | "sync" | "move" | "copyto"),
+                "gsutil" => matches!(sub, "cp" | "rsync"),
+                "azcopy" => matches!(sub, "copy" | "sync"),
+                "s3cmd" => matches!(sub, "get" | "sync"),
+                _ => false,
+            };
+            if !transfer {
+                continue;
+            }
+            transfers += 1;
+            let positional: Vec<&str> = args.iter().copied().filter(|a| !a.starts_with('-')).collect();
+            let [.., from, to] = positional.as_slice() else { continue };
+            let local = |p: &str| p.starts_with('/') || p.starts_with("./");
+            let remote = |p: &str| match program {
+                "mc" => !local(p) && !p.contains('$') && p.contains('/'),
+                "rclone" => p.split('/').next().is_some_and(|head| head.contains(':')) && !p.contains('$'),
+                _ => p.contains("://") && !p.contains('$'),
+            };
+            if local(to) && !to.contains('$') && remote(from) {
+                downloads += 1;
+            }
+        }
+    }
+    transfers > 0 && downloads == transfers
 }
 
 /// Whether a ConfigMap entry can be a shell script its commands run: not
@@ -467,7 +527,7 @@ fn tar_created_file<'a>(args: &[&'a str]) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_tool, image_tool, sends_offsite, shell_script, write_targets};
+    use super::{downloads_only, find_tool, image_tool, sends_offsite, shell_script, write_targets};
 
     #[test]
     fn where_a_local_copy_is_written() {
@@ -513,6 +573,19 @@ mod tests {
         assert_eq!(find_tool("/usr/bin/rclone sync /data remote:bucket"), Some("rclone".into()));
         assert_eq!(find_tool("aws s3 cp /data s3://b --recursive"), Some("aws s3".into()));
         assert_eq!(find_tool("mc mirror /data minio/backups"), Some("mc mirror".into()));
+        // The direction of a transfer: into a local path is a download.
+        assert!(downloads_only(&[
+            "mc alias set s3 https://x '' ''; mc mirror --overwrite s3/public/overlays/ /config/overlays/"
+        ]));
+        assert!(downloads_only(&["aws s3 sync s3://bucket/models /models --quiet"]));
+        assert!(downloads_only(&["rclone copy remote:media/x /data/x"]));
+        assert!(!downloads_only(&["mc mirror /data minio/backups"]));
+        assert!(!downloads_only(&["aws s3 cp /backup/db.sql.gz s3://bucket/db/"]));
+        assert!(!downloads_only(&["rclone sync /data b2:bucket/data"]));
+        // One upload among downloads, or a path in a variable: not only downloads.
+        assert!(!downloads_only(&["mc cp s3/a/x /tmp/x && mc mirror /data s3/backup"]));
+        assert!(!downloads_only(&["mc mirror s3/a/b $TARGET"]));
+        assert!(!downloads_only(&["tar czf /backup/x.tgz /data"]));
         assert_eq!(find_tool("pg_dump -h db-rw app > /backup/app.sql"), Some("pg_dump".into()));
         assert_eq!(find_tool("echo started; sleep 10"), None);
         assert_eq!(find_tool("tarball"), None);

@@ -592,8 +592,22 @@ fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
         return None;
     }
     // `type: custom` carries a Kubernetes volume source as it is
-    // (`volumeSpec: {nfs: {server, path}}`, `{hostPath: {path, type}}`).
+    // (`volumeSpec: {nfs: {server, path}}`, `{hostPath: {path, type}}`,
+    // `{csi: {driver, volumeAttributes}}`).
     let custom = |source: &str| entry.path(&["volumeSpec", source]).filter(|_| kind == "custom");
+    // An inline CSI volume of a file server's driver (csi-driver-nfs, -smb).
+    if let Some(csi) = custom("csi") {
+        let driver = csi.get("driver").and_then(Node::as_str).unwrap_or("");
+        let attr = |k: &str| csi.path(&["volumeAttributes", k]).and_then(Node::as_nonempty_str);
+        if driver.contains("nfs") {
+            let share = attr("share").or_else(|| attr("path")).unwrap_or("/");
+            return Some(format!("NFS {}:{share}", attr("server").unwrap_or("?")));
+        }
+        if driver.contains("smb") || driver.contains("cifs") {
+            return Some(format!("SMB {}", attr("source").unwrap_or("share")));
+        }
+        return None;
+    }
     let (kind, entry, host_path, host_path_type) = if let Some(nfs) = custom("nfs") {
         ("nfs", nfs, "", "")
     } else if let Some(host) = custom("hostPath") {
