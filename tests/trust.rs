@@ -435,3 +435,23 @@ fn what_a_webhook_adds_to_flux_substitution_is_read_or_said_unknown() {
     );
     assert!(keys("fixtures/trust/mutating-policy", &[]).is_empty());
 }
+
+/// Two Flux Kustomizations that substitute the same variable from their own
+/// Secrets: each finding and inventory row names the Secret of the
+/// Kustomization that deploys it, not the first one found.
+#[test]
+fn a_hidden_variable_is_said_to_be_in_its_own_kustomizations_source() {
+    let tree = "fixtures/trust/hidden-variable-per-kustomization";
+    let report = json_report(Path::new(tree), &[]);
+    for app in ["av1corrector", "videodupfinder"] {
+        let f =
+            report["findings"].as_array().into_iter().flatten().find(|f| f["resource"]["name"] == format!("{app}-pvc"));
+        let message = f.map(|f| f["message"].to_string()).unwrap_or_default();
+        assert!(message.contains(&format!("`${{NFS_HOST}}`: its value is in Secret `{app}-secret`")), "{message}");
+        let other = if app == "av1corrector" { "videodupfinder" } else { "av1corrector" };
+        assert!(!message.contains(&format!("{other}-secret")), "{message}");
+    }
+    let inv = stdout(&run(&["inventory", tree]));
+    let row = inv.lines().find(|l| l.contains("media/videodupfinder-pvc")).unwrap_or("");
+    assert!(row.contains("in Secret `videodupfinder-secret`") && !row.contains("av1corrector-secret"), "{inv}");
+}

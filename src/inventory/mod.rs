@@ -41,7 +41,7 @@ pub struct Inventory<'m> {
     /// Documents of the repository nothing deploys.
     pub unreached: &'m [model::Unreached],
     /// Substitution variables whose value is in a source lifeboat cannot read.
-    pub hidden_variables: &'m std::collections::BTreeMap<String, String>,
+    pub hidden_variables: &'m model::HiddenVariables,
     /// What a webhook adds to every Flux Kustomization's substitution.
     pub injected_substitution: Option<&'m str>,
     pub load_errors: &'m [(FileId, LoadError)],

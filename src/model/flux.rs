@@ -449,7 +449,7 @@ impl Builder<'_> {
     /// from), for the reports to say so: "`${NFS_SERVER}`: its value is in
     /// Secret `cluster-secrets`, which lifeboat cannot read".
     fn record_hidden_variables(&mut self) {
-        let mut hidden: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        let mut hidden: std::collections::BTreeMap<String, Vec<(String, String)>> = std::collections::BTreeMap::new();
         let injected: Vec<(&str, &str, Option<&str>)> =
             self.mutators().injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref())).collect();
         for r in self.model.resources.iter().filter(|r| r.is("kustomize.toolkit.fluxcd.io", "Kustomization")) {
@@ -461,12 +461,15 @@ impl Builder<'_> {
             for (kind, name, namespace) in injected.iter().copied().chain(own) {
                 if let Some(Found { data, hidden: true, .. }) = self.find_config(kind, name, namespace) {
                     for k in data.as_map().iter().filter_map(|(k, _)| k.as_str()) {
-                        hidden.entry(k.to_string()).or_insert_with(|| format!("{kind} `{name}`"));
+                        let by = hidden.entry(k.to_string()).or_default();
+                        if !by.iter().any(|(ks, _)| *ks == r.name) {
+                            by.push((r.name.clone(), format!("{kind} `{name}`")));
+                        }
                     }
                 }
             }
         }
-        self.model.hidden_variables = hidden;
+        self.model.hidden_variables = super::HiddenVariables(hidden);
         let m = self.mutators();
         if let Some(by) = &m.injector {
             let sources: Vec<String> = m.injected.iter().map(|(kind, name, _)| format!("{kind} `{name}`")).collect();

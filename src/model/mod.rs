@@ -39,8 +39,9 @@ use std::sync::Arc;
 
 pub use flux::{is_flux_root, Entry, EntrySource, SubstitutionGap};
 pub use resource::{
-    is_cluster_scoped, is_unresolved, made_secret, say_unresolved, say_unresolved_with, unresolved_refs, RenderedChart,
-    Resource, Via, NO_VOLUME_DATA_ANNOTATION, OFFSITE_COPY_ANNOTATION, REBUILT_ANNOTATION,
+    is_cluster_scoped, is_unresolved, made_secret, say_unresolved, say_unresolved_with, unresolved_refs,
+    HiddenVariables, RenderedChart, Resource, Via, NO_VOLUME_DATA_ANNOTATION, OFFSITE_COPY_ANNOTATION,
+    REBUILT_ANNOTATION,
 };
 pub use resourceset::Unrendered;
 
@@ -130,7 +131,7 @@ pub struct Model {
     pub idle_entry: Option<String>,
     /// Substitution variables whose value is in a source lifeboat cannot
     /// read (a SOPS-encrypted Secret), and that source (`Secret \`x\``).
-    pub hidden_variables: std::collections::BTreeMap<String, String>,
+    pub hidden_variables: HiddenVariables,
     /// The substitution sources a webhook adds to every Flux Kustomization
     /// (`ConfigMap \`cluster-config\``…) and what adds them, as shown.
     pub injected_substitution: Option<String>,

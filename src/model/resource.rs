@@ -359,23 +359,50 @@ pub fn say_unresolved(text: &mut String) {
 
 /// As [`say_unresolved`], saying where a variable's value is when it is in
 /// a source lifeboat cannot read (`hidden`: variable → "Secret `x`").
-pub fn say_unresolved_with(text: &mut String, hidden: &std::collections::BTreeMap<String, String>) {
+pub fn say_unresolved_with(text: &mut String, hidden: &HiddenVariables, kustomization: Option<&str>) {
     let refs = unresolved_refs(text);
     let name_of = |r: &str| -> String {
         r.strip_prefix("${").unwrap_or("").chars().take_while(|c| *c == '_' || c.is_ascii_alphanumeric()).collect()
     };
-    if !refs.iter().any(|r| hidden.contains_key(&name_of(r))) {
+    if !refs.iter().any(|r| hidden.0.contains_key(&name_of(r))) {
         say_unresolved(text);
         return;
     }
     let said: Vec<String> = refs
         .iter()
-        .map(|r| match hidden.get(&name_of(r)) {
+        .map(|r| match hidden.source(&name_of(r), kustomization) {
             Some(source) => format!("`{r}`: its value is in {source}, which lifeboat cannot read"),
             None => format!("`{r}` unresolved"),
         })
         .collect();
     text.push_str(&format!(" ({})", said.join("; ")));
+}
+
+/// Substitution variables whose value is in a source lifeboat cannot read
+/// (a key of a SOPS-encrypted Secret): for each, the Flux Kustomizations
+/// that substitute it (by name) and the source each reads it from
+/// (`Secret \`cluster-secrets\``).
+#[derive(Debug, Default, Clone)]
+pub struct HiddenVariables(pub std::collections::BTreeMap<String, Vec<(String, String)>>);
+
+impl HiddenVariables {
+    /// Where `var`'s value is, for what Flux Kustomization `kustomization`
+    /// deploys: its own source; else the one source every Kustomization
+    /// reads it from, or all of them ("one of …").
+    pub fn source(&self, var: &str, kustomization: Option<&str>) -> Option<String> {
+        let sources = self.0.get(var)?;
+        if let Some((_, own)) = sources.iter().find(|(k, _)| Some(k.as_str()) == kustomization) {
+            return Some(own.clone());
+        }
+        let mut distinct: Vec<&str> = sources.iter().map(|(_, s)| s.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        match distinct.as_slice() {
+            [] => None,
+            [one] => Some((*one).to_string()),
+            many => Some(format!("one of {}", many.join(", "))),
+        }
+    }
 }
 
 /// True when `text` still holds a Flux `${VAR}` placeholder or a template

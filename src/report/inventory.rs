@@ -46,6 +46,9 @@ pub struct Row {
     pub possible: Vec<String>,
     pub file: String,
     pub line: u32,
+    /// The Flux Kustomization that deploys it (whose substitution sources
+    /// its unresolved values come from).
+    pub deployed_by: Option<String>,
 }
 
 impl Row {
@@ -373,6 +376,7 @@ fn cluster_row(inv: &Inventory, c: &Cluster, files: &Sources, apps: &Apps) -> Ro
     }
     running |= dump_protection(&inv.dump_jobs_for(c), &mut protection);
     Row {
+        deployed_by: c.res.deployed_by.clone(),
         size: text(&["storage", "size"]),
         storage_class: text(&["storage", "storageClass"]),
         protection,
@@ -399,6 +403,7 @@ fn dump_protection(dumps: &[&DumpJob], protection: &mut Vec<String>) -> bool {
 fn database_row(inv: &Inventory, index: usize, res: &Resource, kind: &str, files: &Sources, apps: &Apps) -> Row {
     let file = files.file(res.file).map(|f| f.display.clone()).unwrap_or_default();
     Row {
+        deployed_by: res.deployed_by.clone(),
         cluster: res.cluster.as_deref().map(str::to_string),
         app: apps.app(chart_release(res), res.deployed_by.as_deref(), &file),
         unmounted: false,
@@ -456,6 +461,7 @@ fn pgo_row(inv: &Inventory, c: &PgoCluster, files: &Sources, apps: &Apps) -> Row
     let first = c.res.spec().and_then(|s| s.get("instances")).and_then(|i| i.as_seq().first());
     let text = |path: &[&str]| str_at(first, path).unwrap_or("").to_string();
     Row {
+        deployed_by: c.res.deployed_by.clone(),
         size: text(&["dataVolumeClaimSpec", "resources", "requests", "storage"]),
         storage_class: text(&["dataVolumeClaimSpec", "storageClassName"]),
         protection,
@@ -480,6 +486,7 @@ fn item_row(inv: &Inventory, i: usize, item: &StatefulItem, files: &Sources, app
         ItemKind::DirectVolume => "Helm volume",
     };
     Row {
+        deployed_by: item.res.deployed_by.clone(),
         cluster: item.res.cluster.as_deref().map(str::to_string),
         app,
         unmounted,
@@ -523,8 +530,9 @@ pub fn collect(opts: &Options) -> Result<InventoryReport, RunError> {
     // A value lifeboat could not resolve is shown as its reference, and
     // said to be unresolved.
     for r in &mut rows {
+        let by = r.deployed_by.clone();
         for text in r.protection.iter_mut().chain(&mut r.external).chain([&mut r.size, &mut r.storage_class]) {
-            crate::model::say_unresolved_with(text, &model.hidden_variables);
+            crate::model::say_unresolved_with(text, &model.hidden_variables, by.as_deref());
         }
     }
     // The whole repository is modelled; the PATH arguments choose the rows.

@@ -30,7 +30,7 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
         }
         let excluded = inv.item_exclusion(i).is_some();
         let mut place = place.clone();
-        crate::model::say_unresolved_with(&mut place, inv.hidden_variables);
+        crate::model::say_unresolved_with(&mut place, inv.hidden_variables, item.res.deployed_by.as_deref());
         out.push(
             RULE.meta
                 .finding(
