@@ -392,3 +392,13 @@ fn talos_machine_configuration_is_not_a_kubernetes_document() {
     let report: serde_json::Value = serde_json::from_slice(&inventory.stdout).expect("json");
     assert_eq!(report["summary"]["resources"], 1, "{}", report["summary"]);
 }
+
+#[test]
+fn an_application_set_reads_the_json_files_its_git_generator_names() {
+    // `apps/**/config.json` (JSON, which lifeboat does not load as YAML):
+    // read as Argo CD reads it, so the chart it names is deployed into the
+    // namespace the file gives.
+    let tree = "fixtures/roots/argo-appset-json-files";
+    assert_eq!(findings(tree), pairs(&[("pvc-unprotected", "foo/foo-data")]));
+    assert!(unreached(tree).is_empty(), "{:?}", unreached(tree));
+}

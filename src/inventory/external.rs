@@ -110,12 +110,20 @@ fn persistent_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> 
     }
     if let Some(driver) = at(&["csi", "driver"]) {
         let attr = |k: &str| at(&["csi", "volumeAttributes", k]);
-        if driver.contains("nfs") {
+        // democratic-csi's node-manual driver mounts an existing share: by
+        // `node_attach_driver` (nfs, smb) or the volume's `fsType`.
+        let attach = attr("node_attach_driver").or_else(|| at(&["csi", "fsType"])).unwrap_or("");
+        let attach = if driver.contains("democratic-csi") { attach.to_ascii_lowercase() } else { String::new() };
+        if driver.contains("nfs") || attach.starts_with("nfs") {
             let server = attr("server").unwrap_or("?");
             return Some(format!("NFS {server}:{}", attr("share").or(attr("path")).unwrap_or("/")));
         }
-        if driver.contains("smb") || driver.contains("cifs") {
-            return Some(format!("SMB {}", attr("source").unwrap_or("share")));
+        if driver.contains("smb") || driver.contains("cifs") || attach == "smb" || attach == "cifs" {
+            let share = attr("source").or_else(|| attr("share")).unwrap_or("share");
+            return Some(match attr("server").filter(|_| !share.starts_with("//")) {
+                Some(server) => format!("SMB //{server}{share}"),
+                None => format!("SMB {share}"),
+            });
         }
     }
     if let Some(portal) = at(&["iscsi", "targetPortal"]) {

@@ -685,6 +685,7 @@ impl Builder<'_> {
         if patterns.is_empty() {
             return Vec::new();
         }
+        let json = patterns.iter().any(|p| p.ends_with(".json"));
         let dirs: Vec<&str> = patterns.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d)).collect();
         let (patterns, dirs) = (Globs::new(&patterns), Globs::new(&dirs));
         let mut out = Vec::new();
@@ -700,21 +701,75 @@ impl Builder<'_> {
                     continue;
                 }
                 for doc in self.docs_by_file.get(&file).map_or(&[][..], Vec::as_slice) {
-                    let items: Vec<&Node> = match &doc.root.value {
-                        Value::Seq(items) => items.iter().collect(),
-                        _ => vec![&doc.root],
-                    };
-                    for item in items {
-                        let mut params = path_params(&rel_dir);
-                        params.insert("path.filename".into(), name.clone());
-                        params.insert("path.filenameNormalized".into(), normalized(&name));
-                        flatten("", item, &mut params);
-                        out.push(params);
-                    }
+                    file_params(&rel_dir, &name, &doc.root, &mut out);
                 }
+            }
+            // JSON files (`config.json`): lifeboat reads only YAML, so they
+            // are read here, from the directory, as Argo CD reads them.
+            if !json {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json") && patterns.any(&format!("{rel_dir}/{n}")))
+                .collect();
+            names.sort();
+            for name in names {
+                let text = std::fs::File::open(dir.join(&name)).ok().and_then(|f| {
+                    use std::io::Read;
+                    let mut text = String::new();
+                    f.take(MAX_JSON_BYTES).read_to_string(&mut text).ok().map(|_| text)
+                });
+                let Some(value) = text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) else {
+                    continue;
+                };
+                file_params(&rel_dir, &name, &json_node(&value, git.span, 0), &mut out);
             }
         }
         out
+    }
+}
+
+/// A git files generator's JSON file is read up to this size.
+const MAX_JSON_BYTES: u64 = 1 << 20;
+
+/// One parameter set per object of a git files generator's file (a list
+/// of them: one each).
+fn file_params(rel_dir: &str, name: &str, root: &Node, out: &mut Vec<Params>) {
+    let items: Vec<&Node> = match &root.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![root],
+    };
+    for item in items {
+        let mut params = path_params(rel_dir);
+        params.insert("path.filename".into(), name.to_string());
+        params.insert("path.filenameNormalized".into(), normalized(name));
+        flatten("", item, &mut params);
+        out.push(params);
+    }
+}
+
+/// A JSON value as a YAML node (at `span`: the generator that read it),
+/// nested at most 64 deep.
+fn json_node(value: &serde_json::Value, span: crate::yaml::Span, depth: usize) -> Node {
+    use serde_json::Value as J;
+    let scalar = |text: String, plain: bool| Node { value: Value::Scalar { text: text.into(), plain }, span };
+    match value {
+        J::Null => scalar("null".into(), true),
+        J::Bool(b) => scalar(b.to_string(), true),
+        J::Number(n) => scalar(n.to_string(), true),
+        J::String(t) => scalar(t.clone(), false),
+        _ if depth >= 64 => scalar(String::new(), false),
+        J::Array(items) => {
+            Node { value: Value::Seq(items.iter().map(|v| json_node(v, span, depth + 1)).collect()), span }
+        }
+        J::Object(map) => Node::mapping(
+            map.iter().map(|(k, v)| (Node::string(k.as_str(), span), json_node(v, span, depth + 1))).collect(),
+            span,
+        ),
     }
 }
 
