@@ -791,9 +791,16 @@ fn make_at(entry: &Entry, release: &Release, values: &Node, fallback: Span, dept
         if !v.if_set.iter().all(truthy) || v.unless_set.iter().any(truthy) {
             continue;
         }
+        // A list value (harbor's `jobservice.jobLoggers: [stdout]`) holds
+        // when one of its items is one of `is` (and none is one of `isNot`).
         let holds = |mode: &Mode| {
-            let actual = get_path(values, &mode.path).and_then(Node::as_str).unwrap_or(&mode.default);
-            (mode.is.is_empty() || mode.is.iter().any(|m| m == actual)) && !mode.is_not.iter().any(|m| m == actual)
+            let node = get_path(values, &mode.path);
+            let actual: Vec<&str> = match node.map(|n| &n.value) {
+                Some(crate::yaml::Value::Seq(items)) => items.iter().filter_map(Node::as_str).collect(),
+                _ => vec![node.and_then(Node::as_str).unwrap_or(&mode.default)],
+            };
+            (mode.is.is_empty() || actual.iter().any(|a| mode.is.iter().any(|m| m == a)))
+                && !actual.iter().any(|a| mode.is_not.iter().any(|m| m == a))
         };
         if !v.modes.iter().all(holds) {
             continue;

@@ -437,7 +437,11 @@ fn parse(file: FileId, text: &str, positions: Positions) -> LoadedFile {
                         ),
                     );
                 }
-                builder.push((*node).clone(), 0);
+                // The alias is where it is used (`persistence: *persistence`):
+                // its own span; what it expands to keeps the anchor's lines.
+                let mut node = (*node).clone();
+                node.span = builder.span(start, end);
+                builder.push(node, 0);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if builder.stack.len() >= MAX_DEPTH {
@@ -524,6 +528,15 @@ mod tests {
         assert_eq!(m.get("x").and_then(Node::as_str), Some("1"));
         assert_eq!(m.get("y").and_then(Node::as_str), Some("3"), "explicit keys win over merged ones");
         assert!(m.get("<<").is_none());
+    }
+
+    #[test]
+    fn an_alias_is_where_it_is_used_and_its_contents_where_they_are_written() {
+        let r = root("a:\n  p: &p {size: 1Gi}\nb:\n  p: *p\n");
+        let used = r.path(&["b", "p"]).expect("b.p");
+        assert_eq!((used.span.start.line, used.span.start.col), (4, 6));
+        let size = used.get("size").expect("size");
+        assert_eq!(size.span.start.line, 2, "the expanded value keeps the anchor's line");
     }
 
     #[test]
