@@ -190,6 +190,7 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
             ("pvc-unprotected", "metrics-a/vmsingle-vm-victoria-metrics-k8s-stack"),
             ("pvc-unprotected", "metrics-p/prometheus-alertmanager"),
             ("pvc-unprotected", "metrics-p/prometheus-server"),
+            ("pvc-unprotected", "metrics-sh/thanos-rule"),
             ("pvc-unprotected", "metrics/batch-prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/prometheus-pushgateway"),
             ("pvc-unprotected", "metrics/thanos"),
@@ -285,6 +286,13 @@ fn the_chart_catalogue_makes_what_charts_make_from_their_values() {
         let excluded = item(cache)["excluded"].as_str().unwrap_or("").to_string();
         assert!(excluded.contains("cache, sessions and queues"), "{cache}: {inv}");
     }
+    // stevehipwell's thanos: the compactor's and store gateway's working
+    // copies of the bucket are excluded, the ruler's blocks are data.
+    for name in ["data-thanos-compact-N", "data-thanos-store-gateway-N"] {
+        let excluded = item(name)["excluded"].as_str().unwrap_or("").to_string();
+        assert!(excluded.contains("rebuilt from the bucket"), "{name}: {inv}");
+    }
+    assert_eq!(item("data-thanos-rule-N")["protected"], false, "{inv}");
     // harbor with its job logs to stdout (and everything else external)
     // makes no claim at all.
     assert!(in_ns("registry-stdout").is_empty(), "{inv}");

@@ -61,6 +61,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("seaweedfs.yaml", include_str!("../../charts/seaweedfs.yaml")),
     ("stateless.yaml", include_str!("../../charts/stateless.yaml")),
     ("tempo.yaml", include_str!("../../charts/tempo.yaml")),
+    ("thanos.yaml", include_str!("../../charts/thanos.yaml")),
     ("valkey.yaml", include_str!("../../charts/valkey.yaml")),
     ("vault.yaml", include_str!("../../charts/vault.yaml")),
     ("velero.yaml", include_str!("../../charts/velero.yaml")),
