@@ -455,3 +455,17 @@ fn a_hidden_variable_is_said_to_be_in_its_own_kustomizations_source() {
     let row = inv.lines().find(|l| l.contains("media/videodupfinder-pvc")).unwrap_or("");
     assert!(row.contains("in Secret `videodupfinder-secret`") && !row.contains("av1corrector-secret"), "{inv}");
 }
+
+/// A `${VAR}` inside a block scalar of many lines (a dashboard's JSON in a
+/// ConfigMap) is reported at its own line and column, not at the top of
+/// the block.
+#[test]
+fn a_reference_in_a_block_scalar_is_reported_at_its_line() {
+    let f = only_finding("fixtures/trust/substitution-in-block");
+    assert_eq!(f["rule"], "flux-substitution-undefined");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64(), f["end_column"].as_u64()),
+        (Some(11), Some(26), Some(42)),
+        "{f}"
+    );
+}

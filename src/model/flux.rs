@@ -349,6 +349,39 @@ fn find_mutators(documents: &[crate::yaml::Document], values_of: impl Fn(&str) -
 }
 
 impl Builder<'_> {
+    /// Where `${var}` is in a scalar of several lines (a block scalar that
+    /// holds a dashboard's JSON): its own line and column, found in the
+    /// file's text within the scalar's span; else the span as it is.
+    fn reference_in_file(&self, span: crate::yaml::Span, var: &str) -> crate::yaml::Span {
+        if span.start.line == span.end.line {
+            return span;
+        }
+        let Some(text) = self.sources.file(span.file).map(|f| f.text.as_str()) else { return span };
+        let Some(scalar) = text.get(span.start.byte()..span.end.byte().min(text.len())) else { return span };
+        let pattern = format!("${{{var}");
+        let found = scalar.match_indices(&pattern).map(|(i, _)| i).find(|&i| {
+            scalar
+                .get(i + pattern.len()..)
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        });
+        let Some(at) = found else { return span };
+        let before = scalar.get(..at).unwrap_or("");
+        let newlines = before.matches('\n').count();
+        let col = match before.rfind('\n') {
+            Some(nl) => before.get(nl + 1..).map_or(0, |t| t.chars().count()) + 1,
+            None => usize::try_from(span.start.col).unwrap_or(1) + before.chars().count(),
+        };
+        let len = scalar.get(at..).and_then(|rest| rest.find('}')).map_or(pattern.len(), |end| end + 1);
+        let start = span.start.byte() + at;
+        let line = usize::try_from(span.start.line).unwrap_or(0) + newlines;
+        let pos = |offset: usize, col: usize| crate::yaml::Pos {
+            offset: u32::try_from(offset).unwrap_or(u32::MAX),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col).unwrap_or(u32::MAX),
+        };
+        crate::yaml::Span { file: span.file, start: pos(start, col), end: pos(start + len, col + len) }
+    }
+
     /// What changes Flux Kustomizations at admission (found once).
     pub(super) fn mutators(&self) -> &Mutators {
         self.mutators.get_or_init(|| find_mutators(&self.sources.documents, |name| self.config_map_values(name)))
@@ -923,8 +956,8 @@ impl Builder<'_> {
                         }
                     }
                     gaps.extend(undefined.into_iter().map(|u| SubstitutionGap {
+                        span: self.reference_in_file(u.span, &u.var),
                         var: u.var,
-                        span: u.span,
                         kustomization: root.label.clone(),
                         kustomization_span: root.span,
                         resource: crate::finding::ResourceRef::of(r),
