@@ -41,10 +41,20 @@ fn check(inv: &Inventory, out: &mut Vec<Finding>) {
                     .and_then(|s| cluster.external(s))
                     .and_then(|e| inv.own_recovery_archive(cluster, e))
                     .is_some();
+            // Without `cnpg.io/skipEmptyWalArchiveCheck: enabled` such a
+            // restore does not run at all: it finds WAL where it will
+            // archive (`cnpg-recovery-writes-to-source` says so).
+            let skips_check =
+                cluster.res.annotation("cnpg.io/skipEmptyWalArchiveCheck").and_then(Node::as_str) == Some("enabled");
+            let outcome = if skips_check {
+                "CNPG silently restores the archive's latest state instead of keeping its current data — and if archiving had stopped unnoticed, the rebuild loses everything since"
+            } else {
+                "CNPG restores from that archive instead of keeping its current data, and since it archives there too the restore stops at \"Expected empty archive\" (cnpg-recovery-writes-to-source) until that check is skipped"
+            };
             let (message, help) = if own {
                 (
                     format!(
-                        "Cluster `{}` keeps `bootstrap.recovery` in Git, recovering from the archive it writes itself (external cluster `{}`): whenever it is re-created (namespace wipe, prune, rebuild) CNPG silently restores the archive's latest state instead of keeping its current data — and if archiving had stopped unnoticed, the rebuild loses everything since",
+                        "Cluster `{}` keeps `bootstrap.recovery` in Git, recovering from the archive it writes itself (external cluster `{}`): whenever it is re-created (namespace wipe, prune, rebuild) {outcome}",
                         cluster.res.qualified_name(),
                         value.get("source").and_then(Node::as_str).unwrap_or("")
                     ),
