@@ -60,5 +60,10 @@ pub fn statistics(run: &Run) -> String {
 fn summary(run: &Run) -> String {
     let n = run.findings.len();
     let word = if n == 1 { "finding" } else { "findings" };
-    format!("{n} {word} in {} files ({} resources)\n", run.file_count(), run.model.resources.len())
+    let unknown = match super::unknown_chart_count(run) {
+        0 => String::new(),
+        1 => "; 1 Helm release of unknown contents, not judged (`lifeboat inventory` lists it)".to_string(),
+        n => format!("; {n} Helm releases of unknown contents, not judged (`lifeboat inventory` lists them)"),
+    };
+    format!("{n} {word} in {} files ({} resources){unknown}\n", run.file_count(), run.model.resources.len())
 }

@@ -348,6 +348,14 @@ pub fn render_with(run: &Run, view: &super::View) -> String {
             plural(charts.len(), "chart")
         ));
     }
+    let unknown = super::unknown_chart_count(run);
+    if unknown > 0 {
+        out.push_str(&format!(
+            " {} of unknown contents, not judged (`lifeboat inventory` lists {}).",
+            plural(unknown, "Helm release"),
+            if unknown == 1 { "it" } else { "them" }
+        ));
+    }
     if !run.model.notes.is_empty() && !verbose {
         out.push_str(&format!(
             " {} on what lifeboat could not follow (--verbose lists them).",

@@ -213,6 +213,27 @@ pub fn guess_lines(run: &Run) -> Vec<String> {
 
 /// The charts of the repository that nothing renders (their templates are
 /// skipped): the directories above each skipped template's `templates/`.
+/// How many Helm releases the run could not look into (a chart neither in
+/// the catalogue nor rendered), within the report's scope: one per release
+/// as written, however many clusters deploy it.
+pub fn unknown_chart_count(run: &Run) -> usize {
+    let scope: Vec<String> = run.gate.scope.iter().filter(|s| *s != ".").cloned().collect();
+    let mut seen: Vec<(&str, &str, &str, crate::yaml::Span)> = run
+        .model
+        .releases
+        .iter()
+        .filter(|r| r.known == crate::model::charts::Known::Unknown)
+        .filter(|r| {
+            let file = run.sources.file(r.span.file).map(|f| f.display.as_str()).unwrap_or("");
+            crate::in_scope(file, &scope)
+        })
+        .map(|r| (r.label.as_str(), r.chart.as_str(), r.version.as_str(), r.span))
+        .collect();
+    seen.sort_by(|a, b| (a.0, a.1, a.2, a.3.start.offset, a.3.file).cmp(&(b.0, b.1, b.2, b.3.start.offset, b.3.file)));
+    seen.dedup();
+    seen.len()
+}
+
 pub fn unrendered_charts(run: &Run) -> Vec<String> {
     let mut dirs: Vec<String> = run
         .skipped
