@@ -597,3 +597,17 @@ fn a_claim_a_chart_makes_and_the_repository_writes_is_one_item() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows.first().map(|r| r["size"].clone()), Some(serde_json::json!("10Gi")), "the written one: {rows:?}");
 }
+
+#[test]
+fn a_dependency_in_a_mode_the_catalogue_does_not_read_is_of_unknown_contents() {
+    // A repository chart over loki in the microservices mode: listed as of
+    // unknown contents, saying which value, not read as making nothing.
+    let inv = inventory("fixtures/charts/umbrella-undescribed");
+    let unknown = inv["unknownCharts"].as_array().cloned().unwrap_or_default();
+    let [loki] = unknown.as_slice() else { panic!("one unknown chart: {unknown:?}") };
+    assert_eq!(loki["chart"], "loki");
+    assert!(
+        loki["undescribedValues"].as_str().is_some_and(|v| v.starts_with("`deploymentMode: Distributed`")),
+        "{loki}"
+    );
+}

@@ -151,14 +151,19 @@ impl Builder<'_> {
                         // What the dependency makes is declared at its values key.
                         let sub =
                             Found { span: at.unwrap_or(found.span), version: dep.version.clone(), ..found.clone() };
-                        let sub_known = apply(lookup.entry(), r, &sub, &dep.chart, &values, &label, &mut made);
+                        // Values the entry does not describe: not read with it.
+                        let undescribed = lookup.entry().and_then(|e| catalogue::undescribed(e, &values));
+                        let entry = lookup.entry().filter(|_| undescribed.is_none());
+                        let sub_known = apply(entry, r, &sub, &dep.chart, &values, &label, &mut made);
                         // app-template's persistence is read by its common shape.
-                        let generic = lookup.entry().is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
+                        let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
                         if sub_known == Known::Unknown || generic {
                             kept.push(dep.clone());
                         }
-                        releases.extend(unknown_subcharts(lookup.entry(), &values, r, &sub, &label));
-                        releases.push(record(r, &sub, &dep.chart, sub_known, &label, lookup));
+                        releases.extend(unknown_subcharts(entry, &values, r, &sub, &label));
+                        let mut release = record(r, &sub, &dep.chart, sub_known, &label, lookup);
+                        release.undescribed = undescribed;
+                        releases.push(release);
                     }
                     left.unrendered = kept;
                     catalogued.push((i, Arc::new(left)));
