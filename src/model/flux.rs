@@ -417,6 +417,19 @@ impl Builder<'_> {
         None
     }
 
+    /// The sources a Flux Kustomization substitutes from, in order (later
+    /// ones win): what a webhook adds to every Kustomization, then its own
+    /// `postBuild.substituteFrom`; each as (kind, name, namespace).
+    fn substitution_sources<'r>(&'r self, r: &'r Resource) -> Vec<(&'r str, &'r str, Option<&'r str>)> {
+        let injected = self.mutators().injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref()));
+        let own = r.spec().and_then(|s| s.path(&["postBuild", "substituteFrom"])).map_or(&[][..], Node::as_seq);
+        let own = own.iter().filter_map(|source| {
+            let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
+            Some((kind, source.get("name").and_then(Node::as_str)?, r.namespace.as_deref()))
+        });
+        injected.chain(own).collect()
+    }
+
     /// Variables of a Flux Kustomization's `postBuild` (`None`: no postBuild,
     /// so Flux substitutes nothing — unless a webhook adds one).
     fn flux_vars(&self, r: &Resource) -> Option<Vars> {
@@ -434,13 +447,7 @@ impl Builder<'_> {
         // `substituteFrom`: later sources win over earlier ones, and
         // `substitute` wins over all. What a webhook adds comes first.
         let mut from = Vars::default();
-        let injected = mutators.injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref()));
-        let own =
-            post.and_then(|p| p.get("substituteFrom")).map_or(&[][..], Node::as_seq).iter().filter_map(|source| {
-                let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
-                Some((kind, source.get("name").and_then(Node::as_str)?, r.namespace.as_deref()))
-            });
-        for (kind, name, namespace) in injected.chain(own) {
+        for (kind, name, namespace) in self.substitution_sources(r) {
             match self.find_config(kind, name, namespace) {
                 // Encrypted (SOPS, base64 `data`): its keys are known by
                 // name, their values are not.
@@ -483,15 +490,8 @@ impl Builder<'_> {
     /// Secret `cluster-secrets`, which lifeboat cannot read".
     fn record_hidden_variables(&mut self) {
         let mut hidden: std::collections::BTreeMap<String, Vec<(String, String)>> = std::collections::BTreeMap::new();
-        let injected: Vec<(&str, &str, Option<&str>)> =
-            self.mutators().injected.iter().map(|(kind, name, ns)| (*kind, name.as_str(), ns.as_deref())).collect();
         for r in self.model.resources.iter().filter(|r| r.is("kustomize.toolkit.fluxcd.io", "Kustomization")) {
-            let sources = r.spec().and_then(|s| s.path(&["postBuild", "substituteFrom"])).map_or(&[][..], Node::as_seq);
-            let own = sources.iter().filter_map(|source| {
-                let kind = source.get("kind").and_then(Node::as_str).unwrap_or("ConfigMap");
-                Some((kind, source.get("name").and_then(Node::as_str)?, r.namespace.as_deref()))
-            });
-            for (kind, name, namespace) in injected.iter().copied().chain(own) {
+            for (kind, name, namespace) in self.substitution_sources(r) {
                 if let Some(Found { data, hidden: true, .. }) = self.find_config(kind, name, namespace) {
                     for k in data.as_map().iter().filter_map(|(k, _)| k.as_str()) {
                         let by = hidden.entry(k.to_string()).or_default();
