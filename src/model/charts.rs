@@ -151,9 +151,7 @@ impl Builder<'_> {
                         // What the dependency makes is declared at its values key.
                         let sub =
                             Found { span: at.unwrap_or(found.span), version: dep.version.clone(), ..found.clone() };
-                        // Values the entry does not describe: not read with it.
-                        let undescribed = lookup.entry().and_then(|e| catalogue::undescribed(e, &values));
-                        let entry = lookup.entry().filter(|_| undescribed.is_none());
+                        let (entry, undescribed) = readable(&lookup, &values);
                         let sub_known = apply(entry, r, &sub, &dep.chart, &values, &label, &mut made);
                         // app-template's persistence is read by its common shape.
                         let generic = entry.is_some_and(|e| e.shape == Some(catalogue::Shape::AppTemplate));
@@ -161,9 +159,10 @@ impl Builder<'_> {
                             kept.push(dep.clone());
                         }
                         releases.extend(unknown_subcharts(entry, &values, r, &sub, &label));
-                        let mut release = record(r, &sub, &dep.chart, sub_known, &label, lookup);
-                        release.undescribed = undescribed;
-                        releases.push(release);
+                        releases.push(ChartRelease {
+                            undescribed,
+                            ..record(r, &sub, &dep.chart, sub_known, &label, lookup)
+                        });
                     }
                     left.unrendered = kept;
                     catalogued.push((i, Arc::new(left)));
@@ -173,9 +172,7 @@ impl Builder<'_> {
                 }
                 let lookup = catalogue::find(&extra, &found.chart, &found.repository, &found.version);
                 let values = found.values.clone().unwrap_or_else(|| Node::mapping(Vec::new(), found.span));
-                // Values the entry does not describe: not read with it.
-                let undescribed = lookup.entry().and_then(|e| catalogue::undescribed(e, &values));
-                let entry = lookup.entry().filter(|_| undescribed.is_none());
+                let (entry, undescribed) = readable(&lookup, &values);
                 known = apply(entry, r, &found, &found.chart, &values, &label, &mut made);
                 releases.extend(unknown_subcharts(entry, &values, r, &found, &label));
                 if known != Known::Unknown
@@ -184,9 +181,7 @@ impl Builder<'_> {
                     // The catalogue replaces the generic reading of its values.
                     catalogued.push((i, Arc::new(RenderedChart::default())));
                 }
-                let mut release = record(r, &found, &found.chart, known, &label, lookup);
-                release.undescribed = undescribed;
-                releases.push(release);
+                releases.push(ChartRelease { undescribed, ..record(r, &found, &found.chart, known, &label, lookup) });
             }
         }
         for (i, left) in catalogued {
@@ -219,6 +214,14 @@ fn unknown_subcharts(
             record(r, &sub, &chart, Known::Unknown, label, catalogue::Lookup::Unknown)
         })
         .collect()
+}
+
+/// The catalogue entry to read a release's values with, and, when these
+/// values choose a mode the entry does not describe, why not (the release
+/// is then of unknown contents).
+fn readable<'e>(lookup: &'e catalogue::Lookup, values: &Node) -> (Option<&'e Entry>, Option<String>) {
+    let undescribed = lookup.entry().and_then(|e| catalogue::undescribed(e, values));
+    (lookup.entry().filter(|_| undescribed.is_none()), undescribed)
 }
 
 fn record(
