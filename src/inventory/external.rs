@@ -98,6 +98,31 @@ fn ceph_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> {
     None
 }
 
+/// Where a CSI volume (of a PersistentVolume, or inline in a pod) keeps its
+/// data when its driver mounts a file server's share: csi-driver-nfs,
+/// csi-driver-smb, democratic-csi's node-manual over NFS or SMB. `None` for
+/// any other driver.
+pub(super) fn csi_share(csi: &Node) -> Option<String> {
+    let driver = str_at(Some(csi), &["driver"])?;
+    let attr = |k: &str| str_at(Some(csi), &["volumeAttributes", k]);
+    // democratic-csi's node-manual driver mounts an existing share: by
+    // `node_attach_driver` (nfs, smb) or the volume's `fsType`.
+    let attach = attr("node_attach_driver").or_else(|| str_at(Some(csi), &["fsType"])).unwrap_or("");
+    let attach = if driver.contains("democratic-csi") { attach.to_ascii_lowercase() } else { String::new() };
+    if driver.contains("nfs") || attach.starts_with("nfs") {
+        let server = attr("server").unwrap_or("?");
+        return Some(format!("NFS {server}:{}", attr("share").or(attr("path")).unwrap_or("/")));
+    }
+    if driver.contains("smb") || driver.contains("cifs") || attach == "smb" || attach == "cifs" {
+        let share = attr("source").or_else(|| attr("share")).unwrap_or("share");
+        return Some(match attr("server").filter(|_| !share.starts_with("//")) {
+            Some(server) => format!("SMB //{server}{share}"),
+            None => format!("SMB {share}"),
+        });
+    }
+    None
+}
+
 /// Where a PersistentVolume's data lives, when that is outside the cluster's
 /// own volumes (`nfs nas.lan:/export/media`).
 fn persistent_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> {
@@ -108,23 +133,8 @@ fn persistent_volume(spec: Option<&Node>, rook: RookClusters) -> Option<String> 
     if let Some(place) = ceph_volume(spec, rook) {
         return Some(place);
     }
-    if let Some(driver) = at(&["csi", "driver"]) {
-        let attr = |k: &str| at(&["csi", "volumeAttributes", k]);
-        // democratic-csi's node-manual driver mounts an existing share: by
-        // `node_attach_driver` (nfs, smb) or the volume's `fsType`.
-        let attach = attr("node_attach_driver").or_else(|| at(&["csi", "fsType"])).unwrap_or("");
-        let attach = if driver.contains("democratic-csi") { attach.to_ascii_lowercase() } else { String::new() };
-        if driver.contains("nfs") || attach.starts_with("nfs") {
-            let server = attr("server").unwrap_or("?");
-            return Some(format!("NFS {server}:{}", attr("share").or(attr("path")).unwrap_or("/")));
-        }
-        if driver.contains("smb") || driver.contains("cifs") || attach == "smb" || attach == "cifs" {
-            let share = attr("source").or_else(|| attr("share")).unwrap_or("share");
-            return Some(match attr("server").filter(|_| !share.starts_with("//")) {
-                Some(server) => format!("SMB //{server}{share}"),
-                None => format!("SMB {share}"),
-            });
-        }
+    if let Some(place) = spec.and_then(|s| s.get("csi")).and_then(csi_share) {
+        return Some(place);
     }
     if let Some(portal) = at(&["iscsi", "targetPortal"]) {
         return Some(format!("iSCSI {portal} {}", at(&["iscsi", "iqn"]).unwrap_or("")).trim_end().to_string());

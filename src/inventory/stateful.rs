@@ -597,16 +597,7 @@ fn direct_volume(kind: &str, entry: &Node) -> Option<String> {
     let custom = |source: &str| entry.path(&["volumeSpec", source]).filter(|_| kind == "custom");
     // An inline CSI volume of a file server's driver (csi-driver-nfs, -smb).
     if let Some(csi) = custom("csi") {
-        let driver = csi.get("driver").and_then(Node::as_str).unwrap_or("");
-        let attr = |k: &str| csi.path(&["volumeAttributes", k]).and_then(Node::as_nonempty_str);
-        if driver.contains("nfs") {
-            let share = attr("share").or_else(|| attr("path")).unwrap_or("/");
-            return Some(format!("NFS {}:{share}", attr("server").unwrap_or("?")));
-        }
-        if driver.contains("smb") || driver.contains("cifs") {
-            return Some(format!("SMB {}", attr("source").unwrap_or("share")));
-        }
-        return None;
+        return super::external::csi_share(csi);
     }
     let (kind, entry, host_path, host_path_type) = if let Some(nfs) = custom("nfs") {
         ("nfs", nfs, "", "")
